@@ -1,0 +1,100 @@
+import { UsageError } from "../errors.ts";
+
+/** The Dockerfile seelie generates for a project without one (SPEC §1.2). */
+export function generateDockerfile(baseImage: string): string {
+  // build_script.sh first, then requirements.txt; `set -e` so a failing step fails the build.
+  return [
+    `FROM ${baseImage}`,
+    "COPY . /workspace/code",
+    "WORKDIR /workspace",
+    "RUN set -e; cd /workspace/code; \\",
+    "    if [ -f ./build_script.sh ]; then \\",
+    "      if [ -x ./build_script.sh ]; then ./build_script.sh; else sh ./build_script.sh; fi; \\",
+    "    fi; \\",
+    "    if [ -f ./requirements.txt ]; then \\",
+    "      if command -v pip >/dev/null 2>&1; then pip install --no-cache-dir -r requirements.txt; \\",
+    "      else python3 -m pip install --no-cache-dir -r requirements.txt; fi; \\",
+    "    fi",
+    "",
+  ].join("\n");
+}
+
+/** One `FROM` of a Dockerfile: the image it names (after ARG substitution) and its stage name. */
+export interface FromLine {
+  line: number;
+  image: string;
+  stage?: string;
+  /** True when `image` names an earlier build stage (or `scratch`), so nothing is pulled. */
+  internal: boolean;
+}
+
+/** Joins continuation lines and drops comments, keeping the first physical line number of each instruction. */
+function instructions(text: string): { line: number; text: string }[] {
+  const out: { line: number; text: string }[] = [];
+  let cur = "";
+  let start = 0;
+  const lines = text.split(/\r?\n/);
+  lines.forEach((raw, i) => {
+    const trimmed = raw.trim();
+    if (!cur && (trimmed === "" || trimmed.startsWith("#"))) return;
+    if (cur && trimmed.startsWith("#")) return;
+    if (!cur) start = i + 1;
+    if (trimmed.endsWith("\\")) {
+      cur += `${trimmed.slice(0, -1)} `;
+      return;
+    }
+    cur += trimmed;
+    out.push({ line: start, text: cur });
+    cur = "";
+  });
+  if (cur.trim()) out.push({ line: start, text: cur });
+  return out;
+}
+
+function substitute(word: string, vars: Record<string, string | undefined>, line: number): string {
+  return word.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_m, a, def, b) => {
+    const name = (a ?? b) as string;
+    const v = vars[name];
+    if (v !== undefined && v !== "") return v;
+    if (def !== undefined) return def as string;
+    throw new UsageError(
+      `Dockerfile line ${line}: FROM uses $${name}, which has no value`,
+      `give it a default in an ARG before FROM or pass --build-arg ${name}=...`,
+    );
+  });
+}
+
+/**
+ * The FROM lines of a Dockerfile, with global ARGs (and `buildArgs`) substituted and each marked
+ * internal when it names an earlier stage or `scratch`.
+ */
+export function parseFromLines(dockerfile: string, buildArgs: Record<string, string> = {}): FromLine[] {
+  const globals: Record<string, string | undefined> = {};
+  const stages = new Set<string>();
+  const froms: FromLine[] = [];
+  for (const ins of instructions(dockerfile)) {
+    const m = /^(\S+)\s*(.*)$/.exec(ins.text);
+    if (!m) continue;
+    const keyword = (m[1] ?? "").toUpperCase();
+    const args = m[2] ?? "";
+    if (keyword === "ARG" && froms.length === 0) {
+      for (const decl of args.split(/\s+/).filter(Boolean)) {
+        const eq = decl.indexOf("=");
+        const name = eq >= 0 ? decl.slice(0, eq) : decl;
+        const def = eq >= 0 ? decl.slice(eq + 1).replace(/^["']|["']$/g, "") : undefined;
+        globals[name] = buildArgs[name] ?? def;
+      }
+    } else if (keyword === "FROM") {
+      const words = args.split(/\s+/).filter((w) => w && !w.startsWith("--"));
+      const rawImage = words[0];
+      if (!rawImage) throw new UsageError(`Dockerfile line ${ins.line}: FROM names no image`, "write FROM <image>");
+      const image = substitute(rawImage, globals, ins.line);
+      const stage = words[1]?.toUpperCase() === "AS" ? words[2]?.toLowerCase() : undefined;
+      const internal = image.toLowerCase() === "scratch" || stages.has(image.toLowerCase());
+      froms.push({ line: ins.line, image, stage, internal });
+      if (stage) stages.add(stage);
+    }
+  }
+  if (froms.length === 0) throw new UsageError("the Dockerfile has no FROM instruction", "start the Dockerfile with FROM <base image>");
+  return froms;
+}
