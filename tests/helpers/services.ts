@@ -1,0 +1,40 @@
+/**
+ * The real services started by tests/services/up.sh, as the test run exports them. A test that needs
+ * one calls `need(...)`: when the variable is missing the test fails saying why, it is never skipped.
+ */
+import { readFileSync } from "node:fs";
+
+/** The value of a SEELIE_TEST_* variable, or an error that says how to start the services. */
+export function need(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run the tests through 'bash tests/run.sh', which starts the real services`);
+  return v;
+}
+
+/** The registry's address, user and password. */
+export function testRegistry(): { addr: string; user: string; password: string; dockerConfig: string } {
+  return {
+    addr: need("SEELIE_TEST_REGISTRY"),
+    user: need("SEELIE_TEST_REGISTRY_USER"),
+    password: readFileSync(need("SEELIE_TEST_REGISTRY_PASSWORD_FILE"), "utf8").trim(),
+    dockerConfig: need("SEELIE_TEST_DOCKER_CONFIG"),
+  };
+}
+
+/** Runs a command, returning its exit code and output (never throws on a non-zero exit). */
+export async function sh(argv: string[], opts: { env?: Record<string, string | undefined>; stdin?: string; cwd?: string } = {}) {
+  const p = Bun.spawn(argv, {
+    env: opts.env ? { ...process.env, ...opts.env } : process.env,
+    stdin: opts.stdin === undefined ? "ignore" : new TextEncoder().encode(opts.stdin),
+    stdout: "pipe",
+    stderr: "pipe",
+    cwd: opts.cwd,
+  });
+  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  return { code, stdout, stderr };
+}
+
+/** Debian's docker client (matches the 20.10 engine), with the test registry's credentials. */
+export function dockerCli(...args: string[]): string[] {
+  return ["/usr/bin/docker", "--config", need("SEELIE_TEST_DOCKER_CONFIG"), ...args];
+}
