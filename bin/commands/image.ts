@@ -8,5 +8,6 @@ export default defineCommand({
     commit: () => import("./image/commit.ts").then((m) => m.default),
     "commit-container": () => import("./image/commit-container.ts").then((m) => m.default),
     "cloud-build": () => import("./image/cloud-build.ts").then((m) => m.default),
+    prepare: () => import("./image/prepare.ts").then((m) => m.default),
   },
 });
