@@ -98,7 +98,8 @@ for r in a b; do
   if ! curl -sf "http://127.0.0.1:$port/_ping" >/dev/null; then
     say "starting podman service region-$r on 127.0.0.1:$port"
     mkdir -p "$T/podman-$r/root" "/run/seelie-podman-$r"
-    start_bg "podman-$r" podman --root "$T/podman-$r/root" --runroot "/run/seelie-podman-$r" \
+    # crun refuses cgroup v1 "hybrid" hosts; runc with cgroupfs works on this machine kind.
+    start_bg "podman-$r" podman --runtime runc --cgroup-manager cgroupfs --root "$T/podman-$r/root" --runroot "/run/seelie-podman-$r" \
       --storage-driver overlay system service --time=0 "tcp:127.0.0.1:$port"
     wait_for 30 "podman region-$r" curl -sf "http://127.0.0.1:$port/_ping"
   fi

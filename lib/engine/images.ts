@@ -1,0 +1,85 @@
+import type Docker from "dockerode";
+import { SeelieError, errorMessage } from "../errors.ts";
+import { parseImageRef, repositoryOf } from "../image/ref.ts";
+import { toEngineAuth, type RegistryAuth } from "../registry/credentials.ts";
+import { followEngineStream, progressPrinter, type EngineMessage } from "./stream.ts";
+
+/** True when the engine has the image locally. */
+export async function hasImage(docker: Docker, name: string): Promise<boolean> {
+  try {
+    await docker.getImage(name).inspect();
+    return true;
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return false;
+    throw err;
+  }
+}
+
+function authHint(registry: string, auth: RegistryAuth | undefined): string {
+  return auth
+    ? `the credentials come from ${auth.source}; check them, or run 'docker login ${registry}'`
+    : `no credentials were found for ${registry}; run 'docker login ${registry}' or add them to ~/.seelie/config.yaml`;
+}
+
+/** Classifies an engine's registry error message into a SeelieError naming the registry. */
+export function registryError(action: string, image: string, message: string, auth: RegistryAuth | undefined, where: string): SeelieError {
+  const registry = parseImageRef(image).domain;
+  if (/unauthorized|authentication required|denied|401|403|incorrect username or password/i.test(message)) {
+    return new SeelieError(`${where}: the registry ${registry} refused to ${action} ${image}: ${message}`, { hint: authHint(registry, auth) });
+  }
+  if (/not found|manifest unknown|does not exist|no such/i.test(message)) {
+    return new SeelieError(`${where}: ${image} does not exist in ${registry}: ${message}`, {
+      hint: "check the image name and tag (and that you may read it)",
+    });
+  }
+  return new SeelieError(`${where}: could not ${action} ${image} (registry ${registry}): ${message}`, {
+    hint: `check that ${registry} is reachable from ${where}`,
+  });
+}
+
+/** Pulls an image with the given credentials, reporting progress. */
+export async function pullImage(
+  docker: Docker,
+  name: string,
+  auth: RegistryAuth | undefined,
+  progress: (line: string) => void,
+  where: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  try {
+    const stream = (await docker.pull(name, { authconfig: auth ? toEngineAuth(auth) : undefined, abortSignal: signal })) as NodeJS.ReadableStream;
+    await followEngineStream(stream, progressPrinter(progress), signal);
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    throw registryError("pull", name, errorMessage(err), auth, where);
+  }
+}
+
+/** Pushes `name` (repository:tag) with the given credentials; returns the pushed manifest digest. */
+export async function pushImage(
+  docker: Docker,
+  name: string,
+  auth: RegistryAuth | undefined,
+  progress: (line: string) => void,
+  where: string,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
+  const ref = parseImageRef(name);
+  const repo = repositoryOf(ref).replace(/^docker\.io\//, "");
+  let messages: EngineMessage[];
+  try {
+    const stream = (await docker.getImage(repo).push({ tag: ref.tag ?? "latest", authconfig: auth ? toEngineAuth(auth) : undefined, abortSignal: signal })) as unknown as NodeJS.ReadableStream;
+    messages = await followEngineStream(stream, progressPrinter(progress), signal);
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    throw registryError("push", name, errorMessage(err), auth, where);
+  }
+  const aux = messages.find((m) => m.aux?.Digest)?.aux?.Digest;
+  if (aux) return aux;
+  // Podman reports the digest only in a status line ("…: digest: sha256:… size: N").
+  for (const m of messages) {
+    const d = /digest: (sha256:[a-f0-9]{64})/.exec(m.status ?? m.stream ?? "");
+    if (d) return d[1];
+  }
+  return undefined;
+}
