@@ -40,7 +40,8 @@ export const execCredentialHelper: CredentialHelperRunner = async (helper, serve
   const bin = `docker-credential-${helper}`;
   let proc;
   try {
-    proc = Bun.spawn([bin, "get"], { stdin: new TextEncoder().encode(server), stdout: "pipe", stderr: "pipe" });
+    // Pass env explicitly: Bun resolves the program with the PATH it is given, not the one it started with.
+    proc = Bun.spawn([bin, "get"], { stdin: new TextEncoder().encode(server), stdout: "pipe", stderr: "pipe", env: process.env });
   } catch (err) {
     throw new SeelieError(`credential helper ${bin} could not be run: ${errorMessage(err)}`, {
       hint: `install ${bin}, or remove "${helper}" from credsStore/credHelpers in your Docker config`,

@@ -5,8 +5,11 @@
 # Idempotent: a service that already answers is left alone. Writes tests/services/env.sh-style
 # variables to $SEELIE_TEST_DIR/env.sh for the tests to read.
 #
-# Usage: bash tests/services/up.sh            (as root)
+# Usage: bash tests/services/up.sh              (as root) everything the tests use
+#        bash tests/services/up.sh quickstart   an engine (an already running Docker is used as is),
+#                                               the registry and the base images only
 set -euo pipefail
+MODE=${1:-all}
 
 T=${SEELIE_TEST_DIR:-/var/lib/seelie-test}
 LOGS=$T/logs
@@ -14,8 +17,17 @@ mkdir -p "$T" "$LOGS" "$T/cache"
 say() { echo "[services] $*" >&2; }
 
 # ---------------------------------------------------------------- packages
-PKGS=(containerd runc docker.io podman crun conmon fuse-overlayfs uidmap docker-registry microsocks
-  buildah skopeo umoci busybox-static debootstrap apache2-utils dash iproute2 curl ca-certificates)
+PKGS=(docker-registry busybox-static debootstrap apache2-utils curl ca-certificates)
+ENGINE_RUNNING=0
+if [[ $MODE == quickstart ]] && command -v docker >/dev/null && docker info >/dev/null 2>&1; then
+  ENGINE_RUNNING=1
+  say "using the Docker engine that already runs here"
+else
+  PKGS+=(containerd runc docker.io)
+fi
+if [[ $MODE == all ]]; then
+  PKGS+=(podman crun conmon fuse-overlayfs uidmap microsocks buildah skopeo umoci dash iproute2)
+fi
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then
@@ -25,7 +37,9 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >>"$LOGS/apt.log" 2>&1 || {
     tail -30 "$LOGS/apt.log" >&2; exit 1; }
 fi
-DOCKER=/usr/bin/docker   # Debian's client, matching the 20.10 engine (a newer client may sit earlier in PATH)
+# Debian's client, matching its 20.10 engine (a newer client may sit earlier in PATH).
+DOCKER=/usr/bin/docker
+[[ -x $DOCKER ]] || DOCKER=$(command -v docker)
 
 wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
   local n=$1 what=$2; shift 2
@@ -39,12 +53,12 @@ start_bg() { # start_bg NAME COMMAND... : start detached, log to $LOGS/NAME.log
 }
 
 # ---------------------------------------------------------------- containerd + dockerd
-if ! ctr version >/dev/null 2>&1; then
+if ((ENGINE_RUNNING == 0)) && ! ctr version >/dev/null 2>&1; then
   say "starting containerd"
   start_bg containerd containerd
   wait_for 20 containerd ctr version
 fi
-if ! $DOCKER info >/dev/null 2>&1; then
+if ((ENGINE_RUNNING == 0)) && ! $DOCKER info >/dev/null 2>&1; then
   say "starting dockerd"
   start_bg dockerd dockerd --containerd=/run/containerd/containerd.sock
   wait_for 40 dockerd $DOCKER info || { tail -20 "$LOGS/dockerd.log" >&2; exit 1; }
@@ -94,6 +108,7 @@ if [[ ! -f $T/proxy.password ]]; then
 fi
 PROXY_B_PASS=$(cat "$T/proxy.password")
 for r in a b; do
+  [[ $MODE == all ]] || break
   port=$([[ $r == a ]] && echo 8881 || echo 8882)
   if ! curl -sf "http://127.0.0.1:$port/_ping" >/dev/null; then
     say "starting podman service region-$r on 127.0.0.1:$port"
@@ -104,12 +119,12 @@ for r in a b; do
     wait_for 30 "podman region-$r" curl -sf "http://127.0.0.1:$port/_ping"
   fi
 done
-if ! (exec 3<>/dev/tcp/127.0.0.1/1081) 2>/dev/null; then
+if [[ $MODE == all ]] && ! (exec 3<>/dev/tcp/127.0.0.1/1081) 2>/dev/null; then
   say "starting SOCKS5 proxy 127.0.0.1:1081 (no auth)"
   start_bg socks-a microsocks -i 127.0.0.1 -p 1081
   wait_for 10 socks-a bash -c 'exec 3<>/dev/tcp/127.0.0.1/1081'
 fi
-if ! (exec 3<>/dev/tcp/127.0.0.1/1082) 2>/dev/null; then
+if [[ $MODE == all ]] && ! (exec 3<>/dev/tcp/127.0.0.1/1082) 2>/dev/null; then
   say "starting SOCKS5 proxy 127.0.0.1:1082 (username/password)"
   # microsocks takes the password on its command line only; this is the test proxy, not seelie.
   start_bg socks-b microsocks -i 127.0.0.1 -p 1082 -u "$PROXY_B_USER" -P "$PROXY_B_PASS"
