@@ -19,7 +19,7 @@ bun run build:committer >&2 || { echo "0 passed, 1 failed"; exit 1; }
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-bun test "$@" 2>&1 | tee "$out"
+bun test --timeout 600000 "$@" 2>&1 | tee "$out"
 rc=${PIPESTATUS[0]}
 pass=$(grep -Eo '^ *[0-9]+ pass$' "$out" | tail -1 | grep -Eo '[0-9]+' || echo 0)
 fail=$(grep -Eo '^ *[0-9]+ fail$' "$out" | tail -1 | grep -Eo '[0-9]+' || echo 0)

@@ -1,0 +1,215 @@
+/**
+ * `seelie image build` end to end against the real engines: local dockerd, and the two Podman
+ * "regions" behind their SOCKS5 proxies, pushing to the password-protected registry. Every pushed
+ * image is pulled back and run to check its content.
+ */
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { chmodSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { dockerCli, need, sh } from "../helpers/services.ts";
+import { ROOT, copyProject, registryHasTag, seelie, testHome, testSecrets, uniqueTag } from "../helpers/seelie.ts";
+
+setDefaultTimeout(300_000);
+const { home, env } = testHome();
+const cleanup: string[] = [home];
+afterAll(() => {
+  for (const d of cleanup) rmSync(d, { recursive: true, force: true });
+});
+const EXAMPLE = join(ROOT, "examples/hello-training");
+const PYTHON = need("SEELIE_TEST_PYTHON");
+const BUSYBOX = need("SEELIE_TEST_BUSYBOX");
+const REPO = "seelie/tester-training";
+
+function noSecrets(out: { stdout: string; stderr: string }) {
+  for (const s of testSecrets()) {
+    expect(out.stdout).not.toContain(s);
+    expect(out.stderr).not.toContain(s);
+  }
+}
+
+/** Removes the local copy, pulls the pushed image back and runs a shell command in it. */
+async function runPushed(image: string, script: string): Promise<string> {
+  await sh(dockerCli("rmi", "-f", image));
+  const pull = await sh(dockerCli("pull", "-q", image));
+  expect(pull.code).toBe(0);
+  const run = await sh(dockerCli("run", "--rm", image, "sh", "-c", script));
+  expect(run.stderr).toBe("");
+  expect(run.code).toBe(0);
+  await sh(dockerCli("rmi", "-f", image));
+  return run.stdout;
+}
+
+function exampleProject(): string {
+  const d = copyProject(EXAMPLE);
+  cleanup.push(d);
+  writeFileSync(join(d, "notes.pyc"), "ignored by .dockerignore");
+  return d;
+}
+
+describe("builds and pushes, then the pulled image holds the project", () => {
+  const backends: [string, string[]][] = [
+    ["local Docker", ["--backend=local"]],
+    ["remote region-a (SOCKS5, no auth)", ["--backend=remote", "--region=region-a"]],
+    ["remote region-b (SOCKS5 with username/password)", ["--backend", "remote", "--region", "region-b"]],
+  ];
+  test.each(backends)("generated Dockerfile on %s: code, build_script.sh, requirements", async (_name, flags) => {
+    const tag = uniqueTag("gen");
+    const out = await seelie(["image", "build", `--project_dir=${exampleProject()}`, `--base_image=${PYTHON}`, `--tag=${tag}`, "--repo_type=training", ...flags, "--push", "-o", "json"], env);
+    expect(out.code).toBe(0);
+    noSecrets(out);
+    const result = JSON.parse(out.stdout);
+    expect(result.image).toBe(`${need("SEELIE_TEST_REGISTRY")}/${REPO}:${tag}`);
+    expect(result.pushed).toBe(true);
+    expect(result.digest).toMatch(/^sha256:[a-f0-9]{64}$/);
+    expect(result.backend).toBe(flags[0]!.includes("remote") || flags[1] === "remote" ? "remote" : "local");
+    expect(out.stderr).toContain("COPY . /workspace/code"); // the build's own output streamed to stderr
+    const listing = await runPushed(result.image, "cd /workspace/code && ls -A && cat build-info.json && python3 train.py");
+    expect(listing).toContain("ml.flag");
+    expect(listing).toContain("train.py");
+    expect(listing).toContain("built_at");
+    expect(listing).toContain("hello from seelie_hello, training");
+    expect(listing).not.toContain("notes.pyc");
+    expect(listing).not.toContain(".seelie.Dockerfile");
+  });
+
+  test("a project Dockerfile with stages, --build-arg and --no-cache, on region-a", async () => {
+    const d = copyProject(EXAMPLE);
+    cleanup.push(d);
+    writeFileSync(
+      join(d, "Dockerfile"),
+      `ARG BASE=${BUSYBOX}\nFROM \${BASE} AS stage1\nARG MSG\nRUN echo "$MSG" > /msg\nFROM stage1\nCOPY ml.flag /flag\n`,
+    );
+    const tag = uniqueTag("own");
+    const args = ["image", "build", "--project-dir", d, "--tag", tag, "--repo-type", "training", "--backend=remote", "--build-arg", "MSG=hello there", "--build-arg=UNUSED=1", "--no-cache", "--push", "-o", "json"];
+    const out = await seelie(args, env);
+    expect(out.code).toBe(0);
+    const result = JSON.parse(out.stdout);
+    expect(result.dockerfile).toBe("project");
+    expect(result.baseImages).toEqual([BUSYBOX]);
+    expect(await runPushed(result.image, "cat /msg; ls /flag")).toBe("hello there\n/flag\n");
+  });
+});
+
+describe("dry run", () => {
+  test("prints the image name and the Dockerfile, contacts no engine, builds nothing", async () => {
+    const tag = uniqueTag("dry");
+    const out = await seelie(["image", "build", `--project_dir=${EXAMPLE}`, `--base_image=${PYTHON}`, `--tag=${tag}`, "--repo_type=training", "--dry-run"], { ...env, DOCKER_HOST: "unix:///nonexistent.sock" });
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain(`image: ${need("SEELIE_TEST_REGISTRY")}/${REPO}:${tag}`);
+    expect(out.stdout).toContain(`FROM ${PYTHON}`);
+    const json = await seelie(["image", "build", `--project_dir=${EXAMPLE}`, `--base_image=${PYTHON}`, `--tag=${tag}`, "--repo_type=training", "--dry-run", "-o", "json"], env);
+    expect(JSON.parse(json.stdout)).toMatchObject({ dryRun: true, pushed: false, dockerfile: "generated" });
+    expect((await sh(dockerCli("image", "inspect", `${need("SEELIE_TEST_REGISTRY")}/${REPO}:${tag}`))).code).not.toBe(0);
+  });
+});
+
+describe("bad input: a clear error, a non-zero exit, nothing built or pushed", () => {
+  const project = () => exampleProject();
+  type Case = [string, () => { args: string[]; env?: Record<string, string>; extraYaml?: string }, number, RegExp];
+  const cases: Case[] = [
+    ["missing ml.flag", () => { const d = project(); rmSync(join(d, "ml.flag")); return { args: [`--project_dir=${d}`] }; }, 2, /no ml\.flag.*touch/s],
+    ["missing project_dir", () => ({ args: ["--project_dir=/nonexistent/proj"] }), 2, /\/nonexistent\/proj cannot be read/],
+    ["project_dir is a file", () => ({ args: [`--project_dir=${join(project(), "ml.flag")}`] }), 2, /not a directory/],
+    ["look-alike nvcr.io/nvidia-evil/x", () => ({ args: [`--project_dir=${project()}`, "--base_image=nvcr.io/nvidia-evil/x"] }), 2, /nvidia-evil\/x" is not allowed/],
+    ["look-alike pytorch/pytorch-nightly", () => ({ args: [`--project_dir=${project()}`, "--base_image=pytorch/pytorch-nightly"] }), 2, /not allowed/],
+    ["look-alike evil.io/pytorch/pytorch", () => ({ args: [`--project_dir=${project()}`, "--base_image=evil.io/pytorch/pytorch"] }), 2, /evil\.io\/pytorch\/pytorch" is not allowed/],
+    ["a disallowed FROM in the project's Dockerfile", () => { const d = project(); writeFileSync(join(d, "Dockerfile"), `FROM ${BUSYBOX} AS a\nFROM evil.io/x:1\n`); return { args: [`--project_dir=${d}`] }; }, 2, /Dockerfile line 2.*evil\.io\/x:1/],
+    ["a base image that does not exist", () => ({ args: [`--project_dir=${project()}`, `--base_image=${need("SEELIE_TEST_REGISTRY")}/seelie/nope:1`] }), 1, /does not exist/],
+    ["an invalid tag", () => ({ args: [`--project_dir=${project()}`, "--tag=bad tag!"] }), 2, /invalid --tag "bad tag!"/],
+    ["an invalid repo_type", () => ({ args: [`--project_dir=${project()}`, "--repo_type=Training/X"] }), 2, /invalid --repo_type/],
+    ["a symlink leaving the project", () => { const d = project(); Bun.spawnSync(["ln", "-s", "/etc/hostname", join(d, "host")]); return { args: [`--project_dir=${d}`] }; }, 2, /host is a symlink to \/etc\/hostname, outside the project/],
+    ["Docker engine down", () => ({ args: [`--project_dir=${project()}`], env: { DOCKER_HOST: "unix:///tmp/seelie-no-docker.sock" } }), 1, /local Docker at unix:\/\/\/tmp\/seelie-no-docker\.sock is not answering/],
+    ["Podman service down", () => ({ args: [`--project_dir=${project()}`, "--backend=remote", "--region=down"], extraYaml: "  down: { endpoint: \"tcp://127.0.0.1:8899\" }\n" }), 1, /region down \(Podman\) at tcp:\/\/127\.0\.0\.1:8899 is not answering/],
+    ["SOCKS5 proxy down", () => ({ args: [`--project_dir=${project()}`, "--backend=remote", "--region=noproxy"], extraYaml: `  noproxy: { endpoint: "${need("SEELIE_TEST_PODMAN_A")}", proxy: "socks5://127.0.0.1:1099" }\n` }), 1, /SOCKS5 proxy socks5:\/\/127\.0\.0\.1:1099/],
+    ["proxy refusing the password", () => ({ args: [`--project_dir=${project()}`, "--backend=remote", "--region=badpw"], extraYaml: `  badpw: { endpoint: "${need("SEELIE_TEST_PODMAN_B")}", proxy: "${need("SEELIE_TEST_SOCKS_B")}", proxyUsername: proxyuser, proxyPassword: wrong-pass }\n` }), 1, /refused the username\/password/],
+    ["unknown region", () => ({ args: [`--project_dir=${project()}`, "--backend=remote", "--region=mars"] }), 2, /unknown region "mars".*region-a, region-b/s],
+    ["unknown backend", () => ({ args: [`--project_dir=${project()}`, "--backend=cloud"] }), 2, /unknown --backend "cloud"/],
+    ["a failing build_script.sh", () => { const d = project(); writeFileSync(join(d, "build_script.sh"), "#!/bin/sh\necho boom >&2\nexit 3\n"); chmodSync(join(d, "build_script.sh"), 0o755); return { args: [`--project_dir=${d}`] }; }, 1, /build of .* failed on local Docker/],
+  ];
+  test.each(cases)("%s", async (_name, make, wantCode, wantMsg) => {
+    const c = make();
+    const tag = uniqueTag("bad");
+    let e = env;
+    if (c.extraYaml) {
+      const h = testHome(`regions_extra: true\n`);
+      cleanup.push(h.home);
+      // Append the extra regions under the existing `regions:` mapping.
+      const path = join(h.home, ".seelie", "config.yaml");
+      const text = (await Bun.file(path).text()).replace("defaultRegion:", `${c.extraYaml}defaultRegion:`);
+      await Bun.write(path, text);
+      e = h.env;
+    }
+    const args = ["image", "build", `--base_image=${PYTHON}`, `--tag=${tag}`, "--repo_type=training", "--push", ...c.args];
+    const out = await seelie(args, { ...e, ...(c.env ?? {}) });
+    expect(out.stderr).toMatch(wantMsg);
+    expect(out.stderr).toContain("hint:");
+    expect(out.code).toBe(wantCode);
+    expect(out.stdout).toBe("");
+    noSecrets(out);
+    expect(await registryHasTag(REPO, tag)).toBe(false);
+  });
+
+  test("a registry that refuses the password: built, not pushed, error names the registry", async () => {
+    const bad = testHome();
+    cleanup.push(bad.home);
+    const dir = join(bad.home, "docker");
+    Bun.spawnSync(["mkdir", "-p", dir]);
+    writeFileSync(join(dir, "config.json"), JSON.stringify({ auths: { [need("SEELIE_TEST_REGISTRY")]: { auth: Buffer.from("seelie:wrong-password").toString("base64") } } }));
+    const tag = uniqueTag("authfail");
+    const out = await seelie(["image", "build", `--project_dir=${exampleProject()}`, `--base_image=${PYTHON}`, `--tag=${tag}`, "--repo_type=training", "--push"], { ...bad.env, DOCKER_CONFIG: dir });
+    expect(out.code).toBe(1);
+    expect(out.stderr).toMatch(new RegExp(`registry ${need("SEELIE_TEST_REGISTRY").replace(/\./g, "\\.")} refused to push`));
+    expect(out.stderr).toContain(join(dir, "config.json"));
+    expect(out.stderr).not.toContain("wrong-password");
+    expect(await registryHasTag(REPO, tag)).toBe(false);
+  });
+});
+
+describe("Ctrl-C", () => {
+  const slowProject = () => {
+    const d = exampleProject();
+    writeFileSync(join(d, "build_script.sh"), "#!/bin/sh\necho build-started\nsleep 60\n");
+    chmodSync(join(d, "build_script.sh"), 0o755);
+    return d;
+  };
+  async function interrupt(flags: string[], engineContainers: () => Promise<string>) {
+    const tag = uniqueTag("intr");
+    const before = await engineContainers();
+    const clean = { ...process.env, ...env };
+    const p = Bun.spawn([process.execPath, join(ROOT, "bin/seelie.ts"), "image", "build", `--project_dir=${slowProject()}`, `--base_image=${PYTHON}`, `--tag=${tag}`, "--repo_type=training", "--push", ...flags], { env: clean, stdout: "pipe", stderr: "pipe" });
+    let err = "";
+    const reader = (async () => {
+      for await (const chunk of p.stderr) {
+        err += new TextDecoder().decode(chunk);
+      }
+    })();
+    const deadline = Date.now() + 60_000;
+    while (!err.includes("build-started") && Date.now() < deadline) await Bun.sleep(100);
+    expect(err).toContain("build-started");
+    const t0 = Date.now();
+    p.kill("SIGINT");
+    const code = await p.exited;
+    await reader;
+    expect(code).toBe(130);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(err).toContain("interrupted");
+    expect(await registryHasTag(REPO, tag)).toBe(false);
+    // The engine stops the build and removes its intermediate container.
+    let after = "";
+    for (let i = 0; i < 50; i++) {
+      after = await engineContainers();
+      if (after === before) break;
+      await Bun.sleep(200);
+    }
+    expect(after).toBe(before);
+  }
+  test("during a local build: the build stops, nothing is pushed, no container is left", async () => {
+    await interrupt(["--backend=local"], async () => (await sh(dockerCli("ps", "-aq"))).stdout);
+  });
+  test("during a remote build: the same on the region's Podman", async () => {
+    await interrupt(["--backend=remote", "--region=region-a"], async () => {
+      const res = await fetch(`${need("SEELIE_TEST_PODMAN_A").replace("tcp:", "http:")}/containers/json?all=true`);
+      return JSON.stringify(((await res.json()) as { Id: string }[]).map((c) => c.Id).sort());
+    });
+  });
+});
