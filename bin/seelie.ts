@@ -5,7 +5,10 @@
  */
 import { defineCommand, runCommand, runMain } from "citty";
 import pkg from "../package.json" with { type: "json" };
+import { useLeanEngineModules } from "../lib/engine/lean-modules.ts";
 import { reportError } from "./commands/_cli.ts";
+
+useLeanEngineModules();
 
 const main = defineCommand({
   meta: { name: "seelie", version: pkg.version, description: "Build, commit and push images; submit and reproduce jobs on the seelie ML platform" },

@@ -1,7 +1,7 @@
 import type Docker from "dockerode";
 import { InterruptedError, SeelieError, errorMessage } from "../errors.ts";
 import type { SeelieConfig } from "../config/types.ts";
-import { engineClient, pingEngine, type EngineEndpoint } from "../engine/connect.ts";
+import type { EngineEndpoint } from "../engine/connect.ts";
 import { hasImage, pullImage, pushImage } from "../engine/images.ts";
 import { followEngineStream } from "../engine/stream.ts";
 import { platformImageName } from "../image/name.ts";
@@ -86,6 +86,8 @@ export async function buildImage(opts: ImageBuildOptions, deps: ImageBuildDeps):
   }
 
   const where = target.endpoint.label;
+  // Loaded only now: a dry run (and every check above) needs no engine client.
+  const { engineClient, pingEngine } = await import("../engine/connect.ts");
   const docker = (deps.connect ?? engineClient)(target.endpoint);
   await pingEngine(docker, target.endpoint);
 
