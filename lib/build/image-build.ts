@@ -122,7 +122,13 @@ export async function buildImage(opts: ImageBuildOptions, deps: ImageBuildDeps):
     }, signal);
     imageId = messages.find((m) => m.aux?.ID)?.aux?.ID ?? null;
   } catch (err) {
-    if (signal?.aborted) throw new InterruptedError("build");
+    if (signal?.aborted) {
+      if (opts.backend === "remote") {
+        // Podman (4.x) does not cancel a build when its client goes away.
+        deps.notice(`${where} goes on with the build it was given until it ends; nothing is pushed`);
+      }
+      throw new InterruptedError("build");
+    }
     if (err instanceof SeelieError && !err.hint) {
       throw new SeelieError(`the build of ${image} failed on ${where}: ${err.message}`, {
         hint: `see the build output above; fix ${project.generated ? "build_script.sh or requirements.txt" : "the Dockerfile"} in ${project.contextDir} and build again`,

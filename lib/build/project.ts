@@ -90,5 +90,5 @@ export function prepareProject(opts: PrepareOptions): PreparedProject {
   }
   parseImageRef(opts.baseImage, "--base_image");
   assertBaseImageAllowed(opts.baseImage, opts.allowedBaseImages, "--base_image");
-  return { contextDir, dockerfile: generateDockerfile(opts.baseImage), generated: true, baseImages: [opts.baseImage], buildArgs };
+  return { contextDir, dockerfile: generateDockerfile(opts.baseImage, Object.keys(buildArgs)), generated: true, baseImages: [opts.baseImage], buildArgs };
 }

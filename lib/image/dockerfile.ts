@@ -1,10 +1,15 @@
 import { UsageError } from "../errors.ts";
 
-/** The Dockerfile seelie generates for a project without one (SPEC §1.2). */
-export function generateDockerfile(baseImage: string): string {
+/**
+ * The Dockerfile seelie generates for a project without one (SPEC §1.2). Each `--build-arg` name is
+ * declared after FROM so that build_script.sh and pip see it (e.g. PIP_INDEX_URL), as they would
+ * with a hand-written Dockerfile that declares it.
+ */
+export function generateDockerfile(baseImage: string, buildArgNames: readonly string[] = []): string {
   // build_script.sh first, then requirements.txt; `set -e` so a failing step fails the build.
   return [
     `FROM ${baseImage}`,
+    ...buildArgNames.map((n) => `ARG ${n}`),
     "COPY . /workspace/code",
     "WORKDIR /workspace",
     "RUN set -e; cd /workspace/code; \\",

@@ -172,20 +172,23 @@ describe("Ctrl-C", () => {
     chmodSync(join(d, "build_script.sh"), 0o755);
     return d;
   };
-  async function interrupt(flags: string[], engineContainers: () => Promise<string>) {
+  /** Build containers still carrying the run's mark: a build arg is in the env of every RUN step's container. */
+  type Lister = (mark: string) => Promise<string[]>;
+  async function interrupt(flags: string[], leftovers?: Lister) {
     const tag = uniqueTag("intr");
-    const before = await engineContainers();
-    const clean = { ...process.env, ...env };
-    const p = Bun.spawn([process.execPath, join(ROOT, "bin/seelie.ts"), "image", "build", `--project_dir=${slowProject()}`, `--base_image=${PYTHON}`, `--tag=${tag}`, "--repo_type=training", "--push", ...flags], { env: clean, stdout: "pipe", stderr: "pipe" });
+    const mark = `SEELIE_TEST_MARK=${tag}`;
+    const p = Bun.spawn(
+      [process.execPath, join(ROOT, "bin/seelie.ts"), "image", "build", `--project_dir=${slowProject()}`, `--base_image=${PYTHON}`, `--tag=${tag}`, "--repo_type=training", "--push", "--build-arg", mark, ...flags],
+      { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" },
+    );
     let err = "";
     const reader = (async () => {
-      for await (const chunk of p.stderr) {
-        err += new TextDecoder().decode(chunk);
-      }
+      for await (const chunk of p.stderr) err += new TextDecoder().decode(chunk);
     })();
     const deadline = Date.now() + 60_000;
     while (!err.includes("build-started") && Date.now() < deadline) await Bun.sleep(100);
     expect(err).toContain("build-started");
+    if (leftovers) expect(await leftovers(mark)).not.toEqual([]); // the build's RUN container exists while it runs
     const t0 = Date.now();
     p.kill("SIGINT");
     const code = await p.exited;
@@ -194,22 +197,35 @@ describe("Ctrl-C", () => {
     expect(Date.now() - t0).toBeLessThan(15_000);
     expect(err).toContain("interrupted");
     expect(await registryHasTag(REPO, tag)).toBe(false);
-    // The engine stops the build and removes its intermediate container.
-    let after = "";
+    if (!leftovers) return err;
+    // The engine stops the build and removes its container.
+    let left: string[] = [];
     for (let i = 0; i < 50; i++) {
-      after = await engineContainers();
-      if (after === before) break;
+      left = await leftovers(mark);
+      if (left.length === 0) break;
       await Bun.sleep(200);
     }
-    expect(after).toBe(before);
+    expect(left).toEqual([]);
+    return err;
   }
+  const engineLister = (base: string): Lister => async (mark) => {
+    const list = (await (await fetch(`${base}/containers/json?all=true`, { unix: base.startsWith("http://unix") ? "/var/run/docker.sock" : undefined } as RequestInit)).json()) as { Id: string }[];
+    const found: string[] = [];
+    for (const c of list) {
+      const res = await fetch(`${base}/containers/${c.Id}/json`, { unix: base.startsWith("http://unix") ? "/var/run/docker.sock" : undefined } as RequestInit);
+      if (!res.ok) continue;
+      const info = (await res.json()) as { Config?: { Env?: string[] } };
+      if (info.Config?.Env?.includes(mark)) found.push(c.Id);
+    }
+    return found;
+  };
   test("during a local build: the build stops, nothing is pushed, no container is left", async () => {
-    await interrupt(["--backend=local"], async () => (await sh(dockerCli("ps", "-aq"))).stdout);
+    await interrupt(["--backend=local"], engineLister("http://unix"));
   });
-  test("during a remote build: the same on the region's Podman", async () => {
-    await interrupt(["--backend=remote", "--region=region-a"], async () => {
-      const res = await fetch(`${need("SEELIE_TEST_PODMAN_A").replace("tcp:", "http:")}/containers/json?all=true`);
-      return JSON.stringify(((await res.json()) as { Id: string }[]).map((c) => c.Id).sort());
-    });
+  test("during a remote build: seelie stops at once, pushes nothing, and says the region finishes the build", async () => {
+    // Podman 4.3 does not cancel a build when its client disconnects (containers/podman#10295), so
+    // the remote build's containers live until it ends; what seelie controls is that nothing is pushed.
+    const err = await interrupt(["--backend=remote", "--region=region-a"]);
+    expect(err).toMatch(/region region-a \(Podman\) goes on with the build.*nothing is pushed/s);
   });
 });

@@ -12,6 +12,10 @@ describe("generateDockerfile", () => {
     expect(text).toContain("set -e");
     expect(text).toContain("cd /workspace/code");
   });
+  test("declares each build arg so the build steps see it", () => {
+    const lines = generateDockerfile("pytorch/pytorch:2", ["PIP_INDEX_URL", "X"]).split("\n");
+    expect(lines.slice(0, 4)).toEqual(["FROM pytorch/pytorch:2", "ARG PIP_INDEX_URL", "ARG X", "COPY . /workspace/code"]);
+  });
 });
 
 describe("parseFromLines", () => {
