@@ -1,6 +1,5 @@
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { pack } from "tar-fs";
 import { UsageError, errorMessage } from "../errors.ts";
 import { hasReinclusions, isIgnored, parseDockerignore, type IgnorePattern } from "./dockerignore.ts";
 
@@ -111,5 +110,7 @@ export function contextTar(listing: ContextListing, generatedDockerfile?: string
       p.finalize();
     },
   };
+  // Loaded only when a build really sends a context (not for dry runs or refusals).
+  const { pack } = require("tar-fs") as typeof import("tar-fs");
   return pack(listing.root, opts as unknown as Parameters<typeof pack>[1]) as unknown as NodeJS.ReadableStream;
 }

@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
 import { UsageError, errorMessage } from "../errors.ts";
 import { defaultAllowedBaseImages } from "../image/allowlist.ts";
 import type { ClusterConfig, RegionConfig, RegistryCredential, SeelieConfig, ValueSource } from "./types.ts";
@@ -71,7 +70,9 @@ export function readConfigFile(path: string): Record<string, unknown> {
   }
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    // Loaded only when a file exists: the parser is a noticeable part of start-up.
+    const { parse } = require("yaml") as typeof import("yaml");
+    doc = parse(text);
   } catch (err) {
     throw new UsageError(`the config file ${path} is not valid YAML: ${errorMessage(err)}`, "fix the file (see README, Configuration)");
   }
