@@ -3,6 +3,7 @@
  * Values are kept exactly as given (no trimming): the store and `job get -o cmd` must reproduce them.
  */
 import { UsageError } from "../errors.ts";
+import { parseImageRef } from "../image/ref.ts";
 import type { EnvVar, JobSpec } from "./types.ts";
 
 /** The submit flags as strings, before validation (what the command line gives). */
@@ -77,7 +78,7 @@ export function parseJobSpec(raw: RawJobOptions): JobSpec {
   if (name === "") throw new UsageError("--name is missing", 'give the job a name, e.g. --name "test job"');
   const image = raw.image ?? "";
   if (image.trim() === "") throw new UsageError("--image is missing", "give the image the workers run, e.g. --image registry.example.com/team/alice-training:v1");
-  if (/\s/.test(image)) throw new UsageError(`--image "${image}" contains whitespace`, "give an image reference such as registry.example.com/team/image:tag");
+  parseImageRef(image, "--image");
   const cluster = raw.cluster ?? JOB_DEFAULTS.cluster;
   if (cluster === "") throw new UsageError("--cluster is empty", "use --cluster local, or the name of a kubeconfig context");
   const namespace = raw.namespace ?? JOB_DEFAULTS.namespace;
