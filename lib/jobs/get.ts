@@ -20,7 +20,10 @@ export interface GetInput {
   id: number;
   format: "text" | "json" | "yaml" | "cmd";
   showSecrets?: boolean;
-  config: SeelieConfig;
+  /** The job store's path. */
+  jobStore: string;
+  /** Loads the configuration (only when the backend is asked for the live status). */
+  config: () => Promise<SeelieConfig>;
   env: Record<string, string | undefined>;
 }
 
@@ -38,7 +41,7 @@ export function readJob(path: string, id: number): JobRecord {
 
 /** `seelie job get`: the job in the asked format, with its live status for text/json/yaml. */
 export async function getJob(input: GetInput): Promise<Shown> {
-  let job = readJob(input.config.jobStore, input.id);
+  let job = readJob(input.jobStore, input.id);
   const warnings: string[] = [];
   if (input.format === "cmd") {
     const { command, hiddenKeys } = submitCommand(job.spec, { showSecrets: input.showSecrets });
@@ -66,13 +69,13 @@ async function refreshed(job: JobRecord, input: GetInput, warnings: string[]): P
   try {
     const { liveStatus, FINAL_STATUSES } = await import("./status.ts");
     if (FINAL_STATUSES.includes(job.status)) return job;
-    live = await liveStatus(job, input.config, input.env);
+    live = await liveStatus(job, await input.config(), input.env);
   } catch (err) {
     warnings.push(`could not ask the backend for the live status (${errorMessage(err)}); showing the last known one`);
     return job;
   }
   if (live.status === job.status && (live.message ?? undefined) === job.message) return job;
-  const store = JobStore.open(input.config.jobStore);
+  const store = JobStore.open(input.jobStore);
   try {
     store.update(job.id, { status: live.status, message: live.message ?? null });
     return store.get(job.id) ?? job;
@@ -85,12 +88,12 @@ async function refreshed(job: JobRecord, input: GetInput, warnings: string[]): P
 export const LIST_STATUSES: readonly JobStatus[] = ["Recorded", "Submitted", "Created", "Running", "Restarting", "Succeeded", "Failed", "SubmitFailed", "Unknown"];
 
 /** `seelie job list`: jobs newest first (last known status), as a table or a JSON document. */
-export function listJobs(input: { filter: ListFilter; format: "text" | "json"; showSecrets?: boolean; config: SeelieConfig }): Shown {
+export function listJobs(input: { filter: ListFilter; format: "text" | "json"; showSecrets?: boolean; jobStore: string }): Shown {
   const { status } = input.filter;
   if (status !== undefined && !LIST_STATUSES.some((s) => s.toLowerCase() === status.toLowerCase())) {
     throw new UsageError(`--status "${status}" is not a job status`, `use one of ${LIST_STATUSES.join(", ")}`);
   }
-  const store = JobStore.open(input.config.jobStore);
+  const store = JobStore.open(input.jobStore);
   try {
     const jobs = store.list(input.filter);
     if (input.format === "json") return { stdout: `${JSON.stringify(jobs.map((j) => jobDocument(j, input)), null, 2)}\n`, warnings: [] };

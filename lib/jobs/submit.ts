@@ -13,7 +13,10 @@ export interface SubmitInput {
   options: RawJobOptions;
   /** Record the job without starting it (status Recorded, no backend contacted). */
   recordOnly?: boolean;
-  config: SeelieConfig;
+  /** The job store's path. */
+  jobStore: string;
+  /** Loads the configuration (engine endpoint, credentials), only when a backend is used. */
+  config: () => Promise<SeelieConfig>;
   env: Record<string, string | undefined>;
   signal?: AbortSignal;
 }
@@ -21,13 +24,14 @@ export interface SubmitInput {
 /** Submits a job and returns its record (with its new id). */
 export async function submitJob(input: SubmitInput): Promise<JobRecord> {
   const spec = parseJobSpec(input.options);
-  const store = JobStore.open(input.config.jobStore, { create: true });
+  const store = JobStore.open(input.jobStore, { create: true });
   try {
     if (input.recordOnly) return store.insert(spec, "Recorded");
     if (spec.cluster === "local") {
       const local = await import("./backend-local.ts");
-      const engine = await local.connectLocal(input.config);
-      await local.prepareLocal(engine, spec, input.config, input.signal);
+      const config = await input.config();
+      const engine = await local.connectLocal(config);
+      await local.prepareLocal(engine, spec, config, input.signal);
       const job = store.insert(spec, "Submitted");
       return await recordRun(store, job, () => local.runLocal(engine, job));
     }

@@ -1,5 +1,4 @@
 import { defineCommand } from "citty";
-import { loadConfig } from "../../../lib/config/load.ts";
 import { log } from "../../../lib/log.ts";
 import { outputFormat, rejectUnknownFlags } from "../_cli.ts";
 
@@ -18,8 +17,15 @@ export default defineCommand({
     const format = outputFormat(a.output, ["text", "json", "yaml", "cmd"] as const);
     const { parseJobId } = await import("../../../lib/jobs/validate.ts");
     const id = parseJobId(a.job_id);
-    const { getJob } = await import("../../../lib/jobs/get.ts");
-    const shown = await getJob({ id, format, showSecrets: a.show_secrets === true, config: loadConfig({ env: process.env }), env: process.env });
+    const [{ getJob }, { jobStorePath }] = await Promise.all([import("../../../lib/jobs/get.ts"), import("../../../lib/jobs/store-path.ts")]);
+    const shown = await getJob({
+      id,
+      format,
+      showSecrets: a.show_secrets === true,
+      jobStore: await jobStorePath(process.env),
+      config: async () => (await import("../../../lib/config/load.ts")).loadConfig({ env: process.env }),
+      env: process.env,
+    });
     for (const w of shown.warnings) log.warn(w);
     process.stdout.write(shown.stdout);
   },

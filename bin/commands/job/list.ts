@@ -1,5 +1,4 @@
 import { defineCommand } from "citty";
-import { loadConfig } from "../../../lib/config/load.ts";
 import { UsageError } from "../../../lib/errors.ts";
 import { outputFormat, rejectUnknownFlags } from "../_cli.ts";
 
@@ -21,12 +20,12 @@ export default defineCommand({
     const format = outputFormat(a.output, ["text", "json"] as const);
     const limit = String(a.limit);
     if (!/^[0-9]+$/.test(limit) || Number(limit) < 1) throw new UsageError(`--limit "${limit}" is not a positive whole number`, "e.g. --limit 50");
-    const { listJobs } = await import("../../../lib/jobs/get.ts");
+    const [{ listJobs }, { jobStorePath }] = await Promise.all([import("../../../lib/jobs/get.ts"), import("../../../lib/jobs/store-path.ts")]);
     const shown = listJobs({
       filter: { status: a.status, cluster: a.cluster, name: a.name, limit: Number(limit) },
       format,
       showSecrets: a.show_secrets === true,
-      config: loadConfig({ env: process.env }),
+      jobStore: await jobStorePath(process.env),
     });
     process.stdout.write(shown.stdout);
   },

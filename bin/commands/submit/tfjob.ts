@@ -1,5 +1,4 @@
 import { defineCommand } from "citty";
-import { loadConfig } from "../../../lib/config/load.ts";
 import { log } from "../../../lib/log.ts";
 import { interruptSignal, outputFormat, printData, rejectUnknownFlags, repeated } from "../_cli.ts";
 
@@ -27,7 +26,7 @@ export default defineCommand({
   async run({ args: a, rawArgs }) {
     rejectUnknownFlags(rawArgs, args);
     const format = outputFormat(a.output, ["text", "json"] as const);
-    const { submitJob } = await import("../../../lib/jobs/submit.ts");
+    const [{ submitJob }, { jobStorePath }] = await Promise.all([import("../../../lib/jobs/submit.ts"), import("../../../lib/jobs/store-path.ts")]);
     const job = await submitJob({
       options: {
         name: a.name,
@@ -44,7 +43,8 @@ export default defineCommand({
         env: repeated(rawArgs, ["-E", "--env"]),
       },
       recordOnly: a.record_only === true,
-      config: loadConfig({ env: process.env }),
+      jobStore: await jobStorePath(process.env),
+      config: async () => (await import("../../../lib/config/load.ts")).loadConfig({ env: process.env }),
       env: process.env,
       signal: interruptSignal(),
     });
