@@ -154,3 +154,19 @@ export function serveTfJobDiscovery(fk: FakeKube): void {
     }),
   );
 }
+
+/** One kubeconfig with contexts on several fake API servers (the fake's own kubeconfigs all name their cluster "fake"). */
+export function kubeconfigFor(servers: { fk: FakeKube; contexts: string[] }[]): string {
+  const dir = mkdtempSync(join(tmpdir(), "seelie-kubeconfig-"));
+  const path = join(dir, "config");
+  const cfg = {
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: servers.map((s, i) => ({ name: `c${i}`, cluster: { server: s.fk.url, "insecure-skip-tls-verify": true } })),
+    users: [{ name: "u", user: { token: "fake-token" } }],
+    contexts: servers.flatMap((s, i) => s.contexts.map((c) => ({ name: c, context: { cluster: `c${i}`, user: "u", namespace: "default" } }))),
+    "current-context": servers[0]?.contexts[0],
+  };
+  writeFileSync(path, JSON.stringify(cfg));
+  return path;
+}

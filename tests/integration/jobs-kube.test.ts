@@ -5,7 +5,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { checkTfJob } from "../../lib/jobs/schema-check.ts";
-import { startFakeKube } from "../helpers/fake-kube.ts";
+import { startFakeKube, type Handler } from "../helpers/fake-kube.ts";
 import { cli, serveTfJobDiscovery, tempHome } from "../helpers/jobs.ts";
 
 const fk = startFakeKube();
@@ -19,10 +19,11 @@ afterAll(() => {
 
 // What the CLI sent, before the fake adds its own fields (uid, status…).
 const sent: { path: string; body: any }[] = [];
-fk.route("POST", /\/tfjobs$/, async (req) => {
+const capture = async (req: Request) => {
   sent.push({ path: new URL(req.url).pathname, body: await req.json() });
-  return undefined;
-});
+  return undefined; // fall through to the fake's store
+};
+fk.route("POST", /\/tfjobs$/, capture as unknown as Handler);
 
 fk.onCreate((plural, obj) => {
   if (plural === "tfjobs") obj.status = { conditions: [{ type: "Created", status: "True", reason: "TFJobCreated" }] };

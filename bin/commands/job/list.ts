@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { withoutFlagValues } from "../submit/_values.ts";
 import { UsageError } from "../../../lib/errors.ts";
 import { outputFormat, rejectUnknownFlags } from "../_cli.ts";
 
@@ -16,7 +17,7 @@ export default defineCommand({
   meta: { name: "list", description: "List recorded jobs, newest first (last known status)" },
   args,
   async run({ args: a, rawArgs }) {
-    rejectUnknownFlags(rawArgs, args);
+    rejectUnknownFlags(withoutFlagValues(rawArgs, args), args);
     const format = outputFormat(a.output, ["text", "json"] as const);
     const limit = String(a.limit);
     if (!/^[0-9]+$/.test(limit) || Number(limit) < 1) throw new UsageError(`--limit "${limit}" is not a positive whole number`, "e.g. --limit 50");

@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { withoutFlagValues } from "./_values.ts";
 import { log } from "../../../lib/log.ts";
 import { interruptSignal, outputFormat, printData, rejectUnknownFlags, repeated } from "../_cli.ts";
 
@@ -24,7 +25,7 @@ export default defineCommand({
   meta: { name: "tfjob", description: "Submit a TensorFlow job: local Docker workers, or a Kubeflow TFJob in a kubeconfig context" },
   args,
   async run({ args: a, rawArgs }) {
-    rejectUnknownFlags(rawArgs, args);
+    rejectUnknownFlags(withoutFlagValues(rawArgs, args), args);
     const format = outputFormat(a.output, ["text", "json"] as const);
     const [{ submitJob }, { jobStorePath }] = await Promise.all([import("../../../lib/jobs/submit.ts"), import("../../../lib/jobs/store-path.ts")]);
     const job = await submitJob({
