@@ -105,7 +105,7 @@ function storeError(path: string, err: unknown): SeelieError {
     });
   }
   if (/BUSY|LOCKED/.test(code) || /database is locked/i.test(msg)) {
-    return new SeelieError(`the job store ${path} stayed locked by another seelie process (${msg})`, { hint: "try again in a moment" });
+    return new SeelieError(`the job store ${path} stayed locked by another seelie process (${msg})`, { hint: "try again in a moment", cause: err });
   }
   return new SeelieError(`cannot use the job store ${path}: ${msg}`, {
     hint: "check that the path is a readable and writable file (SEELIE_JOB_STORE, or jobStore in the config)",
@@ -125,6 +125,21 @@ export class JobStore {
    * is unreadable, damaged, not a seelie store, or written by a newer seelie.
    */
   static open(path: string, opts: { create?: boolean } = {}): JobStore {
+    // Switching a new store to WAL, or migrating it, can meet SQLITE_BUSY at once (without the busy
+    // handler) while another process does the same: retry the whole opening for a while.
+    const deadline = Date.now() + 15_000;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return JobStore.openOnce(path, opts);
+      } catch (err) {
+        const busy = /busy|locked/i.test(`${(err as { cause?: { code?: string } }).cause?.code ?? ""} ${errorMessage(err)}`);
+        if (!busy || Date.now() > deadline) throw err;
+        Bun.sleepSync(Math.min(200, 5 * 2 ** attempt) * (0.5 + Math.random()));
+      }
+    }
+  }
+
+  private static openOnce(path: string, opts: { create?: boolean }): JobStore {
     const exists = existsSync(path);
     if (!exists && !opts.create) return new JobStore(path, undefined);
     if (exists && !statSync(path).isFile()) {
