@@ -3,7 +3,7 @@
  * (dockerode), on a per-job user-defined network so TF_CONFIG's hostnames resolve.
  */
 import type Docker from "dockerode";
-import { SeelieError, UsageError, errorMessage } from "../errors.ts";
+import { InterruptedError, SeelieError, UsageError, errorMessage } from "../errors.ts";
 import { engineClient, localDockerEndpoint, pingEngine, type EngineEndpoint } from "../engine/connect.ts";
 import { parseImageRef } from "../image/ref.ts";
 import { resolveRegistryAuth, toEngineAuth } from "../registry/credentials.ts";
@@ -69,20 +69,31 @@ function engineError(engine: LocalEngine, err: unknown): SeelieError {
 }
 
 /** Creates the network and the workers and starts them; on failure removes what it created. */
-export async function runLocal(engine: LocalEngine, job: JobRecord): Promise<BackendRef> {
+export async function runLocal(engine: LocalEngine, job: JobRecord, signal?: AbortSignal): Promise<BackendRef> {
   const uid = crypto.randomUUID().slice(0, 8);
   const plan = localPlan(job, uid);
   const { docker } = engine;
   const made: Docker.Container[] = [];
   let network: Docker.Network | undefined;
   try {
+    const check = () => {
+      if (signal?.aborted) throw new InterruptedError(`starting job ${job.id}`);
+    };
+    check();
     network = await docker.createNetwork(plan.network);
-    for (const c of plan.containers) made.push(await docker.createContainer(c.options as Docker.ContainerCreateOptions));
-    for (const c of made) await c.start();
+    for (const c of plan.containers) {
+      check();
+      made.push(await docker.createContainer(c.options as Docker.ContainerCreateOptions));
+    }
+    for (const c of made) {
+      check();
+      await c.start();
+    }
   } catch (err) {
+    // Leave nothing half-started behind.
     for (const c of made) await c.remove({ force: true }).catch(() => undefined);
     await network?.remove().catch(() => undefined);
-    throw engineError(engine, err);
+    throw err instanceof SeelieError ? err : engineError(engine, err);
   }
   return { kind: "local", network: plan.network.Name, containers: plan.containers.map((c) => c.name) };
 }

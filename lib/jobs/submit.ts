@@ -33,7 +33,7 @@ export async function submitJob(input: SubmitInput): Promise<JobRecord> {
       const engine = await local.connectLocal(config);
       await local.prepareLocal(engine, spec, config, input.signal);
       const job = store.insert(spec, "Submitted");
-      return await recordRun(store, job, () => local.runLocal(engine, job));
+      return await recordRun(store, job, () => local.runLocal(engine, job, input.signal));
     }
     const kube = await import("./backend-kube.ts");
     const cluster = kube.connectKube(spec.cluster, input.env);
