@@ -22,7 +22,12 @@ export interface LocalEngine {
 export async function connectLocal(config: Pick<SeelieConfig, "dockerHost">): Promise<LocalEngine> {
   const endpoint = localDockerEndpoint(config.dockerHost);
   const docker = engineClient(endpoint);
-  await pingEngine(docker, endpoint);
+  try {
+    await pingEngine(docker, endpoint);
+  } catch (err) {
+    if (!(err instanceof SeelieError)) throw err;
+    throw new SeelieError(err.message, { hint: "start the Docker daemon (or set DOCKER_HOST), or submit to a cluster with --cluster CONTEXT", cause: err });
+  }
   return { docker, endpoint };
 }
 

@@ -100,6 +100,26 @@ test.each([
   }
 }, 60_000);
 
+test("--cluster local with no Docker engine fails clearly; job get falls back to the last known status", async () => {
+  const before = snapshot(h.store);
+  const noDocker = { ...env, DOCKER_HOST: `unix://${join(h.home, "no-docker.sock")}` };
+  const r = await cli(submit("--cluster", "local"), noDocker);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain("local Docker at unix://");
+  expect(r.stderr).toContain("is not answering");
+  expect(r.stderr).toContain("hint: start the Docker daemon");
+  expect(snapshot(h.store).rows).toEqual(before.rows);
+
+  // A local job whose engine has gone away: the record is shown with a warning, exit 0.
+  const db = new Database(h.store);
+  db.run(`UPDATE jobs SET status = 'Running', backend = '{"kind":"local","network":"n","containers":["c0"]}' WHERE id = 2`);
+  db.close();
+  const got = await cli(["job", "get", "--job_id", "2"], noDocker);
+  expect(got.code).toBe(0);
+  expect(got.stdout).toContain("Status      Running");
+  expect(got.stderr).toContain("could not ask the backend for the live status");
+}, 60_000);
+
 test("an unreadable store (a directory in its place) is refused naming it", async () => {
   const path = join(h.home, "dir.db");
   mkdirSync(path);
