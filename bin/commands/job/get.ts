@@ -28,6 +28,7 @@ export default defineCommand({
       env: process.env,
     });
     for (const w of shown.warnings) log.warn(w);
-    process.stdout.write(shown.stdout);
+    // Bun.write, not process.stdout: node:stream costs ~7 ms of start-up.
+    await Bun.write(Bun.stdout, shown.stdout);
   },
 });

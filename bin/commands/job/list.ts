@@ -28,6 +28,7 @@ export default defineCommand({
       showSecrets: a.show_secrets === true,
       jobStore: await jobStorePath(process.env),
     });
-    process.stdout.write(shown.stdout);
+    // Bun.write, not process.stdout: node:stream costs ~7 ms of start-up.
+    await Bun.write(Bun.stdout, shown.stdout);
   },
 });
