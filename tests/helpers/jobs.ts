@@ -156,8 +156,7 @@ export function serveTfJobDiscovery(fk: FakeKube): void {
 }
 
 /** One kubeconfig with contexts on several fake API servers (the fake's own kubeconfigs all name their cluster "fake"). */
-export function kubeconfigFor(servers: { fk: FakeKube; contexts: string[] }[]): string {
-  const dir = mkdtempSync(join(tmpdir(), "seelie-kubeconfig-"));
+export function kubeconfigFor(servers: { fk: FakeKube; contexts: string[] }[], dir = mkdtempSync(join(tmpdir(), "seelie-kubeconfig-"))): string {
   const path = join(dir, "config");
   const cfg = {
     apiVersion: "v1",

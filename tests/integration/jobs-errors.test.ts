@@ -13,7 +13,7 @@ const h = tempHome();
 const withCrd = startFakeKube();
 serveTfJobDiscovery(withCrd);
 const bare = startFakeKube(); // discovery of kubeflow.org/v1 answers 404: no training operator
-const env = { ...h.env, KUBECONFIG: kubeconfigFor([{ fk: withCrd, contexts: ["dev"] }, { fk: bare, contexts: ["bare"] }]), DOCKER_HOST: "unix:///var/run/docker.sock" };
+const env = { ...h.env, KUBECONFIG: kubeconfigFor([{ fk: withCrd, contexts: ["dev"] }, { fk: bare, contexts: ["bare"] }], h.home), DOCKER_HOST: "unix:///var/run/docker.sock" };
 
 beforeAll(async () => {
   for (const name of ["one", "two"]) {
