@@ -63,9 +63,10 @@ export function parseEnvVar(raw: string): EnvVar {
   const eq = raw.indexOf("=");
   const name = eq < 0 ? raw : raw.slice(0, eq);
   if (eq < 0 || !ENV_NAME.test(name)) {
-    const shown = raw.length > 40 ? `${raw.slice(0, 40)}…` : raw;
+    // Never echo the value: it may be a secret.
+    const shown = name.length > 40 ? `${name.slice(0, 40)}…` : name;
     throw new UsageError(
-      eq < 0 ? `-E "${shown}" is not KEY=VALUE (no "=")` : `-E "${shown}": "${name}" is not a valid environment variable name`,
+      eq < 0 ? `-E "${shown}" is not KEY=VALUE (no "=")` : `-E ${shown === "" ? "=…" : `"${shown}=…"`}: "${shown}" is not a valid environment variable name`,
       "write -E KEY=VALUE with KEY made of letters, digits and _ (not starting with a digit), e.g. -E enable_ema=1",
     );
   }

@@ -72,3 +72,9 @@ test("worker command: entrypoint-type words, then the entrypoint as one argument
   expect(workerCommand({ entrypointType: "", entrypoint: "run" })).toEqual(["run"]);
   expect(workerCommand({ entrypointType: "bash -c", entrypoint: "" })).toEqual([]);
 });
+
+test("a malformed -E never echoes its value", () => {
+  const err = usage(() => parseEnvVar("MY PASSWORD=hunter2"));
+  expect(err.message).toContain('"MY PASSWORD" is not a valid environment variable name');
+  expect(err.message).not.toContain("hunter2");
+});
