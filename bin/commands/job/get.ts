@@ -1,10 +1,34 @@
 import { defineCommand } from "citty";
-import { SeelieError } from "../../../lib/errors.ts";
+import { withoutFlagValues } from "../submit/_values.ts";
+import { log } from "../../../lib/log.ts";
+import { outputFormat, rejectUnknownFlags } from "../_cli.ts";
 
-/** Placeholder: being built (see the open issue). */
+const args = {
+  job_id: { type: "string", description: "the job's id (seelie job list shows them)" },
+  output: { type: "string", alias: "o", description: "text, json, yaml, or cmd (the submit command that reproduces the job)", default: "text" },
+  show_secrets: { type: "boolean", description: "print secret-looking -E values instead of masking them / ${KEY} references" },
+} as const;
+
+/** `seelie job get`: one job, with its live status, or the command that resubmits it. */
 export default defineCommand({
-  meta: { name: "get", description: "(not built yet)" },
-  run() {
-    throw new SeelieError("seelie job get is not built yet");
+  meta: { name: "get", description: "Show a job (live status), or with -o cmd the seelie command that resubmits it" },
+  args,
+  async run({ args: a, rawArgs }) {
+    rejectUnknownFlags(withoutFlagValues(rawArgs, args), args);
+    const format = outputFormat(a.output, ["text", "json", "yaml", "cmd"] as const);
+    const { parseJobId } = await import("../../../lib/jobs/validate.ts");
+    const id = parseJobId(a.job_id);
+    const [{ getJob }, { jobStorePath }] = await Promise.all([import("../../../lib/jobs/get.ts"), import("../../../lib/jobs/store-path.ts")]);
+    const shown = await getJob({
+      id,
+      format,
+      showSecrets: a.show_secrets === true,
+      jobStore: await jobStorePath(process.env),
+      config: async () => (await import("../../../lib/config/load.ts")).loadConfig({ env: process.env }),
+      env: process.env,
+    });
+    for (const w of shown.warnings) log.warn(w);
+    // Bun.write, not process.stdout: node:stream costs ~7 ms of start-up.
+    await Bun.write(Bun.stdout, shown.stdout);
   },
 });

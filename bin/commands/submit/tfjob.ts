@@ -1,10 +1,56 @@
 import { defineCommand } from "citty";
-import { SeelieError } from "../../../lib/errors.ts";
+import { withoutFlagValues } from "./_values.ts";
+import { log } from "../../../lib/log.ts";
+import { interruptSignal, outputFormat, printData, rejectUnknownFlags, repeated } from "../_cli.ts";
 
-/** Placeholder: being built (see the open issue). */
+const args = {
+  name: { type: "string", description: "job name (free text)" },
+  description: { type: "string", description: "what the job is for" },
+  cluster: { type: "string", description: "local (the local Docker engine) or a kubeconfig context", default: "local" },
+  namespace: { type: "string", description: "Kubernetes namespace of the TFJob", default: "default" },
+  cpu: { type: "string", description: "CPU cores per worker (fractions allowed)", default: "1" },
+  memory: { type: "string", description: "memory per worker, GiB", default: "2" },
+  gpu: { type: "string", description: "GPUs per worker", default: "0" },
+  worker_count: { type: "string", description: "number of workers", default: "1" },
+  image: { type: "string", description: "image the workers run" },
+  entrypoint_type: { type: "string", description: "words before the entrypoint", default: "bash -c" },
+  entrypoint: { type: "string", description: "command the workers run (one argument after --entrypoint-type)" },
+  env: { type: "string", alias: "E", description: "KEY=VALUE environment variable (repeatable, order kept)" },
+  record_only: { type: "boolean", description: "record the job without starting it (status Recorded; for scripts and tests)" },
+  output: { type: "string", alias: "o", description: "output format: text or json", default: "text" },
+} as const;
+
+/** `seelie submit tfjob`: records a job with a new id and runs it locally or as a Kubeflow TFJob. */
 export default defineCommand({
-  meta: { name: "tfjob", description: "(not built yet)" },
-  run() {
-    throw new SeelieError("seelie submit tfjob is not built yet");
+  meta: { name: "tfjob", description: "Submit a TensorFlow job: local Docker workers, or a Kubeflow TFJob in a kubeconfig context" },
+  args,
+  async run({ args: a, rawArgs }) {
+    rejectUnknownFlags(withoutFlagValues(rawArgs, args), args);
+    const format = outputFormat(a.output, ["text", "json"] as const);
+    const [{ submitJob }, { jobStorePath }] = await Promise.all([import("../../../lib/jobs/submit.ts"), import("../../../lib/jobs/store-path.ts")]);
+    const job = await submitJob({
+      options: {
+        name: a.name,
+        description: a.description,
+        cluster: a.cluster,
+        namespace: a.namespace,
+        cpu: a.cpu,
+        memory: a.memory,
+        gpu: a.gpu,
+        workerCount: a.worker_count,
+        image: a.image,
+        entrypointType: a.entrypoint_type,
+        entrypoint: a.entrypoint,
+        env: repeated(rawArgs, ["-E", "--env"]),
+      },
+      recordOnly: a.record_only === true,
+      jobStore: await jobStorePath(process.env),
+      config: async () => (await import("../../../lib/config/load.ts")).loadConfig({ env: process.env }),
+      env: process.env,
+      signal: interruptSignal(),
+    });
+    const where = job.backend?.kind === "local" ? "the local Docker engine" : job.backend ? `TFJob ${job.backend.namespace}/${job.backend.name} (context ${job.backend.context})` : "the store only";
+    log.success(`job ${job.id} ${job.backend ? "submitted to" : "recorded in"} ${where}; see it with: seelie job get --job_id ${job.id}`);
+    printData(format === "json" ? { job_id: job.id, status: job.status, backend: job.backend ?? null } : String(job.id), format);
   },
 });

@@ -1,0 +1,119 @@
+/**
+ * The local backend (`--cluster local`): the job's workers as containers on the local Docker engine
+ * (dockerode), on a per-job user-defined network so TF_CONFIG's hostnames resolve.
+ */
+import type Docker from "dockerode";
+import { InterruptedError, SeelieError, UsageError, errorMessage } from "../errors.ts";
+import { engineClient, localDockerEndpoint, pingEngine, type EngineEndpoint } from "../engine/connect.ts";
+import { parseImageRef } from "../image/ref.ts";
+import { resolveRegistryAuth, toEngineAuth } from "../registry/credentials.ts";
+import type { SeelieConfig } from "../config/types.ts";
+import { log } from "../log.ts";
+import { localPlan, localStatus, type WorkerState } from "./local-plan.ts";
+import type { BackendRef, JobRecord, JobSpec, JobStatus } from "./types.ts";
+
+/** A connection to the local engine, checked to be able to run a job. */
+export interface LocalEngine {
+  docker: Docker;
+  endpoint: EngineEndpoint;
+}
+
+/** Connects to the local engine. */
+export async function connectLocal(config: Pick<SeelieConfig, "dockerHost">): Promise<LocalEngine> {
+  const endpoint = localDockerEndpoint(config.dockerHost);
+  const docker = engineClient(endpoint);
+  try {
+    await pingEngine(docker, endpoint);
+  } catch (err) {
+    if (!(err instanceof SeelieError)) throw err;
+    throw new SeelieError(err.message, { hint: "start the Docker daemon (or set DOCKER_HOST), or submit to a cluster with --cluster CONTEXT", cause: err });
+  }
+  return { docker, endpoint };
+}
+
+/**
+ * Checks, before the job is recorded, that the engine can run it: enough CPUs, GPUs when asked
+ * (refused when the engine has none), and the image present (pulled with the user's credentials).
+ */
+export async function prepareLocal(engine: LocalEngine, spec: JobSpec, config: SeelieConfig, signal?: AbortSignal): Promise<void> {
+  const info = (await engine.docker.info()) as { NCPU?: number; Runtimes?: Record<string, unknown> };
+  if (info.NCPU && spec.cpu > info.NCPU) {
+    throw new UsageError(`--cpu ${spec.cpu}: the ${engine.endpoint.label} engine has only ${info.NCPU} CPUs`, `ask for at most --cpu ${info.NCPU}, or submit to a cluster`);
+  }
+  if (spec.gpu > 0 && !Object.keys(info.Runtimes ?? {}).some((r) => r.includes("nvidia"))) {
+    throw new UsageError(`--gpu ${spec.gpu}: the ${engine.endpoint.label} engine has no GPUs (no NVIDIA runtime is configured)`, "use --gpu 0 locally, or submit to a cluster with GPUs (--cluster CONTEXT)");
+  }
+  try {
+    await engine.docker.getImage(spec.image).inspect();
+    return;
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode !== 404) throw engineError(engine, err);
+  }
+  const ref = parseImageRef(spec.image, "--image");
+  const auth = await resolveRegistryAuth(ref.domain, config);
+  log.info(`pulling ${spec.image}${auth ? ` (credentials: ${auth.source})` : ""}`);
+  try {
+    const stream = await engine.docker.pull(spec.image, auth ? { authconfig: toEngineAuth(auth), abortSignal: signal } : { abortSignal: signal });
+    await new Promise<void>((resolve, reject) =>
+      engine.docker.modem.followProgress(stream, (err: Error | null, out: { error?: string }[]) => {
+        const failed = err ?? out.find((o) => o.error);
+        failed ? reject(new Error(err ? err.message : String((failed as { error?: string }).error))) : resolve();
+      }),
+    );
+  } catch (err) {
+    throw new UsageError(`--image ${spec.image}: cannot pull it on the ${engine.endpoint.label} engine: ${errorMessage(err)}`, "check the image name and your registry credentials (docker login, or the seelie config)");
+  }
+}
+
+function engineError(engine: LocalEngine, err: unknown): SeelieError {
+  const msg = errorMessage(err);
+  if (/device driver|nvidia/i.test(msg)) {
+    return new UsageError(`the ${engine.endpoint.label} engine cannot give the job GPUs: ${msg}`, "use --gpu 0 locally, or submit to a cluster with GPUs");
+  }
+  return new SeelieError(`${engine.endpoint.label}: ${msg}`, { hint: "check the Docker daemon (docker info), or run with SEELIE_DEBUG=1", cause: err });
+}
+
+/** Creates the network and the workers and starts them; on failure removes what it created. */
+export async function runLocal(engine: LocalEngine, job: JobRecord, signal?: AbortSignal): Promise<BackendRef> {
+  const uid = crypto.randomUUID().slice(0, 8);
+  const plan = localPlan(job, uid);
+  const { docker } = engine;
+  const made: Docker.Container[] = [];
+  let network: Docker.Network | undefined;
+  try {
+    const check = () => {
+      if (signal?.aborted) throw new InterruptedError(`starting job ${job.id}`);
+    };
+    check();
+    network = await docker.createNetwork(plan.network);
+    for (const c of plan.containers) {
+      check();
+      made.push(await docker.createContainer(c.options as Docker.ContainerCreateOptions));
+    }
+    for (const c of made) {
+      check();
+      await c.start();
+    }
+  } catch (err) {
+    // Leave nothing half-started behind.
+    for (const c of made) await c.remove({ force: true }).catch(() => undefined);
+    await network?.remove().catch(() => undefined);
+    throw err instanceof SeelieError ? err : engineError(engine, err);
+  }
+  return { kind: "local", network: plan.network.Name, containers: plan.containers.map((c) => c.name) };
+}
+
+/** The live status of a local job from its containers' states and exit codes. */
+export async function localJobStatus(engine: LocalEngine, ref: Extract<BackendRef, { kind: "local" }>): Promise<{ status: JobStatus; message: string }> {
+  const workers: WorkerState[] = [];
+  for (const name of ref.containers) {
+    try {
+      const s = (await engine.docker.getContainer(name).inspect()).State;
+      workers.push({ name, state: s.Status, exitCode: s.ExitCode });
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) workers.push({ name, state: "missing" });
+      else throw engineError(engine, err);
+    }
+  }
+  return localStatus(workers);
+}

@@ -1,0 +1,77 @@
+/**
+ * How a job is shown: the JSON/YAML document (flat, snake_case like the flags), a text summary and a
+ * table row. Secret-looking `-E` values are masked unless asked for.
+ */
+import { formatNumber } from "./cmdline.ts";
+import type { JobRecord } from "./types.ts";
+import { isSecretKey } from "./types.ts";
+
+export const MASK = "********";
+
+/** The job as a JSON-able document. */
+export function jobDocument(job: JobRecord, opts: { showSecrets?: boolean } = {}): Record<string, unknown> {
+  const s = job.spec;
+  return {
+    job_id: job.id,
+    kind: job.kind,
+    name: s.name,
+    description: s.description,
+    cluster: s.cluster,
+    namespace: s.namespace,
+    cpu: s.cpu,
+    memory: s.memory,
+    gpu: s.gpu,
+    worker_count: s.workerCount,
+    image: s.image,
+    entrypoint_type: s.entrypointType,
+    entrypoint: s.entrypoint,
+    env: s.env.map((e) => ({ name: e.name, value: !opts.showSecrets && isSecretKey(e.name) ? MASK : e.value })),
+    status: job.status,
+    ...(job.message !== undefined ? { message: job.message } : {}),
+    ...(job.backend ? { backend: job.backend } : {}),
+    created_at: job.createdAt,
+    updated_at: job.updatedAt,
+  };
+}
+
+/** Makes a value printable on one line: control characters escaped. */
+export function oneLine(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === "\n" ? "\\n" : c === "\t" ? "\\t" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`));
+}
+
+/** A readable summary of a job. */
+export function jobText(job: JobRecord, opts: { showSecrets?: boolean } = {}): string {
+  const s = job.spec;
+  const where =
+    job.backend?.kind === "local"
+      ? `local Docker, network ${job.backend.network}, containers ${job.backend.containers.join(", ")}`
+      : job.backend?.kind === "tfjob"
+        ? `TFJob ${job.backend.namespace}/${job.backend.name} in context ${job.backend.context}`
+        : "-";
+  const rows: [string, string][] = [
+    ["Job", String(job.id)],
+    ["Name", oneLine(s.name)],
+    ["Description", oneLine(s.description)],
+    ["Status", job.status + (job.message ? ` (${oneLine(job.message)})` : "")],
+    ["Cluster", `${oneLine(s.cluster)} (namespace ${s.namespace})`],
+    ["Resources", `${s.workerCount} worker(s) × ${formatNumber(s.cpu)} CPU, ${formatNumber(s.memory)} GiB, ${s.gpu} GPU`],
+    ["Image", s.image],
+    ["Entrypoint", s.entrypoint === "" ? "(the image's own)" : oneLine(`${s.entrypointType} ${s.entrypoint}`)],
+    ...s.env.map((e, i): [string, string] => [i === 0 ? "Env" : "", oneLine(`${e.name}=${!opts.showSecrets && isSecretKey(e.name) ? MASK : e.value}`)]),
+    ["Runs on", where],
+    ["Created", job.createdAt],
+    ["Updated", job.updatedAt],
+  ];
+  return rows.map(([k, v]) => `${k.padEnd(12)}${v}`).join("\n");
+}
+
+/** `seelie job list`'s table. */
+export function jobTable(jobs: JobRecord[]): string {
+  const rows = [["ID", "NAME", "STATUS", "CLUSTER", "WORKERS", "CREATED"]];
+  for (const j of jobs) {
+    const name = oneLine(j.spec.name);
+    rows.push([String(j.id), name.length > 40 ? `${name.slice(0, 39)}…` : name, j.status, oneLine(j.spec.cluster), String(j.spec.workerCount), j.createdAt.replace(/\.\d+Z$/, "Z")]);
+  }
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => [...r[c]!].length)));
+  return rows.map((r) => r.map((v, c) => (c === r.length - 1 ? v : v + " ".repeat(widths[c]! - [...v].length))).join("  ")).join("\n");
+}

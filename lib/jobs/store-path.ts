@@ -1,0 +1,39 @@
+/**
+ * The job store's path without loading the YAML parser, for the fast commands (`job get -o cmd`,
+ * `job list`): the same resolution as `loadConfig()` (SEELIE_JOB_STORE > config `jobStore` >
+ * `$SEELIE_HOME/jobs.db`), answered only when the config file cannot change it (no file, or no
+ * `jobStore` in it). Otherwise undefined: the caller loads the full config. A unit test keeps both in step.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+
+function expand(p: string, home: string): string {
+  return p === "~" ? home : p.startsWith("~/") ? join(home, p.slice(2)) : p;
+}
+
+/** The job store path when it can be known without parsing the config file; else undefined. */
+export function quickJobStorePath(env: Record<string, string | undefined>): string | undefined {
+  const userHome = env.HOME ?? homedir();
+  const home = resolve(expand(env.SEELIE_HOME ?? join(userHome, ".seelie"), userHome));
+  if (env.SEELIE_JOB_STORE) return resolve(expand(env.SEELIE_JOB_STORE, userHome));
+  const configPath = resolve(expand(env.SEELIE_CONFIG ?? join(home, "config.yaml"), userHome));
+  if (existsSync(configPath)) {
+    let text: string;
+    try {
+      text = readFileSync(configPath, "utf8");
+    } catch {
+      return undefined; // let loadConfig report it
+    }
+    if (text.includes("jobStore")) return undefined;
+  }
+  return join(home, "jobs.db");
+}
+
+/** The job store path: the quick answer, else the full configuration's. */
+export async function jobStorePath(env: Record<string, string | undefined>): Promise<string> {
+  const quick = quickJobStorePath(env);
+  if (quick !== undefined) return quick;
+  const { loadConfig } = await import("../config/load.ts");
+  return loadConfig({ env }).jobStore;
+}

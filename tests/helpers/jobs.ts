@@ -1,0 +1,171 @@
+/**
+ * Helpers of the job tests: the CLI as a subprocess with its own SEELIE_HOME, a `seelie` wrapper on
+ * PATH for pasted commands (it appends --record-only, so a pasted command records without running),
+ * a seeded PRNG and a generator of hostile job specs, and the API discovery answer for the fake
+ * Kubernetes server (which does not serve discovery itself).
+ */
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { FakeKube } from "./fake-kube.ts";
+
+export const SEELIE = resolve(import.meta.dir, "../../bin/seelie.ts");
+export const BUN = process.execPath;
+
+/** A temporary SEELIE_HOME with its env, and a bin dir holding the `seelie` wrapper. */
+export function tempHome(): { home: string; store: string; bin: string; env: Record<string, string> } {
+  const home = mkdtempSync(join(tmpdir(), "seelie-jobs-"));
+  const bin = join(home, "bin");
+  mkdirSync(bin);
+  const wrapper = join(bin, "seelie");
+  writeFileSync(wrapper, `#!/bin/sh\nexec '${BUN}' '${SEELIE}' "$@" --record-only\n`);
+  chmodSync(wrapper, 0o755);
+  return {
+    home,
+    store: join(home, "jobs.db"),
+    bin,
+    env: { SEELIE_HOME: home, SEELIE_CONFIG: join(home, "config.yaml"), SEELIE_JOB_STORE: "", SEELIE_LOG_LEVEL: "3", PATH: `${bin}:${process.env.PATH ?? ""}` },
+  };
+}
+
+/** Runs the CLI (`bun bin/seelie.ts ARGS`) with extra env; never throws on a non-zero exit. */
+export async function cli(args: string[], env: Record<string, string | undefined>, stdin?: string) {
+  const p = Bun.spawn([BUN, SEELIE, ...args], {
+    env: { ...process.env, ...env },
+    stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  return { code, stdout, stderr };
+}
+
+/** Runs a shell (`bash`, `dash`) with `-c SCRIPT`. */
+export async function shell(sh: string, script: string, env: Record<string, string | undefined>) {
+  const p = Bun.spawn([sh, "-c", script], { env: { ...process.env, ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  return { code, stdout, stderr };
+}
+
+/** mulberry32: a small seeded PRNG, so a failing case can be replayed from its seed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const HOSTILE = [
+  "'", '"', "$", "$(echo pwned)", "`id`", "\\", "\n", "\t", "\r", "-", "--", "=", " ", "  ", "ü", "日本語", "😀", "!", "!!", "*", "?", "~", "#",
+  ";", "&&", "|", ">", "<", "{a,b}", "$HOME", "${X}", "%s", "\\n", "-E", "--name", "'\\''", "\"$@\"", "$'x'", "\\\\", "x=y", "a b", "é", "\u00a0", "\u200b",
+];
+const WORDS = ["job", "test", "train", "sleep 10m", "echo failed", "exit 1", "resnet", "0", "1.5", "true", "null", "A", "bash -c", "python -c"];
+
+/** A random value made of hostile fragments and ordinary words (possibly empty). */
+export function hostileValue(rnd: () => number, minParts = 0): string {
+  const n = minParts + Math.floor(rnd() * 6);
+  let s = "";
+  for (let i = 0; i < n; i++) {
+    const pool = rnd() < 0.6 ? HOSTILE : WORDS;
+    s += pool[Math.floor(rnd() * pool.length)]!;
+  }
+  return s;
+}
+
+/** The submit flags of a generated job, as the store would hold them. */
+export interface GeneratedJob {
+  name: string;
+  description: string;
+  cluster: string;
+  namespace: string;
+  cpu: string;
+  memory: string;
+  gpu: string;
+  workerCount: string;
+  image: string;
+  entrypointType: string;
+  entrypoint: string;
+  env: string[];
+}
+
+const IMAGES = ["busybox", "127.0.0.1:5000/seelie/busybox:1", "registry.cn-shanghai.aliyuncs.com/shuaiyy/mihoyo-ai:tf2.4.3-gpu-jupyter-lab", "tensorflow/tensorflow:2.4.3-gpu", "nvcr.io/nvidia/tensorflow:23.01-tf2-py3@sha256:" + "a".repeat(64)];
+const KEYS = ["enable_ema", "LR", "_X", "batch_size", "A1", "PATH_PREFIX", "API_TOKEN", "DB_PASSWORD"];
+
+/** A random job with hostile values wherever the model takes free text. */
+export function generateJob(rnd: () => number): GeneratedJob {
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
+  const num = () => pick(["1", "2", "0.5", "0.25", "16", "1.125", "3.000001"]);
+  const env: string[] = [];
+  const nEnv = Math.floor(rnd() * 5);
+  for (let i = 0; i < nEnv; i++) env.push(`${pick(KEYS)}=${hostileValue(rnd)}`);
+  let name = hostileValue(rnd, 1);
+  if (name === "") name = "x";
+  let cluster = hostileValue(rnd, 1);
+  if (cluster === "") cluster = "dev";
+  return {
+    name,
+    description: rnd() < 0.2 ? "" : hostileValue(rnd),
+    cluster,
+    namespace: pick(["default", "team-a", "ml0"]),
+    cpu: num(),
+    memory: num(),
+    gpu: pick(["0", "1", "8"]),
+    workerCount: pick(["1", "2", "4"]),
+    image: pick(IMAGES),
+    entrypointType: rnd() < 0.3 ? "bash -c" : hostileValue(rnd),
+    entrypoint: hostileValue(rnd),
+    env,
+  };
+}
+
+/** The argv of `seelie submit tfjob` for a generated job (`--flag=value` when a value starts with `-`). */
+export function submitArgv(j: GeneratedJob): string[] {
+  const flag = (n: string, v: string) => (v.startsWith("-") ? [`--${n}=${v}`] : [`--${n}`, v]);
+  return [
+    "submit",
+    "tfjob",
+    ...flag("name", j.name),
+    ...flag("description", j.description),
+    ...flag("cluster", j.cluster),
+    ...flag("namespace", j.namespace),
+    ...flag("cpu", j.cpu),
+    ...flag("memory", j.memory),
+    ...flag("gpu", j.gpu),
+    ...flag("worker-count", j.workerCount),
+    ...flag("image", j.image),
+    ...flag("entrypoint-type", j.entrypointType),
+    ...flag("entrypoint", j.entrypoint),
+    ...j.env.flatMap((e) => ["-E", e]),
+  ];
+}
+
+/** Makes the fake API server answer discovery for kubeflow.org/v1 with the tfjobs resource (the training operator "installed"). */
+export function serveTfJobDiscovery(fk: FakeKube): void {
+  fk.route("GET", /^\/apis\/kubeflow\.org\/v1\/?$/, () =>
+    Response.json({
+      kind: "APIResourceList",
+      apiVersion: "v1",
+      groupVersion: "kubeflow.org/v1",
+      resources: [{ name: "tfjobs", singularName: "tfjob", namespaced: true, kind: "TFJob", verbs: ["create", "delete", "get", "list", "patch", "update", "watch"] }],
+    }),
+  );
+}
+
+/** One kubeconfig with contexts on several fake API servers (the fake's own kubeconfigs all name their cluster "fake"). */
+export function kubeconfigFor(servers: { fk: FakeKube; contexts: string[] }[], dir = mkdtempSync(join(tmpdir(), "seelie-kubeconfig-"))): string {
+  const path = join(dir, "config");
+  const cfg = {
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: servers.map((s, i) => ({ name: `c${i}`, cluster: { server: s.fk.url, "insecure-skip-tls-verify": true } })),
+    users: [{ name: "u", user: { token: "fake-token" } }],
+    contexts: servers.flatMap((s, i) => s.contexts.map((c) => ({ name: c, context: { cluster: `c${i}`, user: "u", namespace: "default" } }))),
+    "current-context": servers[0]?.contexts[0],
+  };
+  writeFileSync(path, JSON.stringify(cfg));
+  return path;
+}
