@@ -45,15 +45,25 @@ function spellings(name: string): string[] {
   return [...new Set([name, kebab, kebab.replace(/-/g, "_")])];
 }
 
-/** Throws a UsageError naming the first flag that the command does not define. */
+/**
+ * Throws a UsageError naming the first flag that the command does not define. The value after a
+ * value-taking flag is skipped, so `--cpu -1` reaches validation (which names --cpu) instead of
+ * being taken for an unknown flag `-1`.
+ */
 export function rejectUnknownFlags(rawArgs: readonly string[], args: ArgsDef): void {
   const known = new Set<string>(["help", "h", "version"]);
+  const takesValue = new Set<string>();
   for (const [name, def] of Object.entries(args)) {
-    for (const s of spellings(name)) known.add(s);
     const alias = (def as { alias?: string | string[] }).alias;
-    for (const a of alias === undefined ? [] : Array.isArray(alias) ? alias : [alias]) known.add(a);
+    const names = [...spellings(name), ...(alias === undefined ? [] : Array.isArray(alias) ? alias : [alias])];
+    const valued = ["string", "enum"].includes((def as { type?: string }).type ?? "");
+    for (const n of names) {
+      known.add(n);
+      if (valued) takesValue.add(n);
+    }
   }
-  for (const a of rawArgs) {
+  for (let i = 0; i < rawArgs.length; i++) {
+    const a = rawArgs[i] ?? "";
     if (a === "--") break;
     if (!a.startsWith("-") || a === "-") continue;
     let name = a.replace(/^--?/, "").split("=")[0] ?? "";
@@ -62,6 +72,7 @@ export function rejectUnknownFlags(rawArgs: readonly string[], args: ArgsDef): v
     if (!known.has(name)) {
       throw new UsageError(`unknown flag ${a.split("=")[0]}`, "run the command with --help to see its flags");
     }
+    if (takesValue.has(name) && !a.includes("=")) i++;
   }
 }
 

@@ -1,5 +1,4 @@
 import { defineCommand } from "citty";
-import { withoutFlagValues } from "../submit/_values.ts";
 import { log } from "../../../lib/log.ts";
 import { outputFormat, rejectUnknownFlags } from "../_cli.ts";
 
@@ -14,7 +13,7 @@ export default defineCommand({
   meta: { name: "get", description: "Show a job (live status), or with -o cmd the seelie command that resubmits it" },
   args,
   async run({ args: a, rawArgs }) {
-    rejectUnknownFlags(withoutFlagValues(rawArgs, args), args);
+    rejectUnknownFlags(rawArgs, args);
     const format = outputFormat(a.output, ["text", "json", "yaml", "cmd"] as const);
     const { parseJobId } = await import("../../../lib/jobs/validate.ts");
     const id = parseJobId(a.job_id);

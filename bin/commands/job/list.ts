@@ -1,5 +1,4 @@
 import { defineCommand } from "citty";
-import { withoutFlagValues } from "../submit/_values.ts";
 import { UsageError } from "../../../lib/errors.ts";
 import { outputFormat, rejectUnknownFlags } from "../_cli.ts";
 
@@ -17,7 +16,7 @@ export default defineCommand({
   meta: { name: "list", description: "List recorded jobs, newest first (last known status)" },
   args,
   async run({ args: a, rawArgs }) {
-    rejectUnknownFlags(withoutFlagValues(rawArgs, args), args);
+    rejectUnknownFlags(rawArgs, args);
     const format = outputFormat(a.output, ["text", "json"] as const);
     const limit = String(a.limit);
     if (!/^[0-9]+$/.test(limit) || Number(limit) < 1) throw new UsageError(`--limit "${limit}" is not a positive whole number`, "e.g. --limit 50");

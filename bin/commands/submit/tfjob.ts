@@ -1,5 +1,4 @@
 import { defineCommand } from "citty";
-import { withoutFlagValues } from "./_values.ts";
 import { log } from "../../../lib/log.ts";
 import { interruptSignal, outputFormat, printData, rejectUnknownFlags, repeated } from "../_cli.ts";
 
@@ -25,7 +24,7 @@ export default defineCommand({
   meta: { name: "tfjob", description: "Submit a TensorFlow job: local Docker workers, or a Kubeflow TFJob in a kubeconfig context" },
   args,
   async run({ args: a, rawArgs }) {
-    rejectUnknownFlags(withoutFlagValues(rawArgs, args), args);
+    rejectUnknownFlags(rawArgs, args);
     const format = outputFormat(a.output, ["text", "json"] as const);
     const [{ submitJob }, { jobStorePath }] = await Promise.all([import("../../../lib/jobs/submit.ts"), import("../../../lib/jobs/store-path.ts")]);
     const job = await submitJob({
