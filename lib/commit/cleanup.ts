@@ -1,0 +1,78 @@
+/**
+ * The clean-up run inside the target container before the commit, through `RuntimeContainer.exec`
+ * (as `docker exec` would): apt and pip caches, and the scratch the container wrote under /tmp in the
+ * last 48 hours. See `cleanup-plan.ts` for the rules.
+ */
+import { InterruptedError, SeelieError } from "../errors.ts";
+import {
+  cacheDirs,
+  chunkArgs,
+  homesFromPasswd,
+  listScript,
+  parseKept,
+  parseProbe,
+  parseStatLines,
+  planCleanup,
+  probeScript,
+  removeDirsScript,
+  removeFilesScript,
+  tmpCandidates,
+  type StatEntry,
+} from "./cleanup-plan.ts";
+import type { ExecResult, RuntimeContainer } from "./runtime.ts";
+
+/** What the clean-up did, as the committer reports it. */
+export interface CleanupReport {
+  skipped: boolean;
+  /** Why it was skipped (a stopped container, `--no-clean`). */
+  reason?: string;
+  files: number;
+  bytes: number;
+  removed: string[];
+}
+
+async function run(c: RuntimeContainer, argv: string[], what: string, signal?: AbortSignal): Promise<ExecResult> {
+  if (signal?.aborted) throw new InterruptedError("clean-up");
+  const r = await c.exec(argv, signal);
+  if (r.exitCode === 126 || r.exitCode === 127) {
+    throw new SeelieError(`clean-up in container ${c.id.slice(0, 12)}: cannot run ${what}: ${(r.stderr || r.stdout).trim()}`, {
+      hint: "the clean-up needs sh, find and stat in the container (busybox is enough); or commit with --no-clean",
+    });
+  }
+  return r;
+}
+
+/**
+ * Cleans the running container `c` and reports the files removed. The container must be running and
+ * not paused (the caller checks and skips otherwise).
+ */
+export async function cleanContainer(
+  c: RuntimeContainer,
+  opts: { signal?: AbortSignal; progress?: (line: string) => void; now?: () => number } = {},
+): Promise<CleanupReport> {
+  const { signal } = opts;
+  const progress = opts.progress ?? (() => {});
+  const probe = parseProbe((await run(c, probeScript(), "sh (probe)", signal)).stdout);
+  const now = probe.now ?? Math.floor((opts.now ?? Date.now)() / 1000);
+  const dirs = cacheDirs(homesFromPasswd(probe.passwd), c.env);
+  const changes = await c.changes(signal);
+  const candidates = tmpCandidates(changes);
+  progress(`clean-up: ${dirs.length} cache directories, ${candidates.length} new paths under /tmp`);
+
+  const stats: StatEntry[] = parseStatLines((await run(c, listScript(dirs, []), "find/stat", signal)).stdout);
+  for (const chunk of chunkArgs(candidates)) {
+    stats.push(...parseStatLines((await run(c, listScript([], chunk), "stat", signal)).stdout));
+  }
+  const plan = planCleanup({ stats, cacheDirs: dirs, tmpAdded: candidates, now });
+
+  const kept = new Set<string>();
+  for (const chunk of chunkArgs(plan.files.map((f) => f.path))) {
+    for (const k of parseKept((await run(c, removeFilesScript(chunk), "rm", signal)).stdout)) kept.add(k);
+  }
+  for (const chunk of chunkArgs(plan.dirs)) await run(c, removeDirsScript(chunk), "rmdir", signal);
+
+  const removed = plan.files.filter((f) => !kept.has(f.path));
+  if (kept.size > 0) progress(`clean-up: ${kept.size} files could not be removed (permissions?), kept`);
+  const bytes = removed.reduce((n, f) => n + (f.kind === "file" ? f.size : 0), 0);
+  return { skipped: false, files: removed.length, bytes, removed: removed.map((f) => f.path) };
+}
