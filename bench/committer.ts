@@ -83,7 +83,7 @@ async function main() {
 
   const rows: { name: string; ms: number; rssKiB?: number; layer: number }[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
-    await docker("exec", container, "sh", "-c", `date +%s%N > /data/marker; echo s > /tmp/scratch/r${round}`);
+    await docker("exec", container, "sh", "-c", `date +%s%N > /data/marker; mkdir -p /tmp/scratch; echo s > /tmp/scratch/r${round}`);
     const img1 = `${reg.addr}/seelie-bench/committer:${tag}-${round}`;
     const a = await timed([COMMITTER, "--container-id", `docker://${container}`, "--image", img1, "--docker-config", reg.dockerConfig, "-o", "json"]);
     if (a.code !== 0) throw new Error(`committer failed: ${a.stderr}`);

@@ -77,39 +77,48 @@ export function tmpCandidates(changes: readonly ChangedPath[]): string[] {
   return changes.filter((c) => c.kind === "added" && isUnder(c.path, "/tmp") && normalize(c.path) !== "/tmp").map((c) => normalize(c.path));
 }
 
-/** The probe script: prints the container's clock, a separator, then /etc/passwd. */
-export function probeScript(): string[] {
-  return ["sh", "-c", "date +%s; echo ---; cat /etc/passwd 2>/dev/null; true"];
-}
-
 const STAT_FMT = "%Z %s %f %n";
+const SEP = "--seelie--";
 
 /**
- * The listing script: every entry below each cache dir (`find -xdev`, so mounts stay out), then the given
- * `/tmp` candidates, each as one `stat -c '%Z %s %f %n'` line. Arguments: cache dirs, `--`, candidates.
+ * The listing script, one exec: the container's clock, its /etc/passwd, then one `stat -c '%Z %s %f %n'`
+ * line for every entry below each given cache dir and each passwd home's `.cache/pip` (`find -xdev`, so
+ * mounts stay out), then for each given `/tmp` candidate. Arguments: cache dirs, `--`, candidates.
  */
 export function listScript(dirs: readonly string[], candidates: readonly string[]): string[] {
   const script = [
-    'while [ "$#" -gt 0 ] && [ "$1" != -- ]; do',
-    `  [ -d "$1" ] && find "$1" -xdev -mindepth 1 -exec stat -c '${STAT_FMT}' {} + 2>/dev/null`,
-    "  shift",
-    "done",
-    "shift",
+    `date +%s; echo ${SEP}; cat /etc/passwd 2>/dev/null; echo ${SEP}`,
+    "list() { [ -d \"$1\" ] && [ ! -L \"$1\" ] && find \"$1\" -xdev -mindepth 1 -exec stat -c '" + STAT_FMT + "' {} + 2>/dev/null; }",
+    'while [ "$#" -gt 0 ] && [ "$1" != -- ]; do list "$1"; shift; done',
+    "[ \"$#\" -gt 0 ] && shift",
+    'if [ -r /etc/passwd ]; then while IFS=: read -r _ _ _ _ _ home _; do case "$home" in /?*) list "$home/.cache/pip";; esac; done < /etc/passwd; fi',
     `[ "$#" -gt 0 ] && stat -c '${STAT_FMT}' -- "$@" 2>/dev/null`,
     "true",
   ].join("\n");
   return ["sh", "-c", script, "seelie-clean", ...dirs, "--", ...candidates];
 }
 
-/** The removal script: one `rm -f` for all files (no fork per file), then prints `kept PATH` for each still there. */
-export function removeFilesScript(files: readonly string[]): string[] {
-  const script = 'rm -f -- "$@" 2>/dev/null; for f in "$@"; do if [ -e "$f" ] || [ -L "$f" ]; then echo "kept $f"; fi; done; true';
-  return ["sh", "-c", script, "seelie-clean", ...files];
+/** Parses the listing script's output: the container's clock, its /etc/passwd, and the stat lines. */
+export function parseListing(text: string): { now?: number; passwd: string; stats: StatEntry[] } {
+  const parts = text.split(`${SEP}\n`);
+  if (parts.length < 3) return { now: undefined, passwd: "", stats: parseStatLines(text) };
+  const now = Number.parseInt((parts[0] ?? "").trim(), 10);
+  return { now: Number.isFinite(now) ? now : undefined, passwd: parts[1] ?? "", stats: parseStatLines(parts.slice(2).join(`${SEP}\n`)) };
 }
 
-/** `rmdir` each directory that is empty, in the order given (deepest first); non-empty ones stay. */
-export function removeDirsScript(dirs: readonly string[]): string[] {
-  return ["sh", "-c", 'for d in "$@"; do rmdir -- "$d" 2>/dev/null; done; true', "seelie-clean", ...dirs];
+/**
+ * The removal script, one exec: one `rm -f` for all paths (no fork per file; directories refuse it),
+ * then `rmdir` of the directories in order (deepest first; non-empty ones stay), then `kept PATH` for
+ * each path still there.
+ */
+export function removeScript(paths: readonly string[]): string[] {
+  const script = [
+    'rm -f -- "$@" 2>/dev/null',
+    'for d in "$@"; do if [ -d "$d" ] && [ ! -L "$d" ]; then rmdir -- "$d" 2>/dev/null; fi; done',
+    'for f in "$@"; do if [ -e "$f" ] || [ -L "$f" ]; then echo "kept $f"; fi; done',
+    "true",
+  ].join("\n");
+  return ["sh", "-c", script, "seelie-clean", ...paths];
 }
 
 /** The paths a removal script reported as still there. */
@@ -167,14 +176,6 @@ export function parseStatLines(text: string): StatEntry[] {
     out.push({ ctime: Number(m[1]), size: Number(m[2]), kind: kindOfMode(m[3] ?? "0"), path: normalize(m[4] ?? "") });
   }
   return out;
-}
-
-/** Parses the probe script's output: the container's clock and its /etc/passwd. */
-export function parseProbe(text: string): { now?: number; passwd: string } {
-  const i = text.indexOf("\n---\n");
-  const head = i >= 0 ? text.slice(0, i) : text;
-  const now = Number.parseInt(head.trim(), 10);
-  return { now: Number.isFinite(now) ? now : undefined, passwd: i >= 0 ? text.slice(i + 5) : "" };
 }
 
 /**

@@ -10,12 +10,9 @@ import {
   homesFromPasswd,
   listScript,
   parseKept,
-  parseProbe,
-  parseStatLines,
+  parseListing,
   planCleanup,
-  probeScript,
-  removeDirsScript,
-  removeFilesScript,
+  removeScript,
   tmpCandidates,
   type StatEntry,
 } from "./cleanup-plan.ts";
@@ -52,24 +49,23 @@ export async function cleanContainer(
 ): Promise<CleanupReport> {
   const { signal } = opts;
   const progress = opts.progress ?? (() => {});
-  const probe = parseProbe((await run(c, probeScript(), "sh (probe)", signal)).stdout);
-  const now = probe.now ?? Math.floor((opts.now ?? Date.now)() / 1000);
-  const dirs = cacheDirs(homesFromPasswd(probe.passwd), c.env);
+  const env = c.env;
   const changes = await c.changes(signal);
   const candidates = tmpCandidates(changes);
+  const chunks = chunkArgs(candidates);
+  // One exec lists everything (clock, passwd, caches, the first chunk of /tmp candidates); more only for huge /tmp.
+  const first = parseListing((await run(c, listScript(cacheDirs(["/root"], env), chunks[0] ?? []), "sh/find/stat", signal)).stdout);
+  const stats: StatEntry[] = [...first.stats];
+  for (const chunk of chunks.slice(1)) stats.push(...parseListing((await run(c, listScript([], chunk), "stat", signal)).stdout).stats);
+  const now = first.now ?? Math.floor((opts.now ?? Date.now)() / 1000);
+  const dirs = cacheDirs(homesFromPasswd(first.passwd), env);
   progress(`clean-up: ${dirs.length} cache directories, ${candidates.length} new paths under /tmp`);
-
-  const stats: StatEntry[] = parseStatLines((await run(c, listScript(dirs, []), "find/stat", signal)).stdout);
-  for (const chunk of chunkArgs(candidates)) {
-    stats.push(...parseStatLines((await run(c, listScript([], chunk), "stat", signal)).stdout));
-  }
   const plan = planCleanup({ stats, cacheDirs: dirs, tmpAdded: candidates, now });
 
   const kept = new Set<string>();
-  for (const chunk of chunkArgs(plan.files.map((f) => f.path))) {
-    for (const k of parseKept((await run(c, removeFilesScript(chunk), "rm", signal)).stdout)) kept.add(k);
+  for (const chunk of chunkArgs([...plan.files.map((f) => f.path), ...plan.dirs])) {
+    for (const k of parseKept((await run(c, removeScript(chunk), "rm", signal)).stdout)) kept.add(k);
   }
-  for (const chunk of chunkArgs(plan.dirs)) await run(c, removeDirsScript(chunk), "rmdir", signal);
 
   const removed = plan.files.filter((f) => !kept.has(f.path));
   if (kept.size > 0) progress(`clean-up: ${kept.size} files could not be removed (permissions?), kept`);

@@ -4,7 +4,7 @@ import {
   chunkArgs,
   homesFromPasswd,
   parseKept,
-  parseProbe,
+  parseListing,
   parseStatLines,
   planCleanup,
   shQuote,
@@ -70,10 +70,14 @@ describe("parseStatLines", () => {
   for (const [text, want] of cases) test(JSON.stringify(text.slice(0, 30)), () => expect(parseStatLines(text)).toEqual(want));
 });
 
-describe("parseProbe / parseKept / shQuote / chunkArgs", () => {
-  test("probe", () => {
-    expect(parseProbe("1700000000\n---\nroot:x:0:0::/root:/bin/sh\n")).toEqual({ now: 1700000000, passwd: "root:x:0:0::/root:/bin/sh\n" });
-    expect(parseProbe("oops")).toEqual({ now: undefined, passwd: "" });
+describe("parseListing / parseKept / shQuote / chunkArgs", () => {
+  test("listing", () => {
+    expect(parseListing("1700000000\n--seelie--\nroot:x:0:0::/root:/bin/sh\n--seelie--\n1 2 81a4 /tmp/a\n")).toEqual({
+      now: 1700000000,
+      passwd: "root:x:0:0::/root:/bin/sh\n",
+      stats: [{ ctime: 1, size: 2, kind: "file", path: "/tmp/a" }],
+    });
+    expect(parseListing("oops")).toEqual({ now: undefined, passwd: "", stats: [] });
   });
   test("kept", () => expect([...parseKept("kept /tmp/a\nnoise\nkept /tmp/b c\n")]).toEqual(["/tmp/a", "/tmp/b c"]));
   test("quote", () => expect(shQuote("it's")).toBe(`'it'\\''s'`));
