@@ -92,6 +92,12 @@ async function main() {
     rows.push({ name: `committer (docker) #${round}`, ms: a.ms, rssKiB: a.rssKiB, layer: await topLayerSize(img1) });
 
     await docker("exec", container, "sh", "-c", `date +%s%N > /data/marker`);
+    const img3 = `${reg.addr}/seelie-bench/committer-noclean:${tag}-${round}`;
+    const c = await timed([COMMITTER, "--container-id", `docker://${container}`, "--image", img3, "--no-clean", "--docker-config", reg.dockerConfig, "-o", "json"]);
+    if (c.code !== 0) throw new Error(`committer --no-clean failed: ${c.stderr}`);
+    rows.push({ name: `committer --no-clean (docker) #${round}`, ms: c.ms, rssKiB: c.rssKiB, layer: await topLayerSize(img3) });
+
+    await docker("exec", container, "sh", "-c", `date +%s%N > /data/marker`);
     const img2 = `${reg.addr}/seelie-bench/cli:${tag}-${round}`;
     cleanupImages.push(img2);
     const b = await timed(["sh", "-c", `${dockerCli("commit", container, img2).join(" ")} >/dev/null && ${dockerCli("push", img2).join(" ")} >/dev/null && ${dockerCli("rmi", img2).join(" ")} >/dev/null`]);
@@ -104,6 +110,7 @@ async function main() {
     return xs.reduce((s, x) => s + x, 0) / xs.length;
   };
   const ratio = mean("committer (docker)") / mean("docker commit");
+  const ratioNoClean = mean("committer --no-clean") / mean("docker commit");
   const line = (cols: string[]) => `| ${cols.join(" | ")} |`;
   const out = [
     `changes: ${(changeBytes / 2 ** 20).toFixed(0)} MiB in ${files + 1} files under /data (+ ${200 + ROUNDS} scratch files in /tmp); tar|gzip -6 of /data: ${(tarGzip / 2 ** 20).toFixed(1)} MiB`,
@@ -113,6 +120,7 @@ async function main() {
     ...rows.map((r) => line([r.name, fmtMs(r.ms), r.rssKiB ? `${(r.rssKiB / 1024).toFixed(0)} MiB` : "-", `${(r.layer / 2 ** 20).toFixed(1)} MiB`])),
     "",
     `wall-time ratio committer(docker) / docker CLI (mean of ${ROUNDS}): ${ratio.toFixed(2)}`,
+    `wall-time ratio committer --no-clean (docker) / docker CLI (mean of ${ROUNDS}): ${ratioNoClean.toFixed(2)}`,
     `pushed layer / tar|gzip: ${(rows[0]!.layer / tarGzip).toFixed(3)}`,
   ];
   process.stdout.write(`${out.join("\n")}\n`);
