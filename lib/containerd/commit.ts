@@ -56,6 +56,34 @@ function checkAbort(signal: AbortSignal | undefined, what: string): void {
   if (signal?.aborted) throw new InterruptedError(what);
 }
 
+/** The target digest of image `name`, or undefined when there is no such image. */
+async function imageTarget(c: ContainerdClient, name: string): Promise<string | undefined> {
+  try {
+    return (await c.images.get({ name })).image?.target?.digest;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The CRI plugin answers every image created in its namespace by adding an image named after the
+ * config digest (`sha256:…`, its "image id") that would keep our blobs alive. It does so
+ * asynchronously, from the create event: wait briefly for it, and delete it when it points at our
+ * manifest.
+ */
+async function deleteCriIdReference(c: ContainerdClient, idName: string, manifestDigest: string): Promise<void> {
+  const deadline = performance.now() + (c.namespace === "k8s.io" ? 2000 : 0);
+  for (;;) {
+    const t = await imageTarget(c, idName);
+    if (t !== undefined) {
+      if (t === manifestDigest) await c.images.delete({ name: idName, sync: false }).catch(() => undefined);
+      return;
+    }
+    if (performance.now() >= deadline) return;
+    await Bun.sleep(50);
+  }
+}
+
 /** Commits (and pushes) `container`; see the file comment. Cleans up on success, failure and abort. */
 export async function commitContainer(c: ContainerdClient, container: Container, opts: ContainerdCommitOptions): Promise<CommitResult> {
   const target = parseImageRef(opts.image, "image reference");
@@ -74,6 +102,8 @@ export async function commitContainer(c: ContainerdClient, container: Container,
     throw containerdError(err, c.socketPath, "create lease");
   }
   let imageCreated = false;
+  let criIdName: string | undefined;
+  let criTarget = "";
   try {
     const base = await timed(timings, "base_image", () => loadBaseImage(c, container.image, { resolveAuth: opts.resolveAuth, signal }));
     checkAbort(signal, "commit");
@@ -117,6 +147,7 @@ export async function commitContainer(c: ContainerdClient, container: Container,
         labels: {},
         target: { mediaType: manifest.mediaType ?? MEDIA.ociManifest, digest: manifestDigest, size: BigInt(manifestBytes.length), annotations: {} },
       };
+      const criBefore = await imageTarget(c, configDigest);
       try {
         await c.images.create({ image }, call);
       } catch (err) {
@@ -127,6 +158,8 @@ export async function commitContainer(c: ContainerdClient, container: Container,
         });
       }
       imageCreated = true;
+      criTarget = manifestDigest;
+      criIdName = criBefore === undefined ? configDigest : undefined;
       return { manifest, manifestBytes, configBytes, manifestDigest };
     });
     checkAbort(signal, "commit");
@@ -146,6 +179,7 @@ export async function commitContainer(c: ContainerdClient, container: Container,
     await timed(timings, "cleanup", async () => {
       if (imageCreated && !opts.keepImage) {
         await c.images.delete({ name, sync: false }).catch((err) => log.warn(`could not delete the local image ${name}: ${containerdError(err, c.socketPath, "delete image").message}`));
+        if (criIdName) await deleteCriIdReference(c, criIdName, criTarget);
       }
       // sync: GC runs before Delete returns, so nothing the lease held survives this call.
       await c.leases.delete({ id: leaseId, sync: true }).catch((err) =>
