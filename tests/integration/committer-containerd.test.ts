@@ -30,6 +30,7 @@ const dockerImages: string[] = [];
 let work: string;
 let reg: ReturnType<typeof testRegistry>;
 let sock: string;
+let testStart = Date.now();
 
 async function ok(argv: string[], what = argv.join(" ")): Promise<string> {
   const r = await sh(argv);
@@ -60,8 +61,18 @@ async function localImage(ref: string): Promise<boolean> {
   return (await ctr("images", "ls", "-q")).split("\n").includes(ref);
 }
 
-async function seelieLeases(): Promise<string[]> {
-  return (await ctr("leases", "ls")).split("\n").filter((l) => /seelie/.test(l));
+/** The committer's leases (seelie-*) created since `since` that are still there; other sessions may share this containerd, so older ones are not ours. */
+async function seelieLeases(since = testStart): Promise<string[]> {
+  const ours = async () =>
+    (await ctr("leases", "ls")).split("\n").filter((l) => {
+      const [id, created] = l.split(/\s+/);
+      return /^seelie-/.test(id ?? "") && Date.parse(created ?? "") >= since - 1000;
+    });
+  // A lease of a concurrent run elsewhere is transient: look twice.
+  const first = await ours();
+  if (first.length === 0) return first;
+  await Bun.sleep(2000);
+  return ours();
 }
 
 async function inPushedImage(ref: string, script: string): Promise<string> {
@@ -109,6 +120,7 @@ describe("committer on containerd", () => {
     await run(id, BASE, ["sleep", "100000"]);
     await exec(id, SETUP_BUSYBOX);
     const target = `127.0.0.1:5000/seelie-test/committed-cd-busybox:${RUN}`;
+    testStart = Date.now();
     const r = await runCommitter(["--container-id", `containerd://${id}`, "--image", target, "--docker-config", reg.dockerConfig, "--runtime-endpoint", `unix://${sock}`]);
     expect(r.stderr).toContain("clean-up removed");
     expect(r.code).toBe(0);
@@ -138,6 +150,7 @@ describe("committer on containerd", () => {
     await ok(["ctr", "--address", sock, "-n", NS, "task", "exec", "-d", "--exec-id", `sock${RUN}`, id, ...PYTHON_SOCKET_SERVER]);
     for (let i = 0; i < 50 && (await sh(["ctr", "--address", sock, "-n", NS, "task", "exec", "--exec-id", `w${i}`, id, "test", "-S", "/tmp/jupyter.sock"])).code !== 0; i++) await Bun.sleep(100);
 
+    testStart = Date.now();
     const r = await runCommitter([
       "--container-id", id, "--runtime", "containerd", "--namespace", NS,
       "--tag", `cd-${RUN}`, "--repo_type", "notebook", "--registry_host", "127.0.0.1:5000", "--repo", "seelie-test", "--username", "alice",
@@ -161,11 +174,13 @@ describe("committer on containerd", () => {
     await run(id, BASE, ["sh", "-c", "echo s > /tmp/stopped-scratch; mkdir /work; echo w > /work/w"]);
     for (let i = 0; i < 50 && (await status(id)) !== "STOPPED"; i++) await Bun.sleep(100);
     const target = `127.0.0.1:5000/seelie-test/committed-cd-stopped:${RUN}`;
+    testStart = Date.now();
     const r = await runCommitter(["--container-id", `containerd://${id}`, "--image", target, "--docker-config", reg.dockerConfig]);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("clean-up skipped: container is not running");
     expect(r.json!.cleanup).toMatchObject({ skipped: true, files: 0, bytes: 0, removed: [] });
     expect(await localImage(target)).toBe(false);
+    expect(await seelieLeases()).toEqual([]);
     expect(await inPushedImage(target, "cat /work/w /tmp/stopped-scratch")).toBe("w\ns");
   }, 120_000);
 });
@@ -190,7 +205,9 @@ describe("committer on containerd: bad input and faults", () => {
     const secret = join(work, ".dockerconfigjson");
     writeFileSync(secret, JSON.stringify({ auths: { [reg.addr]: { auth: Buffer.from(`${reg.user}:not-the-password`).toString("base64") } } }));
     const target = `127.0.0.1:5000/seelie-test/committed-cd-badauth:${RUN}`;
+    testStart = Date.now();
     const r = await runCommitter(["--container-id", `containerd://${id}`, "--image", target, "--docker-config", secret], { SEELIE_PUSH_BACKOFF_MS: "50" });
+    if (process.env.SEELIE_TEST_VERBOSE) console.error(r.stderr);
     expect(r.code).toBe(1);
     expect(r.stderr).not.toContain("not-the-password");
     expect(r.stdout).toBe("");
