@@ -215,4 +215,31 @@ describe("committer on containerd: bad input and faults", () => {
     expect(await localImage(target)).toBe(false);
     expect(await seelieLeases()).toEqual([]);
   }, 120_000);
+
+  test("Ctrl-C during the push: exit 130, no local image or lease, container running", async () => {
+    const id = `seelie-cd-int-${RUN}`;
+    await run(id, BASE, ["sleep", "100000"]);
+    await exec(id, "mkdir -p /w && echo w > /w/w");
+    const target = `127.0.0.1:5999/seelie-test/committed-cd-interrupted:${RUN}`;
+    testStart = Date.now();
+    const p = Bun.spawn([await ensureCommitterBuilt(), "--container-id", `containerd://${id}`, "--image", target], {
+      env: { ...process.env, SEELIE_PUSH_RETRIES: "5", SEELIE_PUSH_BACKOFF_MS: "20000" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    let err = "";
+    const reader = p.stderr.getReader();
+    const dec = new TextDecoder();
+    while (!err.includes("new layer")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      err += dec.decode(value);
+    }
+    await Bun.sleep(300);
+    p.kill("SIGINT");
+    expect(await p.exited).toBe(130);
+    expect(await status(id)).toBe("RUNNING");
+    expect(await localImage(target)).toBe(false);
+    expect(await seelieLeases()).toEqual([]);
+  }, 120_000);
 });
