@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync,
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findContainerdContainer, type ContainerdRuntimeContainer } from "../../lib/containerd/container.ts";
-import { SeelieError } from "../../lib/errors.ts";
+import { InterruptedError, SeelieError } from "../../lib/errors.ts";
 import { RegistryClient } from "../../lib/registry/distribution.ts";
 import type { RegistryAuth } from "../../lib/registry/credentials.ts";
 import { dockerCli, need, sh, testRegistry } from "../helpers/services.ts";
@@ -241,6 +241,29 @@ describe("containerd container (real containerd)", () => {
     expect(err.message).toContain(reg.addr);
     expect(err.message).toContain("refused");
     expect(err.hint).toContain("docker login");
+    await expectNothingLeft(was, img, []);
+    await expectRunningNotPaused(ct);
+  }, 60_000);
+
+  test("an abort (Ctrl-C) in the middle of the push: InterruptedError, nothing left, not paused", async () => {
+    const img = `${reg.addr}/seelie-test/ctrd-abort-${uniq}:v1`;
+    const was = await before();
+    const ac = new AbortController();
+    const err = await ct
+      .commit({
+        image: img,
+        push: true,
+        auth,
+        keepImage: false,
+        pause: true,
+        signal: ac.signal,
+        progress: (l) => {
+          if (l.includes("uploading")) ac.abort();
+        },
+        timings: {},
+      })
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(InterruptedError);
     await expectNothingLeft(was, img, []);
     await expectRunningNotPaused(ct);
   }, 60_000);
