@@ -76,7 +76,9 @@ function prepareContainer(inputs: CloudBuildInputs): ContainerSpec {
 /** Renders the build Pod for the inputs. Pure: no I/O, same inputs give the same Pod. */
 export function renderBuildPod(inputs: CloudBuildInputs): PodSpecDoc {
   const frag = toolFragment(inputs.tool);
-  const metadata: PodSpecDoc["metadata"] = inputs.name ? { name: inputs.name, namespace: inputs.namespace, labels: {} } : { generateName: `seelie-build-${inputs.tool}-`, namespace: inputs.namespace, labels: {} };
+  const metadata: PodSpecDoc["metadata"] = inputs.name ? { name: inputs.name } : { generateName: `seelie-build-${inputs.tool}-` };
+  // Templates leave the namespace out so `kubectl -n NS apply -f` works.
+  if (inputs.namespace) metadata.namespace = inputs.namespace;
   metadata.labels = { ...BUILD_POD_LABELS, "seelie.dev/build-tool": inputs.tool };
   if (Object.keys(frag.annotations).length > 0) metadata.annotations = { ...frag.annotations };
   const authMount: VolumeMount = { name: "registry-auth", mountPath: REGISTRY_AUTH_DIR, readOnly: true };

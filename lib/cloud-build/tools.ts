@@ -57,7 +57,8 @@ function script(steps: Argv[], digestCmd: string): string {
     "set -eu",
     ...steps.map((s) => s.map(shellQuote).join(" ")),
     `digest="$(${digestCmd})"`,
-    `printf '%s' "$digest" > /dev/termination-log || true`,
+    // The kubelet reads this file as the container's termination message (TERMINATION_LOG only for tests).
+    `printf '%s' "$digest" > "\${TERMINATION_LOG:-/dev/termination-log}" || true`,
     `echo "${DIGEST_LINE_PREFIX}$digest"`,
     "",
   ].join("\n");

@@ -17,6 +17,7 @@ export interface CloudBuildInputs {
   registrySecret: string;
   /** The image to build and push. */
   image: string;
+  /** The Pod's namespace; empty leaves it out (templates). */
   namespace: string;
   /** The builder container's image (each tool has a pinned default). */
   builderImage: string;
@@ -51,8 +52,8 @@ export interface PodSpecDoc {
   metadata: {
     name?: string;
     generateName?: string;
-    namespace: string;
-    labels: Record<string, string>;
+    namespace?: string;
+    labels?: Record<string, string>;
     annotations?: Record<string, string>;
   };
   spec: {
