@@ -44,3 +44,37 @@ export function setprivFor(c: ContainerSpec): string[] {
   const add = (sc.capabilities.add ?? []).map((x) => `+${x.toLowerCase()}`);
   return ["setpriv", ...(sc.allowPrivilegeEscalation === false ? ["--no-new-privs"] : []), "--bounding-set", ["-all", ...add].join(","), "--inh-caps", "-all"];
 }
+
+/**
+ * `docker run` arguments that start a Pod container as the kubelet would: `command[0]` as the
+ * entrypoint (Kubernetes' command replaces ENTRYPOINT), the rest of command + args, the env, the
+ * securityContext (user, read-only root, dropped capabilities, no_new_privs) and the volume mounts
+ * (`mounts`: mountPath -> host directory; read-only where the Pod says so).
+ */
+export function dockerRunArgs(c: ContainerSpec, mounts: Record<string, string>): string[] {
+  const vars: Record<string, string> = {};
+  for (const e of c.env ?? []) vars[e.name] = kubeExpand(e.value, vars);
+  const sc = (c.securityContext ?? {}) as {
+    runAsUser?: number;
+    runAsGroup?: number;
+    readOnlyRootFilesystem?: boolean;
+    allowPrivilegeEscalation?: boolean;
+    capabilities?: { add?: string[]; drop?: string[] };
+  };
+  const out = ["run", "--rm"];
+  if (sc.runAsUser !== undefined) out.push("--user", `${sc.runAsUser}:${sc.runAsGroup ?? sc.runAsUser}`);
+  if (sc.readOnlyRootFilesystem) out.push("--read-only");
+  if (sc.allowPrivilegeEscalation === false) out.push("--security-opt", "no-new-privileges");
+  for (const d of sc.capabilities?.drop ?? []) out.push("--cap-drop", d);
+  for (const a of sc.capabilities?.add ?? []) out.push("--cap-add", a);
+  for (const m of c.volumeMounts ?? []) {
+    const host = mounts[m.mountPath];
+    if (!host) throw new Error(`no local directory for mount ${m.mountPath}`);
+    out.push("-v", `${host}:${m.mountPath}${m.readOnly ? ":ro" : ""}`);
+  }
+  for (const [k, v] of Object.entries(vars)) out.push("-e", `${k}=${v}`);
+  const [entry, ...rest] = c.command ?? [];
+  if (entry) out.push("--entrypoint", entry);
+  out.push(c.image, ...[...rest, ...(c.args ?? [])].map((a) => kubeExpand(a, vars)));
+  return out;
+}
