@@ -16,11 +16,12 @@ export const DIGEST_LINE_PREFIX = "seelie-digest: ";
 
 /** Pinned default builder images; clusters that mirror images pass --builder_image instead. */
 export const DEFAULT_BUILDER_IMAGES: Record<BuildTool, string> = {
-  // GoogleContainerTools/kaniko is archived (June 2025); osscontainertools/kaniko is the maintained community fork.
-  kaniko: "ghcr.io/osscontainertools/kaniko:v1.28.0",
-  buildkit: "docker.io/moby/buildkit:v0.16.0-rootless",
-  buildah: "quay.io/buildah/stable:v1.37.5",
-  buildpacks: "docker.io/paketobuildpacks/builder-jammy-base:0.4.388",
+  // GoogleContainerTools/kaniko is archived (June 2025); osscontainertools/kaniko is the actively
+  // maintained community fork and publishes to ghcr.io (its plain image has no shell, as the original).
+  kaniko: "ghcr.io/osscontainertools/kaniko:v1.28.2",
+  buildkit: "docker.io/moby/buildkit:v0.24.0-rootless",
+  buildah: "quay.io/buildah/stable:v1.39.0",
+  buildpacks: "docker.io/paketobuildpacks/builder-jammy-base:0.4.539",
 };
 
 /** One command a builder runs, as an argument vector (shell variables in `${VAR}` form). */

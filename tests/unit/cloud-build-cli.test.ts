@@ -111,7 +111,7 @@ describe("seelie image cloud-build against the fake API server", () => {
     // the Pod the API received is a valid v1.21 Pod and is gone afterwards
     const posted = podPosts()[0]!.body as KubeObject;
     expect(validatePodV121(posted)).toEqual([]);
-    expect(posted.spec.containers[0].image).toBe("ghcr.io/osscontainertools/kaniko:v1.28.0");
+    expect(posted.spec.containers[0].image).toBe("ghcr.io/osscontainertools/kaniko:v1.28.2");
     expect(podDeletes().length).toBe(1);
     expect(fk.list("pods")).toEqual([]);
     // the registry password is in neither the Pod nor the output
@@ -122,10 +122,10 @@ describe("seelie image cloud-build against the fake API server", () => {
     logs.set("build", `#12 pushing layers done\nseelie-digest: ${DIGEST}\n`);
     kubelet = (pod) => play(pod, [{ phase: "Succeeded", initContainerStatuses: [terminated("prepare", 0)], containerStatuses: [terminated("build", 0, "")] }]);
     const args = BASE_ARGS.map((a) => (a === "kaniko" ? "buildkit" : a));
-    const r = await cli([...args, "--builder-image", "mirror.example.com/moby/buildkit:v0.16.0-rootless", "-o", "json"]);
+    const r = await cli([...args, "--builder-image", "mirror.example.com/moby/buildkit:v0.24.0-rootless", "-o", "json"]);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).digest).toBe(DIGEST);
-    expect((podPosts()[0]!.body as KubeObject).spec.containers[0].image).toBe("mirror.example.com/moby/buildkit:v0.16.0-rootless");
+    expect((podPosts()[0]!.body as KubeObject).spec.containers[0].image).toBe("mirror.example.com/moby/buildkit:v0.24.0-rootless");
     expect(fk.list("pods")).toEqual([]);
   }, 20_000);
 
