@@ -7,7 +7,7 @@ import { outputArg, outputFormat, printData, rejectUnknownFlags } from "../_cli.
 const args = {
   project_dir: { type: "string", description: "the project (build context) to check, e.g. the mounted volume's sub-path", required: true },
   base_image: { type: "string", description: "base image (allow-listed); for --tool buildpacks the run image", required: true },
-  tool: { type: "string", description: "kaniko|buildkit|buildah|buildpacks (what to write for the builder)", default: "kaniko" },
+  tool: { type: "string", description: "kaniko|buildkit|buildah|buildpacks (what to write for the builder)", default: "buildkit" },
   out: { type: "string", description: "scratch directory to write the Dockerfile (or the Buildpacks app copy) into; omit to only check" },
   ...outputArg,
 } as const;
