@@ -37,9 +37,22 @@ function httpCode(err: unknown): number | undefined {
   return err instanceof ApiException ? err.code : undefined;
 }
 
+/** The API server's own message (a Status object's `message`), when the error carries one. */
+function apiMessage(err: unknown): string | undefined {
+  if (!(err instanceof ApiException)) return undefined;
+  const body: unknown = err.body;
+  try {
+    const status = typeof body === "string" ? JSON.parse(body) : body;
+    const m = (status as { message?: unknown } | undefined)?.message;
+    return typeof m === "string" && m ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function apiError(what: string, err: unknown): SeelieError {
   const code = httpCode(err);
-  const detail = err instanceof ApiException ? `HTTP ${code}` : errorMessage(err);
+  const detail = err instanceof ApiException ? `HTTP ${code}${apiMessage(err) ? ` — ${apiMessage(err)}` : ""}` : errorMessage(err);
   return new SeelieError(`${what}: ${detail}`, { hint: "check the kubeconfig context, the namespace and your RBAC permissions", cause: err });
 }
 
@@ -154,6 +167,7 @@ async function follow(kc: KubeConfig, api: CoreV1Api, ns: string, name: string, 
     try {
       pod = await api.readNamespacedPod({ name, namespace: ns });
     } catch (err) {
+      if (httpCode(err) === 404) throw new SeelieError(`the build Pod ${ns}/${name} was deleted before it finished`, { hint: "someone or something (e.g. a namespace cleanup) removed it; run the build again" });
       throw apiError(`cannot read the build Pod ${ns}/${name}`, err);
     }
     for (const c of ["prepare", "build"]) {

@@ -28,6 +28,12 @@ const logs = new Map<string, string>();
 fk.onCreate((plural, obj) => {
   if (plural === "pods") kubelet(obj);
 });
+let rejectCreate: string | undefined;
+fk.route("POST", /^\/api\/v1\/namespaces\/[^/]+\/pods$/, () =>
+  rejectCreate === undefined
+    ? undefined
+    : Response.json({ kind: "Status", apiVersion: "v1", status: "Failure", reason: "Invalid", message: rejectCreate, code: 422 }, { status: 422 }),
+);
 fk.route("GET", /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/, (req) => {
   const container = new URL(req.url).searchParams.get("container") ?? "";
   return new Response(logs.get(container) ?? "");
@@ -51,6 +57,7 @@ beforeEach(() => {
   fk.requests.length = 0;
   logs.clear();
   kubelet = () => {};
+  rejectCreate = undefined;
   fk.put("secrets", { apiVersion: "v1", kind: "Secret", metadata: { name: "regcred", namespace: NS }, type: "kubernetes.io/dockerconfigjson", data: { ".dockerconfigjson": SECRET_B64 } });
   fk.put("secrets", { apiVersion: "v1", kind: "Secret", metadata: { name: "opaque", namespace: NS }, type: "Opaque", data: { x: "eA==" } });
   fk.put("persistentvolumeclaims", { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "ml-projects", namespace: NS } });
@@ -177,6 +184,34 @@ describe("seelie image cloud-build against the fake API server", () => {
     expect(r.stderr).toContain("interrupted");
     expect(podDeletes().length).toBe(1);
     expect(fk.list("pods")).toEqual([]);
+  }, 20_000);
+});
+
+describe("API failures are named", () => {
+  test("a Pod the API server refuses: its message is shown", async () => {
+    rejectCreate = 'Pod "seelie-build-kaniko-x" is invalid: spec.containers[0].securityContext: Forbidden: PodSecurityPolicy: unable to admit pod';
+    const r = await cli(BASE_ARGS);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("cannot create the build Pod in namespace ml: HTTP 422 — Pod");
+    expect(r.stderr).toContain("unable to admit pod");
+  }, 20_000);
+
+  test("a Pod deleted by someone else while it builds", async () => {
+    kubelet = (pod) => {
+      play(pod, [{ phase: "Running", initContainerStatuses: [terminated("prepare", 0)], containerStatuses: [running("build")] }]);
+      setTimeout(() => fk.objects.delete(`/pods/${NS}/${pod.metadata.name}`), 400);
+    };
+    const r = await cli(BASE_ARGS);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("was deleted before it finished");
+  }, 20_000);
+
+  test("an unknown --cluster (kubeconfig context): exit 2 naming the contexts, no Pod", async () => {
+    const r = await cli([...BASE_ARGS, "--cluster", "prod"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('no kubeconfig context named "prod"');
+    expect(r.stderr).toContain("fake");
+    expect(podPosts()).toEqual([]);
   }, 20_000);
 });
 

@@ -41,7 +41,13 @@ export default defineCommand({
     const kc = new KubeConfig();
     if (!a.render || !a.namespace) {
       kc.loadFromDefault();
-      if (a.cluster) kc.setCurrentContext(String(a.cluster));
+      if (a.cluster) {
+        const ctx = String(a.cluster);
+        if (!kc.getContextObject(ctx)) {
+          throw new UsageError(`no kubeconfig context named "${ctx}" (--cluster)`, `pick one of: ${kc.getContexts().map((c) => c.name).join(", ") || "(none)"} — kubectl config get-contexts`);
+        }
+        kc.setCurrentContext(ctx);
+      }
     }
     const namespace = a.namespace ? String(a.namespace) : (kc.getContextObject(kc.getCurrentContext())?.namespace ?? "default");
     const str = (v: unknown) => (v === undefined || v === "" ? undefined : String(v));
