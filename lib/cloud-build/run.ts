@@ -3,10 +3,10 @@
  * the prepare and build logs, waits for the end, reads the pushed digest and always deletes the Pod
  * (on success, failure and interruption).
  */
-import { Writable } from "node:stream";
 import { ApiException, CoreV1Api, type KubeConfig, Log, type V1ContainerStatus, type V1Pod } from "@kubernetes/client-node";
 import { InterruptedError, SeelieError, UsageError, errorMessage } from "../errors.ts";
 import type { ProgressSink } from "../log.ts";
+import { ContainerLogFollower } from "./logs.ts";
 import { renderBuildPod } from "./pod.ts";
 import { DIGEST_LINE_PREFIX } from "./tools.ts";
 import type { BuildTool, CloudBuildInputs } from "./types.ts";
@@ -90,28 +90,6 @@ export async function checkContextClaim(api: CoreV1Api, namespace: string, claim
   }
 }
 
-/** A Writable that hands complete lines to `onLine`. */
-function lineWriter(onLine: (line: string) => void): Writable {
-  let buf = "";
-  return new Writable({
-    write(chunk, _enc, cb) {
-      buf += chunk.toString();
-      let i = buf.indexOf("\n");
-      while (i >= 0) {
-        onLine(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-        i = buf.indexOf("\n");
-      }
-      cb();
-    },
-    final(cb) {
-      if (buf) onLine(buf);
-      buf = "";
-      cb();
-    },
-  });
-}
-
 function statusOf(pod: V1Pod, container: string): V1ContainerStatus | undefined {
   return [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].find((s) => s.name === container);
 }
@@ -159,7 +137,24 @@ export async function runCloudBuild(kc: KubeConfig, inputs: CloudBuildInputs, op
 /** Polls the Pod, streaming each container's log once it has started, until it succeeds or fails. */
 async function follow(kc: KubeConfig, api: CoreV1Api, ns: string, name: string, opts: RunCloudBuildOptions, logLines: string[]): Promise<V1Pod> {
   const logs = new Log(kc);
-  const streaming = new Map<string, Promise<void>>();
+  const progress = (msg: string) => opts.progress(`[cloud-build] ${msg}`);
+  const followers = new Map(
+    ["prepare", "build"].map((c) => [
+      c,
+      new ContainerLogFollower(
+        logs,
+        ns,
+        name,
+        c,
+        (line) => {
+          logLines.push(line);
+          opts.progress(`[${c}] ${line}`);
+        },
+        progress,
+        opts.signal,
+      ),
+    ]),
+  );
   const pollMs = opts.pollMs ?? 1000;
   for (;;) {
     if (opts.signal?.aborted) throw new InterruptedError("cloud build");
@@ -170,7 +165,7 @@ async function follow(kc: KubeConfig, api: CoreV1Api, ns: string, name: string, 
       if (httpCode(err) === 404) throw new SeelieError(`the build Pod ${ns}/${name} was deleted before it finished`, { hint: "someone or something (e.g. a namespace cleanup) removed it; run the build again" });
       throw apiError(`cannot read the build Pod ${ns}/${name}`, err);
     }
-    for (const c of ["prepare", "build"]) {
+    for (const [c, follower] of followers) {
       const st = statusOf(pod, c);
       const waiting = st?.state?.waiting;
       if (waiting?.reason && STUCK_REASONS.has(waiting.reason)) {
@@ -179,36 +174,16 @@ async function follow(kc: KubeConfig, api: CoreV1Api, ns: string, name: string, 
           hint: `check that ${image} exists and the node can pull it (pass --builder_image/--tools_image to use a mirror)`,
         });
       }
-      if (!streaming.has(c) && (st?.state?.running || st?.state?.terminated)) {
-        streaming.set(c, streamLog(logs, ns, name, c, opts, logLines));
-      }
+      follower.poke(st?.state?.terminated ? "terminated" : st?.state?.running ? "running" : "waiting");
     }
     const phase = pod.status?.phase;
     if (phase === "Succeeded" || phase === "Failed") {
-      await Promise.race([Promise.all(streaming.values()), sleep(5000, opts.signal)]);
+      const all = Promise.all([...followers.values()].map((f) => f.done()));
+      await Promise.race([all, sleep(5000, opts.signal)]);
       return pod;
     }
     await sleep(pollMs, opts.signal);
   }
-}
-
-async function streamLog(logs: Log, ns: string, name: string, container: string, opts: RunCloudBuildOptions, logLines: string[]): Promise<void> {
-  const done = new Promise<void>((resolve) => {
-    const w = lineWriter((line) => {
-      logLines.push(line);
-      opts.progress(`[${container}] ${line}`);
-    });
-    w.on("finish", resolve);
-    w.on("error", () => resolve());
-    logs
-      .log(ns, name, container, w, { follow: true })
-      .then((ac) => opts.signal?.addEventListener("abort", () => ac.abort(), { once: true }))
-      .catch((err) => {
-        opts.progress(`[cloud-build] cannot stream the ${container} log: ${errorMessage(err)}`);
-        resolve();
-      });
-  });
-  return done;
 }
 
 function finish(pod: V1Pod, inputs: CloudBuildInputs, name: string, logLines: string[]): CloudBuildResult {

@@ -35,8 +35,11 @@ fk.route("POST", /^\/api\/v1\/namespaces\/[^/]+\/pods$/, () =>
     : Response.json({ kind: "Status", apiVersion: "v1", status: "Failure", reason: "Invalid", message: rejectCreate, code: 422 }, { status: 422 }),
 );
 fk.route("GET", /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/, (req) => {
-  const container = new URL(req.url).searchParams.get("container") ?? "";
-  return new Response(logs.get(container) ?? "");
+  const q = new URL(req.url).searchParams;
+  const text = logs.get(q.get("container") ?? "") ?? "";
+  // like the API server: each line prefixed with its RFC3339 timestamp when asked for
+  const ts = q.get("timestamps") === "true" ? (l: string) => `2026-11-26T10:00:0${(l.length % 10).toString()}.123456789Z ${l}` : (l: string) => l;
+  return new Response(text.split("\n").filter(Boolean).map((l) => `${ts(l)}\n`).join(""));
 });
 
 /** Moves the Pod through the given status updates, one every `ms`. */
