@@ -38,8 +38,8 @@ fk.route("GET", /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/, (req) =>
   const q = new URL(req.url).searchParams;
   const text = logs.get(q.get("container") ?? "") ?? "";
   // like the API server: each line prefixed with its RFC3339 timestamp when asked for
-  const ts = q.get("timestamps") === "true" ? (l: string) => `2026-11-26T10:00:0${(l.length % 10).toString()}.123456789Z ${l}` : (l: string) => l;
-  return new Response(text.split("\n").filter(Boolean).map((l) => `${ts(l)}\n`).join(""));
+  const ts = (l: string, i: number) => (q.get("timestamps") === "true" ? `2026-11-26T10:00:${String(10 + i)}.123456789Z ${l}` : l);
+  return new Response(text.split("\n").filter(Boolean).map((l, i) => `${ts(l, i)}\n`).join(""));
 });
 
 /** Moves the Pod through the given status updates, one every `ms`. */
