@@ -141,3 +141,54 @@ describe("security contexts: unprivileged everywhere, least capabilities", () =>
     expect(renderBuildPod(cliInputs("buildkit")).spec.containers[0]!.securityContext).toMatchObject({ runAsUser: 1000, runAsNonRoot: true });
   });
 });
+
+/** Checks the API server makes beyond the schema (ValidatePod): references, names, variable use. */
+function semanticProblems(pod: PodSpecDoc): string[] {
+  const out: string[] = [];
+  const volumes = new Set(pod.spec.volumes.map((v) => v.name));
+  if (volumes.size !== pod.spec.volumes.length) out.push("duplicate volume names");
+  const containers = [...pod.spec.initContainers, ...pod.spec.containers];
+  const names = containers.map((c) => c.name);
+  if (new Set(names).size !== names.length) out.push("duplicate container names");
+  for (const c of containers) {
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(c.name)) out.push(`${c.name}: not a DNS label`);
+    const paths = new Set<string>();
+    for (const m of c.volumeMounts ?? []) {
+      if (!volumes.has(m.name)) out.push(`${c.name}: mount of unknown volume ${m.name}`);
+      if (paths.has(m.mountPath)) out.push(`${c.name}: two mounts at ${m.mountPath}`);
+      paths.add(m.mountPath);
+    }
+    const defined = new Set<string>();
+    for (const e of c.env ?? []) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(e.name)) out.push(`${c.name}: env name ${e.name}`);
+      for (const m of e.value.matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g)) if (!defined.has(m[1]!)) out.push(`${c.name}: env ${e.name} uses $(${m[1]}) before it is defined`);
+      defined.add(e.name);
+    }
+    for (const a of [...(c.command ?? []), ...(c.args ?? [])]) {
+      for (const m of a.matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g)) if (!defined.has(m[1]!)) out.push(`${c.name}: $(${m[1]}) is not in its env`);
+    }
+    const caps = (c.securityContext?.capabilities ?? {}) as { add?: string[]; drop?: string[] };
+    for (const cap of [...(caps.add ?? []), ...(caps.drop ?? [])]) if (!/^[A-Z_]+$/.test(cap) || cap.startsWith("CAP_")) out.push(`${c.name}: capability ${cap}`);
+  }
+  for (const [k, v] of Object.entries(pod.metadata.annotations ?? {})) {
+    const m = /^container\.apparmor\.security\.beta\.kubernetes\.io\/(.+)$/.exec(k);
+    if (m && !names.includes(m[1]!)) out.push(`AppArmor annotation for unknown container ${m[1]}`);
+    if (m && !["unconfined", "runtime/default"].includes(v) && !v.startsWith("localhost/")) out.push(`AppArmor profile ${v}`);
+  }
+  return out;
+}
+
+describe("what the API server checks beyond the schema", () => {
+  for (const tool of BUILD_TOOLS) {
+    test(tool, () => {
+      expect(semanticProblems(renderBuildPod(cliInputs(tool)))).toEqual([]);
+      expect(semanticProblems(renderBuildPod(cliInputs(tool, { context: { pvc: "p" }, name: "n" })))).toEqual([]);
+    });
+  }
+  test("the check itself catches a dangling mount and an undefined variable", () => {
+    const pod = structuredClone(renderBuildPod(cliInputs("kaniko")));
+    pod.spec.containers[0]!.volumeMounts!.push({ name: "nope", mountPath: "/x" });
+    pod.spec.containers[0]!.args!.push("--label=x=$(UNDEFINED)");
+    expect(semanticProblems(pod)).toEqual(["build: mount of unknown volume nope", "build: $(UNDEFINED) is not in its env"]);
+  });
+});

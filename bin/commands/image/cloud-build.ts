@@ -9,7 +9,7 @@ import { log, stderrProgress } from "../../../lib/log.ts";
 import { interruptSignal, outputArg, outputFormat, printData, rejectUnknownFlags } from "../_cli.ts";
 
 const args = {
-  tool: { type: "string", description: "build tool: kaniko|buildkit|buildah|buildpacks (default: buildkit, see docs/cloud-build.md)", default: "buildkit" },
+  tool: { type: "string", description: "build tool: kaniko|buildkit|buildah|buildpacks (see docs/cloud-build.md)", default: "buildkit" },
   base_image: { type: "string", description: "base image, from the allow list (Buildpacks: the run image)" },
   context_pvc: { type: "string", description: "PersistentVolumeClaim holding the project (mounted read-only)" },
   context_nfs: { type: "string", description: "NFS export holding the project, SERVER:/PATH (mounted read-only)" },
