@@ -56,7 +56,8 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
     for n, data in files.items(): z.writestr(n, data)
     z.writestr("seelie_demo-0.1.dist-info/RECORD", rec)
 `;
-  const r = await sh(["python3", "-c", py, join(dir, name)]);
+  // python3 from the test's Python base image, so the host needs none
+  const r = await sh(dockerCli("run", "--rm", "-v", `${dir}:/out`, need("SEELIE_TEST_PYTHON"), "python3", "-c", py, `/out/${name}`));
   if (r.code !== 0) throw new Error(r.stderr);
   return name;
 }
