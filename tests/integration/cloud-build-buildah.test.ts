@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parse } from "yaml";
 import { renderBuildPod } from "../../lib/cloud-build/pod.ts";
 import { DEFAULT_BUILDER_IMAGES, REGISTRY_AUTH_DIR, SCRATCH_DIR, VOLUME_MOUNT } from "../../lib/cloud-build/tools.ts";
 import type { CloudBuildInputs } from "../../lib/cloud-build/types.ts";
@@ -134,6 +135,18 @@ function inputs(over: Partial<CloudBuildInputs>): CloudBuildInputs {
 }
 
 const listing = (dir: string) => readdirSync(dir, { recursive: true }).map(String).sort();
+
+test("the commands run below are exactly those of pods/cloud-build/buildah.yaml", () => {
+  const template = parse(readFileSync(join(ROOT, "pods/cloud-build/buildah.yaml"), "utf8"));
+  const pod = renderBuildPod(inputs({}));
+  expect(pod.spec.containers[0]!.command).toEqual(template.spec.containers[0].command);
+  expect(pod.spec.containers[0]!.securityContext).toEqual(template.spec.containers[0].securityContext);
+  expect(pod.spec.initContainers[0]!.command).toEqual(template.spec.initContainers[0].command);
+  expect(pod.spec.initContainers[0]!.args).toEqual(template.spec.initContainers[0].args);
+  // only the parameter values differ: the variable names are the template's
+  const names = (c: { env?: { name: string }[] }) => c.env!.map((e) => e.name);
+  expect(names(pod.spec.containers[0]!)).toEqual(names(template.spec.containers[0]));
+});
 
 describe("Buildah build Pod, run for real", () => {
   test("generated Dockerfile: build_script.sh, then the local-wheel requirement; pushed with the Secret's auth, pulled back and run", async () => {
