@@ -158,6 +158,9 @@ describe("Buildah build Pod, run for real", () => {
     writeFileSync(join(proj, "build_script.sh"), "#!/bin/sh\nset -e\necho built-by-script > /workspace/code/from_build_script.txt\n", { mode: 0o755 });
     const wheel = await makeWheel(join(proj, "wheels"));
     writeFileSync(join(proj, "requirements.txt"), `./wheels/${wheel}\n`);
+    // .dockerignore in the project is honoured although the Dockerfile comes from the scratch volume
+    writeFileSync(join(proj, ".dockerignore"), "local-secrets.env\n");
+    writeFileSync(join(proj, "local-secrets.env"), "TOKEN=do-not-ship\n");
     const before = listing(lp.volume);
 
     const prep = await lp.prepare();
@@ -188,6 +191,7 @@ describe("Buildah build Pod, run for real", () => {
     const out = run.stdout.split("\n");
     expect(out[0]).toBe("/workspace");
     for (const f of ["ml.flag", "train.py", "build_script.sh", "requirements.txt", "wheels", "from_build_script.txt"]) expect(out).toContain(f);
+    expect(out).not.toContain("local-secrets.env");
     expect(out).toContain("built-by-script");
     expect(out).toContain("from-the-wheel");
   }, 300_000);
