@@ -28,6 +28,12 @@ export interface RunCloudBuildOptions {
   signal?: AbortSignal;
   /** How often the Pod's status is read (ms). */
   pollMs?: number;
+  /**
+   * How long to wait for the Pod at most (ms). Default: the Pod's deadline plus as much again, at most
+   * 5 minutes more — activeDeadlineSeconds only runs once a node has started the Pod, so an
+   * unschedulable Pod would otherwise be waited for forever.
+   */
+  waitMs?: number;
 }
 
 const DIGEST_RE = /sha256:[0-9a-f]{64}/;
@@ -120,10 +126,12 @@ export async function runCloudBuild(kc: KubeConfig, inputs: CloudBuildInputs, op
   }
   const name = created.metadata?.name ?? "";
   opts.progress(`[cloud-build] Pod ${ns}/${name} created (${inputs.tool}, ${inputs.builderImage})`);
-  const logLines: string[] = [];
+  const digestLines: string[] = [];
+  const deadline = inputs.deadlineSeconds ?? 3600;
+  const waitMs = opts.waitMs ?? (deadline + Math.min(deadline, 300)) * 1000;
   try {
-    const pod = await follow(kc, api, ns, name, opts, logLines);
-    return finish(pod, inputs, name, logLines);
+    const pod = await follow(kc, api, ns, name, { ...opts, waitMs }, digestLines);
+    return finish(pod, inputs, name, digestLines);
   } finally {
     try {
       await api.deleteNamespacedPod({ name, namespace: ns, gracePeriodSeconds: 0 });
@@ -135,7 +143,7 @@ export async function runCloudBuild(kc: KubeConfig, inputs: CloudBuildInputs, op
 }
 
 /** Polls the Pod, streaming each container's log once it has started, until it succeeds or fails. */
-async function follow(kc: KubeConfig, api: CoreV1Api, ns: string, name: string, opts: RunCloudBuildOptions, logLines: string[]): Promise<V1Pod> {
+async function follow(kc: KubeConfig, api: CoreV1Api, ns: string, name: string, opts: RunCloudBuildOptions & { waitMs: number }, digestLines: string[]): Promise<V1Pod> {
   const logs = new Log(kc);
   const progress = (msg: string) => opts.progress(`[cloud-build] ${msg}`);
   const followers = new Map(
@@ -147,7 +155,7 @@ async function follow(kc: KubeConfig, api: CoreV1Api, ns: string, name: string, 
         name,
         c,
         (line) => {
-          logLines.push(line);
+          if (line.includes(DIGEST_LINE_PREFIX)) digestLines.push(line);
           opts.progress(`[${c}] ${line}`);
         },
         progress,
@@ -156,8 +164,15 @@ async function follow(kc: KubeConfig, api: CoreV1Api, ns: string, name: string, 
     ]),
   );
   const pollMs = opts.pollMs ?? 1000;
+  const started = Date.now();
+  let schedulingReported = "";
   for (;;) {
     if (opts.signal?.aborted) throw new InterruptedError("cloud build");
+    if (Date.now() - started > opts.waitMs) {
+      throw new SeelieError(`the build Pod ${ns}/${name} did not finish within ${Math.round(opts.waitMs / 1000)} s`, {
+        hint: `kubectl -n ${ns} describe pod ${name} shows why (scheduling, volume, image pulls); raise --timeout for long builds`,
+      });
+    }
     let pod: V1Pod;
     try {
       pod = await api.readNamespacedPod({ name, namespace: ns });
@@ -176,6 +191,11 @@ async function follow(kc: KubeConfig, api: CoreV1Api, ns: string, name: string, 
       }
       follower.poke(st?.state?.terminated ? "terminated" : st?.state?.running ? "running" : "waiting");
     }
+    const unscheduled = pod.status?.conditions?.find((x) => x.type === "PodScheduled" && x.status === "False");
+    if (unscheduled?.message && unscheduled.message !== schedulingReported) {
+      schedulingReported = unscheduled.message;
+      progress(`waiting for a node: ${unscheduled.reason ?? ""} ${unscheduled.message}`.trim());
+    }
     const phase = pod.status?.phase;
     if (phase === "Succeeded" || phase === "Failed") {
       const all = Promise.all([...followers.values()].map((f) => f.done()));
@@ -186,7 +206,7 @@ async function follow(kc: KubeConfig, api: CoreV1Api, ns: string, name: string, 
   }
 }
 
-function finish(pod: V1Pod, inputs: CloudBuildInputs, name: string, logLines: string[]): CloudBuildResult {
+function finish(pod: V1Pod, inputs: CloudBuildInputs, name: string, digestLines: string[]): CloudBuildResult {
   const ns = inputs.namespace;
   if (pod.status?.phase === "Failed") {
     for (const c of ["prepare", "build"]) {
@@ -205,7 +225,7 @@ function finish(pod: V1Pod, inputs: CloudBuildInputs, name: string, logLines: st
   const message = statusOf(pod, "build")?.state?.terminated?.message ?? "";
   let digest = DIGEST_RE.exec(message)?.[0];
   if (!digest) {
-    const line = logLines.findLast((l) => l.includes(DIGEST_LINE_PREFIX));
+    const line = digestLines.at(-1);
     digest = line ? DIGEST_RE.exec(line)?.[0] : undefined;
   }
   if (!digest) {

@@ -209,6 +209,16 @@ describe("API failures are named", () => {
     expect(r.stderr).toContain("was deleted before it finished");
   }, 20_000);
 
+  test("an unschedulable Pod: the reason is shown, the wait ends after the deadline (+ as much again), Pod deleted", async () => {
+    kubelet = (pod) =>
+      play(pod, [{ phase: "Pending", conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/1 nodes are available: 1 Insufficient memory." }] }]);
+    const r = await cli([...BASE_ARGS, "--timeout", "1"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("waiting for a node: Unschedulable 0/1 nodes are available: 1 Insufficient memory.");
+    expect(r.stderr).toContain("did not finish within 2 s");
+    expect(fk.list("pods")).toEqual([]);
+  }, 20_000);
+
   test("an unknown --cluster (kubeconfig context): exit 2 naming the contexts, no Pod", async () => {
     const r = await cli([...BASE_ARGS, "--cluster", "prod"]);
     expect(r.code).toBe(2);
