@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Regenerates the Pod templates here from the renderer (lib/cloud-build/templates.ts).
+# tests/unit/cloud-build-templates.test.ts fails when a template and the renderer disagree.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+bun -e '
+const { allTemplates } = await import("./lib/cloud-build/templates.ts");
+for (const [file, text] of Object.entries(allTemplates())) await Bun.write(`pods/cloud-build/${file}`, text);
+'
