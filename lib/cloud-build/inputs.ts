@@ -2,7 +2,6 @@
  * Turns the options of `seelie image cloud-build` into checked Pod inputs. Everything that can be
  * refused without a cluster is refused here, before any Pod exists.
  */
-import { readConfigFile } from "../config/load.ts";
 import type { SeelieConfig } from "../config/types.ts";
 import { UsageError } from "../errors.ts";
 import { assertBaseImageAllowed } from "../image/allowlist.ts";
@@ -13,7 +12,7 @@ import { DEFAULT_BUILDER_IMAGES } from "./tools.ts";
 import type { CloudBuildInputs, ContextVolume } from "./types.ts";
 
 /** The image carrying the compiled seelie CLI (`bun run build:cli`), for the prepare init container. */
-export const DEFAULT_TOOLS_IMAGE = "ghcr.io/seelie-ml/seelie-tools:0.1.0";
+export { DEFAULT_TOOLS_IMAGE } from "../config/load.ts";
 
 /** The options as the command gives them (all strings, unchecked). */
 export interface CloudBuildOptions {
@@ -63,13 +62,8 @@ export function checkSubpath(value: string | undefined): string {
 }
 
 /** The prepare image: flag > SEELIE_TOOLS_IMAGE > `cloudBuild.toolsImage` in the config file > default. */
-export function resolveToolsImage(flag: string | undefined, config: SeelieConfig, env: Record<string, string | undefined>): string {
-  if (flag) return flag;
-  if (env.SEELIE_TOOLS_IMAGE) return env.SEELIE_TOOLS_IMAGE;
-  const file = readConfigFile(config.configPath) as { cloudBuild?: { toolsImage?: unknown } };
-  const v = file.cloudBuild?.toolsImage;
-  if (typeof v === "string" && v) return v;
-  return DEFAULT_TOOLS_IMAGE;
+export function resolveToolsImage(flag: string | undefined, config: Pick<SeelieConfig, "toolsImage">): string {
+  return flag || config.toolsImage;
 }
 
 /**
@@ -81,7 +75,6 @@ export function resolveToolsImage(flag: string | undefined, config: SeelieConfig
 export function resolveCloudBuildInputs(
   opts: CloudBuildOptions,
   config: SeelieConfig,
-  env: Record<string, string | undefined> = {},
   notice?: (msg: string) => void,
 ): CloudBuildInputs {
   const tool = parseBuildTool(opts.tool);
@@ -109,7 +102,7 @@ export function resolveCloudBuildInputs(
   }
   const builderImage = opts.builderImage || DEFAULT_BUILDER_IMAGES[tool];
   parseImageRef(builderImage, "--builder_image");
-  const toolsImage = resolveToolsImage(opts.toolsImage, config, env);
+  const toolsImage = resolveToolsImage(opts.toolsImage, config);
   parseImageRef(toolsImage, "--tools_image");
 
   if (opts.contextDir) {

@@ -26,10 +26,13 @@ export const SCALAR_SETTINGS = {
   committerImage: { env: "SEELIE_COMMITTER_IMAGE", file: "committer.image", secret: false },
   committerNamespace: { env: "SEELIE_COMMITTER_NAMESPACE", file: "committer.namespace", secret: false },
   runtimeSocket: { env: "SEELIE_RUNTIME_SOCKET", file: "committer.runtimeSocket", secret: false },
+  toolsImage: { env: "SEELIE_TOOLS_IMAGE", file: "cloudBuild.toolsImage", secret: false },
 } as const;
 export type ScalarKey = keyof typeof SCALAR_SETTINGS;
 
 export const DEFAULT_COMMITTER_IMAGE = "ghcr.io/seelie-ml/seelie-committer:0.1.0";
+/** The image with the seelie binary that in-cluster builds run their preparation step in. */
+export const DEFAULT_TOOLS_IMAGE = "ghcr.io/seelie-ml/seelie-tools:0.1.0";
 
 function get(obj: unknown, path: string): unknown {
   let cur: unknown = obj;
@@ -203,6 +206,7 @@ export function loadConfig(inputs: ConfigInputs = {}): SeelieConfig {
     committerImage: scalar("committerImage", DEFAULT_COMMITTER_IMAGE) ?? DEFAULT_COMMITTER_IMAGE,
     committerNamespace: scalar("committerNamespace", "seelie-system") ?? "seelie-system",
     runtimeSocket: scalar("runtimeSocket"),
+    toolsImage: scalar("toolsImage", DEFAULT_TOOLS_IMAGE) ?? DEFAULT_TOOLS_IMAGE,
     clusters,
     sources,
   };

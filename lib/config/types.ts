@@ -47,6 +47,8 @@ export interface SeelieConfig {
   committerImage: string;
   committerNamespace: string;
   runtimeSocket?: string;
+  /** The seelie-tools image of in-cluster builds' preparation step. */
+  toolsImage: string;
   clusters: Record<string, ClusterConfig>;
   /** The source of each scalar value, by key. */
   sources: Record<string, ValueSource>;

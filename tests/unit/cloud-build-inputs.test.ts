@@ -34,11 +34,12 @@ describe("context flags", () => {
 describe("the seelie-tools image: flag > SEELIE_TOOLS_IMAGE > config file > default", () => {
   test("precedence", () => {
     writeFileSync(configPath, "");
-    expect(resolveToolsImage(undefined, config(), {})).toBe(DEFAULT_TOOLS_IMAGE);
+    expect(resolveToolsImage(undefined, config())).toBe(DEFAULT_TOOLS_IMAGE);
     writeFileSync(configPath, "cloudBuild:\n  toolsImage: mirror.example.com/seelie-tools:file\n");
-    expect(resolveToolsImage(undefined, config(), {})).toBe("mirror.example.com/seelie-tools:file");
-    expect(resolveToolsImage(undefined, config(), { SEELIE_TOOLS_IMAGE: "mirror.example.com/seelie-tools:env" })).toBe("mirror.example.com/seelie-tools:env");
-    expect(resolveToolsImage("mirror.example.com/seelie-tools:flag", config(), { SEELIE_TOOLS_IMAGE: "x/y:env" })).toBe("mirror.example.com/seelie-tools:flag");
+    expect(resolveToolsImage(undefined, config())).toBe("mirror.example.com/seelie-tools:file");
+    const withEnv = (v: string) => loadConfig({ env: { ...env, SEELIE_TOOLS_IMAGE: v }, home });
+    expect(resolveToolsImage(undefined, withEnv("mirror.example.com/seelie-tools:env"))).toBe("mirror.example.com/seelie-tools:env");
+    expect(resolveToolsImage("mirror.example.com/seelie-tools:flag", withEnv("x/y:env"))).toBe("mirror.example.com/seelie-tools:flag");
     writeFileSync(configPath, "");
   });
 });

@@ -68,7 +68,7 @@ export default defineCommand({
       name: str(a.name),
       deadlineSeconds: timeout,
     };
-    const inputs = resolveCloudBuildInputs(opts, loadConfig({ env: process.env }), process.env, (m) => log.warn(m));
+    const inputs = resolveCloudBuildInputs(opts, loadConfig({ env: process.env }), (m) => log.warn(m));
     if (a.render) {
       process.stdout.write(buildPodYaml(renderBuildPod(inputs)));
       return;
