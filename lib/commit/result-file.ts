@@ -1,0 +1,39 @@
+/**
+ * The committer's `--result-file PATH`: besides `-o json` on stdout, the committer writes its one
+ * result document (or, on failure, `{ "error": { message, hint, exitCode } }`) to PATH. In a committer
+ * Pod, PATH is the container's termination message file (`/dev/termination-log`), which Kubernetes
+ * hands back in the Pod's status — so the launcher gets the result apart from the mixed log stream.
+ */
+import { writeFileSync } from "node:fs";
+import { errorMessage } from "../errors.ts";
+
+/** Kubernetes keeps at most 4096 bytes of a container's termination message. */
+export const TERMINATION_MESSAGE_MAX = 4096;
+
+/** What a failed committer writes to the result file. */
+export interface CommitterErrorDocument {
+  error: { message: string; hint?: string; exitCode: number };
+}
+
+/**
+ * Writes `doc` as one line of JSON to `path`. Never throws (the result also goes to stdout): returns a
+ * warning to log instead, also when the document is too long for a termination message (then nothing
+ * is written and the launcher falls back to the log).
+ */
+export function writeResultFile(path: string, doc: unknown): string | undefined {
+  const text = `${JSON.stringify(doc)}\n`;
+  if (Buffer.byteLength(text) > TERMINATION_MESSAGE_MAX && path === "/dev/termination-log") {
+    return `the result (${Buffer.byteLength(text)} bytes) is longer than a termination message can hold; the launcher falls back to the log`;
+  }
+  try {
+    writeFileSync(path, text);
+    return undefined;
+  } catch (err) {
+    return `cannot write the result file ${path}: ${errorMessage(err)}`;
+  }
+}
+
+/** The error document for `writeResultFile` (message and hint of the error the committer exits with). */
+export function errorDocument(err: { message: string; hint?: string; exitCode?: number }): CommitterErrorDocument {
+  return { error: { message: err.message, hint: err.hint, exitCode: err.exitCode ?? 1 } };
+}

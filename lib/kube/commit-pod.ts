@@ -1,0 +1,343 @@
+/**
+ * `seelie image commit --pod`: find the pod's container and node, run the committer there as a Pod
+ * (with a per-run registry Secret owned by it), stream its log, read its result, and delete what it
+ * made — on success, failure, timeout and Ctrl-C alike (unless asked to keep the Pod).
+ */
+import { PatchStrategy, setHeaderOptions, type CoreV1Api, type V1Pod } from "@kubernetes/client-node";
+import { Writable } from "node:stream";
+import { InterruptedError, SeelieError } from "../errors.ts";
+import { parseImageRef } from "../image/ref.ts";
+import { log, stderrProgress, type ProgressSink } from "../log.ts";
+import type { RegistryAuth } from "../registry/credentials.ts";
+import { formatDuration } from "../util/duration.ts";
+import { kubeError, kubeFailure, type KubeClients } from "./client.ts";
+import {
+  COMMITTER_APP,
+  COMMITTER_CONTAINER,
+  LABELS,
+  buildCommitterPod,
+  buildRegistrySecret,
+  committerLabels,
+  committerPodName,
+  containerKey,
+  ownerPatch,
+} from "./committer-pod.ts";
+import { LogRelay, errorFromLog, isCommitterError, parseCommitterOutput, timingsInSeconds, type CommitPodResult } from "./committer-result.ts";
+import { findTarget, type CommitTarget } from "./locate.ts";
+import { containerStatus, describePod, recentWarnings, sleep, waitForEnd, waitForStart } from "./pod-wait.ts";
+import { DEFAULT_RUNTIME_SOCKETS, normaliseSocketPath, socketMount } from "./socket.ts";
+
+/** What to commit, where to, and how. */
+export interface CommitPodOptions {
+  pod: string;
+  /** The pod's namespace; default the kubeconfig context's. */
+  namespace?: string;
+  container?: string;
+  /** The target image reference (already validated). */
+  image: string;
+  /** An existing `kubernetes.io/dockerconfigjson` Secret in the committer namespace. */
+  registrySecret?: string;
+  clean: boolean;
+  keepPod: boolean;
+  /** For the whole commit; the Pod's activeDeadlineSeconds is this plus a minute. */
+  timeoutMs: number;
+  committerImage: string;
+  committerNamespace: string;
+  /** The runtime socket's path on the node; default per runtime. */
+  runtimeSocket?: string;
+  hostNetwork: boolean;
+  /** Who asked (recorded in an annotation). */
+  requestedBy?: string;
+  signal?: AbortSignal;
+  /** Status poll interval (default 500 ms). */
+  pollMs?: number;
+}
+
+/** What the commit reaches out to. */
+export interface CommitPodDeps {
+  kube: KubeClients;
+  /** The user's own credentials for a registry (`resolveRegistryAuth`); undefined = anonymous. */
+  resolveAuth: (registry: string) => Promise<RegistryAuth | undefined>;
+  /** Where the committer's log lines go (default stderr). */
+  progress?: ProgressSink;
+}
+
+const WHAT = "committer pod";
+
+/** Runs a commit through a committer Pod and returns its result. */
+export async function commitPod(opts: CommitPodOptions, deps: CommitPodDeps): Promise<CommitPodResult> {
+  const t0 = Date.now();
+  const { core } = deps.kube;
+  const pollMs = opts.pollMs ?? 500;
+  const timeout = AbortSignal.timeout(opts.timeoutMs);
+  const stop = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+  const cns = opts.committerNamespace;
+  const interrupted = () => opts.signal?.aborted === true;
+  let phaseWhenStopped = "before the committer pod started";
+  const check = () => {
+    if (interrupted()) throw new InterruptedError("commit");
+    if (timeout.aborted) throw timeoutError(opts.timeoutMs, phaseWhenStopped);
+  };
+
+  const target = await findTarget(core, opts.namespace ?? deps.kube.namespace, opts.pod, opts.container);
+  check();
+  const hostSocket = opts.runtimeSocket ? normaliseSocketPath(opts.runtimeSocket) : DEFAULT_RUNTIME_SOCKETS[target.runtime];
+  const socket = socketMount(hostSocket, target.runtime);
+  const name = committerPodName(target);
+  log.info(
+    `committing container "${target.container}" of pod ${target.namespace}/${target.pod} (${target.runtime}://${target.containerId.slice(0, 12)}) on node ${target.node} to ${opts.image}`,
+  );
+  await refuseConcurrent(core, cns, name, target);
+  check();
+
+  let pod: V1Pod | undefined;
+  let secretName: string | undefined;
+  let stopLog: (() => void) | undefined;
+  try {
+    let mountSecret = opts.registrySecret;
+    if (!mountSecret) {
+      const registry = parseImageRef(opts.image).domain;
+      const auth = await deps.resolveAuth(registry);
+      if (auth) {
+        const secret = buildRegistrySecret(name, cns, committerLabels(target, opts.image), auth);
+        try {
+          const made = await core.createNamespacedSecret({ namespace: cns, body: secret });
+          secretName = made.metadata?.name;
+        } catch (err) {
+          throw kubeFailure(`create the registry secret in namespace ${cns}`, err, namespaceHint(cns, err));
+        }
+        mountSecret = secretName;
+        log.info(`registry credentials for ${auth.serveraddress} (from ${auth.source}) go to the committer as secret ${cns}/${secretName}`);
+      } else {
+        log.warn(`no credentials for ${registry} found: the committer will push anonymously (pass --registry_secret, or docker login ${registry})`);
+      }
+    }
+    check();
+
+    const body = buildCommitterPod({
+      name,
+      namespace: cns,
+      committerImage: opts.committerImage,
+      target,
+      image: opts.image,
+      socket,
+      registrySecret: mountSecret,
+      clean: opts.clean,
+      hostNetwork: opts.hostNetwork,
+      activeDeadlineSeconds: Math.ceil(opts.timeoutMs / 1000) + 60,
+      requestedBy: opts.requestedBy,
+    });
+    pod = await createPod(core, cns, body, target);
+    const created = Date.now();
+    if (secretName && pod.metadata?.uid) {
+      try {
+        await core.patchNamespacedSecret(
+          { namespace: cns, name: secretName, body: ownerPatch({ name, uid: pod.metadata.uid }) },
+          setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+        );
+      } catch (err) {
+        log.warn(`cannot make secret ${cns}/${secretName} owned by the committer pod (${kubeError(err).message}); seelie deletes it itself`);
+      }
+    }
+    log.info(`committer pod ${cns}/${name} created (image ${opts.committerImage})`);
+    check();
+
+    const started = await waitForStart(core, cns, name, COMMITTER_CONTAINER, {
+      signal: stop,
+      pollMs,
+      what: WHAT,
+      onState: (s) => log.info(`committer pod ${cns}/${name}: ${s}`),
+    });
+    const podStart = Date.now() - created;
+    phaseWhenStopped = "while the committer was running";
+
+    const relay = new LogRelay(deps.progress ?? stderrProgress);
+    const decoder = new TextDecoder();
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        relay.push(decoder.decode(chunk as Buffer, { stream: true }));
+        cb();
+      },
+    });
+    const streamEnded = new Promise<void>((resolve) => sink.on("finish", () => resolve()));
+    try {
+      stopLog = await deps.kube.followLog(cns, name, COMMITTER_CONTAINER, sink);
+    } catch (err) {
+      log.debug(`cannot follow the committer's log: ${kubeError(err).message}; it is read when the pod ends`);
+    }
+    const ended = started.status?.phase === "Succeeded" || started.status?.phase === "Failed" ? started : await waitForEnd(core, cns, name, COMMITTER_CONTAINER, { signal: stop, pollMs, what: WHAT });
+    await Promise.race([streamEnded, sleep(3000)]);
+    stopLog?.();
+    stopLog = undefined;
+    try {
+      const full = await core.readNamespacedPodLog({ namespace: cns, name, container: COMMITTER_CONTAINER });
+      if (typeof full === "string" && full.length > relay.text.length && full.startsWith(relay.text)) relay.push(full.slice(relay.text.length));
+    } catch (err) {
+      log.debug(`cannot read the committer's log: ${kubeError(err).message}`);
+    }
+    relay.end();
+    return result(ended, relay.text, { target, opts, name, podStart, t0 });
+  } catch (err) {
+    if (interrupted()) throw new InterruptedError("commit");
+    if (timeout.aborted && !(err instanceof SeelieError)) {
+      const warnings = pod ? await recentWarnings(core, cns, name) : [];
+      const state = pod ? await lastState(core, cns, name) : "";
+      throw timeoutError(opts.timeoutMs, `${phaseWhenStopped}${state ? ` (${state})` : ""}${warnings.length ? `; events: ${warnings.join("; ")}` : ""}`);
+    }
+    throw err;
+  } finally {
+    stopLog?.();
+    await cleanUp(core, cns, pod ? name : undefined, secretName, opts.keepPod);
+  }
+}
+
+function timeoutError(ms: number, when: string): SeelieError {
+  return new SeelieError(`the commit timed out after ${formatDuration(ms)} ${when}`, {
+    hint: "raise --timeout, or keep the pod to look at it (--keep-pod, then kubectl describe pod -n NAMESPACE NAME)",
+  });
+}
+
+function namespaceHint(ns: string, err: unknown): string | undefined {
+  return kubeError(err).code === 404 ? `the committer namespace ${ns} does not exist: kubectl apply -f pods/committer/rbac.yaml (or set committer.namespace)` : undefined;
+}
+
+async function lastState(core: CoreV1Api, ns: string, name: string): Promise<string> {
+  try {
+    return describePod(await core.readNamespacedPod({ namespace: ns, name }), COMMITTER_CONTAINER);
+  } catch {
+    return "";
+  }
+}
+
+/** Refuses when a committer Pod for the same container is still pending or running; deletes our finished leftover. */
+async function refuseConcurrent(core: CoreV1Api, ns: string, name: string, target: CommitTarget): Promise<void> {
+  let pods: V1Pod[];
+  try {
+    const list = await core.listNamespacedPod({ namespace: ns, labelSelector: `${LABELS.name}=${COMMITTER_APP},${LABELS.container}=${containerKey(target)}` });
+    pods = list.items;
+  } catch (err) {
+    throw kubeFailure(`list committer pods in namespace ${ns}`, err, namespaceHint(ns, err));
+  }
+  for (const p of pods) {
+    if (isActive(p)) throw concurrentError(ns, p, target);
+  }
+  for (const p of pods) {
+    if (p.metadata?.name === name) await deleteLeftover(core, ns, p);
+  }
+}
+
+function isActive(p: V1Pod): boolean {
+  const phase = p.status?.phase ?? "Pending";
+  return p.metadata?.deletionTimestamp !== undefined || phase === "Pending" || phase === "Running" || phase === "Unknown";
+}
+
+function concurrentError(ns: string, p: V1Pod, target: CommitTarget): SeelieError {
+  const podName = p.metadata?.name ?? "";
+  const since = p.metadata?.creationTimestamp ? ` since ${new Date(p.metadata.creationTimestamp).toISOString()}` : "";
+  const terminating = p.metadata?.deletionTimestamp ? " (being deleted)" : "";
+  return new SeelieError(
+    `container "${target.container}" of pod ${target.namespace}/${target.pod} is already being committed by committer pod ${ns}/${podName}${since}${terminating}`,
+    { hint: `wait for that commit to finish (kubectl get pod -n ${ns} ${podName}), or stop it with kubectl delete pod -n ${ns} ${podName}` },
+  );
+}
+
+async function deleteLeftover(core: CoreV1Api, ns: string, p: V1Pod): Promise<void> {
+  const podName = p.metadata?.name ?? "";
+  log.info(`deleting the finished committer pod ${ns}/${podName} (${p.status?.phase}) left by an earlier commit`);
+  try {
+    await core.deleteNamespacedPod({ namespace: ns, name: podName, gracePeriodSeconds: 0 });
+  } catch (err) {
+    if (kubeError(err).code !== 404) throw kubeFailure(`delete the earlier committer pod ${ns}/${podName}`, err);
+  }
+  // Deletion is asynchronous on a real cluster: wait for the name to be free.
+  for (let i = 0; i < 60; i++) {
+    try {
+      await core.readNamespacedPod({ namespace: ns, name: podName });
+    } catch (err) {
+      if (kubeError(err).code === 404) return;
+    }
+    await sleep(500);
+  }
+}
+
+/** Creates the Pod; AlreadyExists means a concurrent commit (refused) or a finished leftover (replaced once). */
+async function createPod(core: CoreV1Api, ns: string, body: V1Pod, target: CommitTarget): Promise<V1Pod> {
+  const name = body.metadata?.name ?? "";
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await core.createNamespacedPod({ namespace: ns, body });
+    } catch (err) {
+      const e = kubeError(err);
+      if (e.code !== 409 || attempt > 0) throw kubeFailure(`create the committer pod ${ns}/${name}`, err, namespaceHint(ns, err));
+      let existing: V1Pod;
+      try {
+        existing = await core.readNamespacedPod({ namespace: ns, name });
+      } catch {
+        continue;
+      }
+      if (isActive(existing)) throw concurrentError(ns, existing, target);
+      await deleteLeftover(core, ns, existing);
+    }
+  }
+}
+
+/** Deletes the Pod and the per-run Secret (unless the Pod is kept); never throws, tells how to finish by hand. */
+async function cleanUp(core: CoreV1Api, ns: string, pod: string | undefined, secret: string | undefined, keep: boolean): Promise<void> {
+  if (keep && pod) {
+    log.info(`kept committer pod ${ns}/${pod}${secret ? ` and its secret ${secret}` : ""}; delete with: kubectl delete pod -n ${ns} ${pod}`);
+    return;
+  }
+  const del = async (kind: "pod" | "secret", name: string, fn: () => Promise<unknown>) => {
+    try {
+      await fn();
+      log.debug(`deleted ${kind} ${ns}/${name}`);
+    } catch (err) {
+      if (kubeError(err).code === 404) return;
+      log.warn(`could not delete ${kind} ${ns}/${name}: ${kubeError(err).message}; delete it with: kubectl delete ${kind} -n ${ns} ${name}`);
+    }
+  };
+  if (pod) await del("pod", pod, () => core.deleteNamespacedPod({ namespace: ns, name: pod }));
+  if (secret) await del("secret", secret, () => core.deleteNamespacedSecret({ namespace: ns, name: secret }));
+}
+
+/** Turns the ended Pod (and its log) into the result, or into the committer's own error. */
+function result(
+  pod: V1Pod,
+  logText: string,
+  ctx: { target: CommitTarget; opts: CommitPodOptions; name: string; podStart: number; t0: number },
+): CommitPodResult {
+  const { target, opts, name } = ctx;
+  const term = containerStatus(pod, COMMITTER_CONTAINER)?.state?.terminated;
+  const out = parseCommitterOutput(term?.message, logText);
+  const where = `the committer on node ${target.node}`;
+  if (!term) {
+    const why = pod.status?.reason === "DeadlineExceeded" ? "it ran longer than its activeDeadlineSeconds" : `${pod.status?.reason ?? "no reason given"}${pod.status?.message ? `: ${pod.status.message}` : ""}`;
+    throw new SeelieError(`${where} did not finish: pod ${opts.committerNamespace}/${name} is ${pod.status?.phase} (${why})`, { hint: "raise --timeout, or run again with --keep-pod and kubectl describe the pod" });
+  }
+  if (term.exitCode !== 0) {
+    const err = isCommitterError(out) ? out.error : errorFromLog(logText) ?? (term.message ? { message: term.message.trim().split("\n").at(-1) ?? "" } : undefined);
+    const oom = term.reason === "OOMKilled" ? " (out of memory: the pod's limit is 1Gi)" : "";
+    throw new SeelieError(`${where} failed (exit code ${term.exitCode}${oom}): ${err?.message || term.reason || "no message"}`, {
+      hint: err?.hint ?? "see the committer's log above; --keep-pod keeps the pod for kubectl logs/describe",
+      exitCode: term.exitCode === 2 ? 2 : 1,
+    });
+  }
+  if (!out || isCommitterError(out)) {
+    throw new SeelieError(`${where} finished but reported no result`, {
+      hint: `is ${opts.committerImage} an older committer? it must support -o json and --result-file (see pods/committer/README.md)`,
+    });
+  }
+  return {
+    image: out.image,
+    digest: out.digest,
+    size: out.size,
+    layers: out.layers,
+    node: target.node,
+    runtime: target.runtime,
+    containerId: target.containerId,
+    source: { namespace: target.namespace, pod: target.pod, container: target.container },
+    committerPod: { namespace: opts.committerNamespace, name, kept: opts.keepPod },
+    cleanup: out.cleanup,
+    timings: timingsInSeconds(out.timings, { podStart: ctx.podStart, overall: Date.now() - ctx.t0 }),
+  };
+}
