@@ -178,6 +178,7 @@ export function buildCommitterPod(input: CommitterPodInput): V1Pod {
           terminationMessagePolicy: "FallbackToLogsOnError",
         },
       ],
+      volumes,
     },
   };
 }
