@@ -1,11 +1,15 @@
 /**
- * The committer's `--result-file PATH`: besides `-o json` on stdout, the committer writes its one
- * result document (or, on failure, `{ "error": { message, hint, exitCode } }`) to PATH. In a committer
- * Pod, PATH is the container's termination message file (`/dev/termination-log`), which Kubernetes
- * hands back in the Pod's status — so the launcher gets the result apart from the mixed log stream.
+ * The committer's result file: besides `-o json` on stdout, the committer writes its one result
+ * document (or, on failure, `{ "error": { message, hint, exitCode } }`) to the file named by
+ * `SEELIE_RESULT_FILE` (or a `--result-file PATH` flag). In a committer Pod that is the container's
+ * termination message file (`/dev/termination-log`), which Kubernetes hands back in the Pod's status —
+ * so the launcher gets the result apart from the mixed stdout/stderr log stream.
  */
 import { writeFileSync } from "node:fs";
 import { errorMessage } from "../errors.ts";
+
+/** The environment variable the launcher sets in the committer Pod. */
+export const RESULT_FILE_ENV = "SEELIE_RESULT_FILE";
 
 /** Kubernetes keeps at most 4096 bytes of a container's termination message. */
 export const TERMINATION_MESSAGE_MAX = 4096;
@@ -31,6 +35,11 @@ export function writeResultFile(path: string, doc: unknown): string | undefined 
   } catch (err) {
     return `cannot write the result file ${path}: ${errorMessage(err)}`;
   }
+}
+
+/** The result file to write: the flag's value, else `SEELIE_RESULT_FILE`, else none. */
+export function resultFilePath(flag: string | undefined, env: Record<string, string | undefined>): string | undefined {
+  return flag || env[RESULT_FILE_ENV] || undefined;
 }
 
 /** The error document for `writeResultFile` (message and hint of the error the committer exits with). */

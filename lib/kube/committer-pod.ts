@@ -4,6 +4,7 @@
  */
 import type { V1Pod, V1Secret } from "@kubernetes/client-node";
 import { createHash } from "node:crypto";
+import { RESULT_FILE_ENV } from "../commit/result-file.ts";
 import type { RegistryAuth } from "../registry/credentials.ts";
 import type { CommitTarget } from "./locate.ts";
 import type { SocketMount } from "./socket.ts";
@@ -40,6 +41,7 @@ export const COMMITTER_PATH = "/usr/local/bin/seelie-committer";
 export const REGISTRY_AUTH_DIR = "/var/run/seelie/registry";
 export const DOCKER_CONFIG_KEY = ".dockerconfigjson";
 export const TERMINATION_LOG = "/dev/termination-log";
+
 
 const sha = (s: string, n: number) => createHash("sha256").update(s).digest("hex").slice(0, n);
 
@@ -102,7 +104,7 @@ export function committerArgs(input: CommitterPodInput): string[] {
   if (target.runtime === "containerd") args.push("--namespace", input.containerdNamespace ?? "k8s.io");
   if (input.registrySecret) args.push("--docker-config", `${REGISTRY_AUTH_DIR}/${DOCKER_CONFIG_KEY}`);
   if (!input.clean) args.push("--no-clean");
-  args.push("--result-file", TERMINATION_LOG, "-o", "json");
+  args.push("-o", "json");
   return args;
 }
 
@@ -162,6 +164,10 @@ export function buildCommitterPod(input: CommitterPodInput): V1Pod {
           imagePullPolicy: "IfNotPresent",
           command: [COMMITTER_PATH],
           args: committerArgs(input),
+          // An environment variable, not a flag, so any committer image works with any seelie: an older
+          // committer ignores it (the result is then read from the log), a newer one writes its result
+          // to the termination message (lib/commit/result-file.ts).
+          env: [{ name: RESULT_FILE_ENV, value: TERMINATION_LOG }],
           resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "2", memory: "1Gi" } },
           securityContext: {
             privileged: false,

@@ -46,7 +46,7 @@ describe("the committer Pod", () => {
     {
       name: "containerd, per-run secret, clean",
       in: input(),
-      args: ["--container-id", `containerd://${ID}`, "--image", "registry.example.com/team/alice-dev:v2", "--runtime-endpoint", "unix:///run/containerd/containerd.sock", "--namespace", "k8s.io", "--docker-config", "/var/run/seelie/registry/.dockerconfigjson", "--result-file", "/dev/termination-log", "-o", "json"],
+      args: ["--container-id", `containerd://${ID}`, "--image", "registry.example.com/team/alice-dev:v2", "--runtime-endpoint", "unix:///run/containerd/containerd.sock", "--namespace", "k8s.io", "--docker-config", "/var/run/seelie/registry/.dockerconfigjson", "-o", "json"],
       hostPath: { path: "/run/containerd", type: "Directory" },
       mountPath: "/run/containerd",
       readOnly: false,
@@ -56,7 +56,7 @@ describe("the committer Pod", () => {
     {
       name: "docker, no credentials, --no-clean",
       in: input({ target: target({ runtime: "docker", containerId: "abcdef0123456789abcdef" }), registrySecret: undefined, clean: false }),
-      args: ["--container-id", "docker://abcdef0123456789abcdef", "--image", "registry.example.com/team/alice-dev:v2", "--runtime-endpoint", "unix:///var/run/docker.sock", "--no-clean", "--result-file", "/dev/termination-log", "-o", "json"],
+      args: ["--container-id", "docker://abcdef0123456789abcdef", "--image", "registry.example.com/team/alice-dev:v2", "--runtime-endpoint", "unix:///var/run/docker.sock", "--no-clean", "-o", "json"],
       hostPath: { path: "/var/run/docker.sock", type: "Socket" },
       mountPath: "/var/run/docker.sock",
       readOnly: true,
@@ -66,7 +66,7 @@ describe("the committer Pod", () => {
     {
       name: "k3s socket, host network",
       in: input({ socket: socketMount("/run/k3s/containerd/containerd.sock", "containerd"), hostNetwork: true }),
-      args: ["--container-id", `containerd://${ID}`, "--image", "registry.example.com/team/alice-dev:v2", "--runtime-endpoint", "unix:///run/k3s/containerd/containerd.sock", "--namespace", "k8s.io", "--docker-config", "/var/run/seelie/registry/.dockerconfigjson", "--result-file", "/dev/termination-log", "-o", "json"],
+      args: ["--container-id", `containerd://${ID}`, "--image", "registry.example.com/team/alice-dev:v2", "--runtime-endpoint", "unix:///run/k3s/containerd/containerd.sock", "--namespace", "k8s.io", "--docker-config", "/var/run/seelie/registry/.dockerconfigjson", "-o", "json"],
       hostPath: { path: "/run/k3s/containerd", type: "Directory" },
       mountPath: "/run/k3s/containerd",
       readOnly: false,
@@ -100,7 +100,7 @@ describe("the committer Pod", () => {
       ]);
       expect(ctr.securityContext).toMatchObject({ privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsUser: 0, capabilities: { drop: ["ALL"] } });
       expect(ctr.resources?.limits).toEqual({ cpu: "2", memory: "1Gi" });
-      expect(ctr.env).toBeUndefined();
+      expect(ctr.env).toEqual([{ name: "SEELIE_RESULT_FILE", value: "/dev/termination-log" }]);
       expect(ctr.envFrom).toBeUndefined();
       expect(ctr.terminationMessagePolicy).toBe("FallbackToLogsOnError");
       expect(pod.metadata?.labels?.[LABELS.container]).toBe(containerKey(c.in.target));
