@@ -1,0 +1,74 @@
+/**
+ * The clean-up run inside the target container before the commit, through `RuntimeContainer.exec`
+ * (as `docker exec` would): apt and pip caches, and the scratch the container wrote under /tmp in the
+ * last 48 hours. See `cleanup-plan.ts` for the rules.
+ */
+import { InterruptedError, SeelieError } from "../errors.ts";
+import {
+  cacheDirs,
+  chunkArgs,
+  homesFromPasswd,
+  listScript,
+  parseKept,
+  parseListing,
+  planCleanup,
+  removeScript,
+  tmpCandidates,
+  type StatEntry,
+} from "./cleanup-plan.ts";
+import type { ExecResult, RuntimeContainer } from "./runtime.ts";
+
+/** What the clean-up did, as the committer reports it. */
+export interface CleanupReport {
+  skipped: boolean;
+  /** Why it was skipped (a stopped container, `--no-clean`). */
+  reason?: string;
+  files: number;
+  bytes: number;
+  removed: string[];
+}
+
+async function run(c: RuntimeContainer, argv: string[], what: string, signal?: AbortSignal): Promise<ExecResult> {
+  if (signal?.aborted) throw new InterruptedError("clean-up");
+  const r = await c.exec(argv, signal);
+  if (r.exitCode === 126 || r.exitCode === 127) {
+    throw new SeelieError(`clean-up in container ${c.id.slice(0, 12)}: cannot run ${what}: ${(r.stderr || r.stdout).trim()}`, {
+      hint: "the clean-up needs sh, find and stat in the container (busybox is enough); or commit with --no-clean",
+    });
+  }
+  return r;
+}
+
+/**
+ * Cleans the running container `c` and reports the files removed. The container must be running and
+ * not paused (the caller checks and skips otherwise).
+ */
+export async function cleanContainer(
+  c: RuntimeContainer,
+  opts: { signal?: AbortSignal; progress?: (line: string) => void; now?: () => number } = {},
+): Promise<CleanupReport> {
+  const { signal } = opts;
+  const progress = opts.progress ?? (() => {});
+  const env = c.env;
+  const changes = await c.changes(signal);
+  const candidates = tmpCandidates(changes);
+  const chunks = chunkArgs(candidates);
+  // One exec lists everything (clock, passwd, caches, the first chunk of /tmp candidates); more only for huge /tmp.
+  const first = parseListing((await run(c, listScript(cacheDirs(["/root"], env), chunks[0] ?? []), "sh/find/stat", signal)).stdout);
+  const stats: StatEntry[] = [...first.stats];
+  for (const chunk of chunks.slice(1)) stats.push(...parseListing((await run(c, listScript([], chunk), "stat", signal)).stdout).stats);
+  const now = first.now ?? Math.floor((opts.now ?? Date.now)() / 1000);
+  const dirs = cacheDirs(homesFromPasswd(first.passwd), env);
+  progress(`clean-up: ${dirs.length} cache directories, ${candidates.length} new paths under /tmp`);
+  const plan = planCleanup({ stats, cacheDirs: dirs, tmpAdded: candidates, now });
+
+  const kept = new Set<string>();
+  for (const chunk of chunkArgs([...plan.files.map((f) => f.path), ...plan.dirs])) {
+    for (const k of parseKept((await run(c, removeScript(chunk), "rm", signal)).stdout)) kept.add(k);
+  }
+
+  const removed = plan.files.filter((f) => !kept.has(f.path));
+  if (kept.size > 0) progress(`clean-up: ${kept.size} files could not be removed (permissions?), kept`);
+  const bytes = removed.reduce((n, f) => n + (f.kind === "file" ? f.size : 0), 0);
+  return { skipped: false, files: removed.length, bytes, removed: removed.map((f) => f.path) };
+}
