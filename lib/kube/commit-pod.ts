@@ -153,22 +153,40 @@ export async function commitPod(opts: CommitPodOptions, deps: CommitPodDeps): Pr
 
     const relay = new LogRelay(deps.progress ?? stderrProgress);
     const decoder = new TextDecoder();
+    let relayClosed = false;
     const sink = new Writable({
       write(chunk, _enc, cb) {
-        relay.push(decoder.decode(chunk as Buffer, { stream: true }));
+        if (!relayClosed) relay.push(decoder.decode(chunk as Buffer, { stream: true }));
         cb();
       },
     });
-    const streamEnded = new Promise<void>((resolve) => sink.on("finish", () => resolve()));
-    try {
-      stopLog = await deps.kube.followLog(cns, name, COMMITTER_CONTAINER, sink);
-    } catch (err) {
-      log.debug(`cannot follow the committer's log: ${kubeError(err).message}; it is read when the pod ends`);
-    }
-    const ended = started.status?.phase === "Succeeded" || started.status?.phase === "Failed" ? started : await waitForEnd(core, cns, name, COMMITTER_CONTAINER, { signal: stop, pollMs, what: WHAT });
-    await Promise.race([streamEnded, sleep(3000)]);
+    const streamEnded = new Promise<void>((resolve) => {
+      sink.on("finish", () => resolve());
+      // client-node pipes the response into the sink without handling the response stream's errors:
+      // stopping the follow (abort) would otherwise be an uncaught 'error' that kills the process.
+      sink.on("pipe", (src: NodeJS.ReadableStream) => src.on("error", (err) => {
+        log.debug(`committer log stream: ${kubeError(err).message}`);
+        resolve();
+      }));
+      sink.on("error", () => resolve());
+    });
+    // Following is best effort and never holds the run up: the API server may be slow to answer
+    // (or answer only once the container writes), and whatever it missed is read when the Pod ends.
+    const following = deps.kube.followLog(cns, name, COMMITTER_CONTAINER, sink).then(
+      (stopFn) => {
+        stopLog = stopFn;
+        return streamEnded;
+      },
+      (err) => log.debug(`cannot follow the committer's log: ${kubeError(err).message}; it is read when the pod ends`),
+    );
+    const ended =
+      started.status?.phase === "Succeeded" || started.status?.phase === "Failed"
+        ? started
+        : await waitForEnd(core, cns, name, COMMITTER_CONTAINER, { signal: stop, pollMs, what: WHAT });
+    await Promise.race([following, sleep(3000)]);
     stopLog?.();
     stopLog = undefined;
+    relayClosed = true;
     try {
       const full = await core.readNamespacedPodLog({ namespace: cns, name, container: COMMITTER_CONTAINER });
       if (typeof full === "string" && full.length > relay.text.length && full.startsWith(relay.text)) relay.push(full.slice(relay.text.length));
@@ -319,7 +337,8 @@ function result(
     const oom = term.reason === "OOMKilled" ? " (out of memory: the pod's limit is 1Gi)" : "";
     throw new SeelieError(`${where} failed (exit code ${term.exitCode}${oom}): ${err?.message || term.reason || "no message"}`, {
       hint: err?.hint ?? "see the committer's log above; --keep-pod keeps the pod for kubectl logs/describe",
-      exitCode: term.exitCode === 2 ? 2 : 1,
+      // Whatever the committer's own code (2 = bad input to it), its input came from seelie: the commit failed.
+      exitCode: 1,
     });
   }
   if (!out || isCommitterError(out)) {

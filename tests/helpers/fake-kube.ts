@@ -250,6 +250,7 @@ function mergePatch(target: unknown, patch: unknown): unknown {
 /** Starts a fake API server on a free loopback port. */
 export function startFakeKube(): FakeKube {
   const fk = new FakeKube();
-  fk.server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req) => fk.handle(req) });
+  // No idle timeout: log follow streams stay open while a container is silent, as on a real API server.
+  fk.server = Bun.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 0, fetch: (req) => fk.handle(req) });
   return fk;
 }
