@@ -6,13 +6,14 @@
  * machine, its Secret volume a temp file with the Secret's data), reports the exit and serves the log.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureCommitterBuilt } from "../helpers/committer.ts";
 import { startFakeKube, type FakeKube, type KubeObject } from "../helpers/fake-kube.ts";
 import { playKubelet, type KubeletOptions, type LocalProcess } from "../helpers/fake-kubelet.ts";
 import { dockerCli, need, sh, testRegistry } from "../helpers/services.ts";
+import { parseAllDocuments } from "yaml";
 
 setDefaultTimeout(120_000);
 const ROOT = join(import.meta.dir, "../..");
@@ -59,6 +60,33 @@ function committerProcess(fk: FakeKube, pod: KubeObject, seen: { args: string[];
   seen.push({ args: [...c.command, ...c.args], env: Object.fromEntries((c.env ?? []).map((e: KubeObject) => [e.name, e.value])) });
   expect(c.command).toEqual(["/usr/local/bin/seelie-committer"]);
   return { argv: [COMMITTER, ...c.args.map(local)], env, terminationMessageFile: termFile, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** The permissions pods/committer/rbac.yaml grants: "scope resource verb", scope = committer namespace or source. */
+const RBAC = (() => {
+  const docs = parseAllDocuments(readFileSync(join(ROOT, "pods/committer/rbac.yaml"), "utf8")).map((d) => d.toJS());
+  const granted = new Set<string>();
+  for (const d of docs) {
+    if (d?.kind !== "Role" && d?.kind !== "ClusterRole") continue;
+    const scope = d.kind === "Role" ? `ns:${d.metadata.namespace}` : "source";
+    for (const r of d.rules) for (const res of r.resources) for (const v of r.verbs) granted.add(`${scope} ${res} ${v}`);
+  }
+  return granted;
+})();
+const usedPermissions = new Set<string>();
+
+/** Checks that every request seelie made is granted by rbac.yaml (and records it). */
+function checkRbac(fk: FakeKube) {
+  for (const q of fk.requests) {
+    const m = /^\/api\/v1\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?$/.exec(q.path);
+    expect(m, `${q.method} ${q.path}`).not.toBeNull();
+    const [, ns, plural, name, sub] = m!;
+    const resource = sub ? `${plural}/${sub}` : plural!;
+    const verb = { GET: name ? "get" : "list", POST: "create", PATCH: "patch", PUT: "update", DELETE: "delete" }[q.method]!;
+    const perm = `${ns === CNS ? `ns:${CNS}` : "source"} ${resource} ${verb}`;
+    expect(RBAC.has(perm), `${q.method} ${q.path} needs "${perm}", which pods/committer/rbac.yaml does not grant`).toBe(true);
+    usedPermissions.add(perm);
+  }
 }
 
 /** A fake cluster: API server, kubelet for committer Pods, a kubeconfig, what the committer Pods looked like. */
@@ -213,6 +241,7 @@ describe("seelie image commit --pod (Docker node)", () => {
     expect(check.stdout).toContain("my-work");
     expect(check.stdout).not.toContain("junk.txt");
     await sh(dockerCli("rmi", image));
+    checkRbac(fk);
     fk.stop();
   });
 
@@ -242,6 +271,7 @@ describe("seelie image commit --pod (Docker node)", () => {
     expect(r2.stderr).toMatch(/deleting the finished committer pod/);
     await record.idle();
     expect(await gone(fk, "pods")).toEqual([]);
+    checkRbac(fk);
     fk.stop();
   });
 
@@ -261,6 +291,7 @@ describe("seelie image commit --pod (Docker node)", () => {
     expect(pods[0]!.spec.volumes.find((v: KubeObject) => v.secret).secret.secretName).toBe("platform-push");
     expect(fk.requests.filter((q) => q.method === "POST" && q.path.endsWith("/secrets"))).toEqual([]);
     expect((await gone(fk, "secrets")).map((s) => s.metadata.name)).toEqual(["platform-push"]);
+    checkRbac(fk);
     fk.stop();
   });
 
@@ -273,6 +304,7 @@ describe("seelie image commit --pod (Docker node)", () => {
     await record.idle();
     expect(await gone(fk, "pods")).toEqual([]);
     expect(await gone(fk, "secrets")).toEqual([]);
+    checkRbac(fk);
     fk.stop();
   });
 });
@@ -301,6 +333,8 @@ describe("seelie image commit --pod (containerd node)", () => {
       // Said out loud, not skipped silently: the launcher side ran; the committer lacks its containerd path.
       console.warn(`[commit-pod] CONTAINERD PATH NOT IN THIS COMMITTER BUILD YET — the launcher ran, the committer said:\n${r.stderr.split("\n").filter((l) => /ERROR|containerd/i.test(l)).join("\n")}`);
       expect(r.code).toBe(1);
+      checkRbac(fk);
+      fk.stop();
       return;
     }
     expect(r.code, r.stderr).toBe(0);
@@ -309,13 +343,17 @@ describe("seelie image commit --pod (containerd node)", () => {
     expect(check.stdout).toContain("my-work");
     expect(check.stdout).not.toContain("junk.txt");
     await sh(dockerCli("rmi", image));
+    checkRbac(fk);
     fk.stop();
   });
 });
 
 describe("locating the container (no committer Pod is made)", () => {
   const { fk, kubeconfig } = cluster();
-  afterAll(() => fk.stop());
+  afterAll(() => {
+    checkRbac(fk);
+    fk.stop();
+  });
   const img = ["--image", "127.0.0.1:5000/seelie/k4-commit:never"];
   const cases: { name: string; pod: Parameters<typeof sourcePod>[1]; args?: string[]; code: number; err: RegExp }[] = [
     { name: "several containers, none chosen: the names are listed", pod: { name: "two", containers: [{ name: "notebook", id: "docker://a" }, { name: "sidecar", id: "docker://b" }] }, code: 2, err: /2 containers: notebook, sidecar[\s\S]*-c NAME/ },
@@ -364,6 +402,7 @@ describe("stopping: Ctrl-C, timeout, refusal, a committer image that cannot be p
     expect(await gone(fk, "secrets")).toEqual([]);
     // The source container is still running, unpaused.
     expect((await sh(dockerCli("inspect", "-f", "{{.State.Status}}", id))).stdout.trim()).toBe("running");
+    checkRbac(fk);
     fk.stop();
   });
 
@@ -390,6 +429,7 @@ describe("stopping: Ctrl-C, timeout, refusal, a committer image that cannot be p
     expect(await gone(fk, "pods")).toEqual([]);
     expect(await gone(fk, "secrets")).toEqual([]);
     expect((await sh(dockerCli("inspect", "-f", "{{.State.Status}}", id))).stdout.trim()).toBe("running");
+    checkRbac(fk);
     fk.stop();
   });
 
@@ -407,6 +447,7 @@ describe("stopping: Ctrl-C, timeout, refusal, a committer image that cannot be p
     expect(await gone(fk, "pods")).toEqual([]);
     expect(await gone(fk, "secrets")).toEqual([]);
     expect((await sh(dockerCli("inspect", "-f", "{{.State.Status}}", id))).stdout.trim()).toBe("running");
+    checkRbac(fk);
     fk.stop();
   });
 
@@ -432,6 +473,7 @@ describe("stopping: Ctrl-C, timeout, refusal, a committer image that cannot be p
     expect(fk.requests.some((q) => q.method === "POST" && q.path.endsWith(`/namespaces/${CNS}/pods`))).toBe(true);
     expect((await gone(fk, "pods")).length).toBe(1);
     expect(await gone(fk, "secrets")).toEqual([]);
+    checkRbac(fk);
     fk.stop();
   });
 
@@ -444,6 +486,11 @@ describe("stopping: Ctrl-C, timeout, refusal, a committer image that cannot be p
     expect(r.stderr).toMatch(/registry\.example\.com\/nope\/committer:0/);
     expect(await gone(fk, "pods")).toEqual([]);
     expect(await gone(fk, "secrets")).toEqual([]);
+    checkRbac(fk);
     fk.stop();
   });
+});
+
+test("pods/committer/rbac.yaml grants nothing the commits above did not use", () => {
+  expect([...RBAC].filter((p) => !usedPermissions.has(p))).toEqual([]);
 });
