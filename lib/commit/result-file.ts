@@ -19,13 +19,21 @@ export interface CommitterErrorDocument {
   error: { message: string; hint?: string; exitCode: number };
 }
 
+/** The document without its long lists (`cleanup.removed` becomes the number of paths). */
+function compact(doc: unknown): unknown {
+  const d = doc as { cleanup?: { removed?: unknown } };
+  if (!d || typeof d !== "object" || !d.cleanup || !Array.isArray(d.cleanup.removed)) return doc;
+  return { ...d, cleanup: { ...d.cleanup, removed: d.cleanup.removed.length } };
+}
+
 /**
  * Writes `doc` as one line of JSON to `path`. Never throws (the result also goes to stdout): returns a
- * warning to log instead, also when the document is too long for a termination message (then nothing
- * is written and the launcher falls back to the log).
+ * warning to log instead. A document too long for a termination message loses its list of removed
+ * paths; if still too long nothing is written and the launcher falls back to the log.
  */
 export function writeResultFile(path: string, doc: unknown): string | undefined {
-  const text = `${JSON.stringify(doc)}\n`;
+  let text = `${JSON.stringify(doc)}\n`;
+  if (Buffer.byteLength(text) > TERMINATION_MESSAGE_MAX) text = `${JSON.stringify(compact(doc))}\n`;
   if (Buffer.byteLength(text) > TERMINATION_MESSAGE_MAX && path === "/dev/termination-log") {
     return `the result (${Buffer.byteLength(text)} bytes) is longer than a termination message can hold; the launcher falls back to the log`;
   }
