@@ -4,6 +4,9 @@
  * defaults to the context's.
  */
 import { CoreV1Api, KubeConfig, Log } from "@kubernetes/client-node";
+import { existsSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import type { Writable } from "node:stream";
 import { SeelieError, UsageError, errorMessage } from "../errors.ts";
 
@@ -19,8 +22,16 @@ export interface KubeClients {
   followLog(namespace: string, pod: string, container: string, out: Writable): Promise<() => void>;
 }
 
+const SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
 /** Loads the kubeconfig as kubectl does and makes the clients. */
-export function loadKube(opts: { context?: string } = {}): KubeClients {
+export function loadKube(opts: { context?: string; env?: Record<string, string | undefined> } = {}): KubeClients {
+  const env = opts.env ?? process.env;
+  const home = env.HOME || homedir();
+  if (!env.KUBECONFIG && !existsSync(join(home, ".kube", "config")) && !existsSync(SERVICE_ACCOUNT_TOKEN)) {
+    // client-node would fall back to http://localhost:8080, which is never what a user means.
+    throw new UsageError("no kubeconfig: KUBECONFIG is not set and ~/.kube/config does not exist", "point KUBECONFIG at your cluster's kubeconfig (kubectl config view should show it)");
+  }
   const kc = new KubeConfig();
   try {
     kc.loadFromDefault();

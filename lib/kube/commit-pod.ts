@@ -183,7 +183,7 @@ export async function commitPod(opts: CommitPodOptions, deps: CommitPodDeps): Pr
       started.status?.phase === "Succeeded" || started.status?.phase === "Failed"
         ? started
         : await waitForEnd(core, cns, name, COMMITTER_CONTAINER, { signal: stop, pollMs, what: WHAT });
-    await Promise.race([following, sleep(3000)]);
+    await within(following, 3000);
     stopLog?.();
     stopLog = undefined;
     relayClosed = true;
@@ -207,6 +207,13 @@ export async function commitPod(opts: CommitPodOptions, deps: CommitPodDeps): Pr
     stopLog?.();
     await cleanUp(core, cns, pod ? name : undefined, secretName, opts.keepPod);
   }
+}
+
+/** Waits for `p` at most `ms` (without leaving a timer behind that would keep the process alive). */
+async function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 function timeoutError(ms: number, when: string): SeelieError {

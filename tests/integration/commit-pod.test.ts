@@ -215,7 +215,7 @@ describe("seelie image commit --pod (Docker node)", () => {
     const t0 = Date.now();
     const r = await seelie(kubeconfig, ["--pod", "nb", "-n", "team-a", "--image", image, "-o", "json"]);
     const ms = Date.now() - t0;
-    console.error(`[commit-pod] docker commit through the fake cluster took ${ms} ms`);
+    console.error(`[commit-pod] docker commit through the fake cluster: seelie subprocess ${ms} ms, timings (s) ${JSON.stringify(JSON.parse(r.stdout || "{}").timings)}`);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ image, node: "node-1", runtime: "docker", containerId: id, source: { namespace: "team-a", pod: "nb", container: "notebook" } });
@@ -373,6 +373,11 @@ describe("locating the container (no committer Pod is made)", () => {
       expect(await gone(fk, "secrets")).toEqual([]);
     });
   }
+  test("no kubeconfig at all: a usage error, not a connection to localhost:8080", async () => {
+    const r = await seelie("", ["--pod", "x", ...img]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no kubeconfig: KUBECONFIG is not set/);
+  });
   test("an unknown --context", async () => {
     const r = await seelie(kubeconfig, ["--pod", "x", "--context", "nope", ...img]);
     expect(r.code).toBe(2);
