@@ -82,20 +82,24 @@ const SEP = "--seelie--";
 
 /**
  * The listing script, one exec: the container's clock, its /etc/passwd, then one `stat -c '%Z %s %f %n'`
- * line for every entry below each given cache dir and each passwd home's `.cache/pip` (`find -xdev`, so
- * mounts stay out), then for each given `/tmp` candidate. Arguments: cache dirs, `--`, candidates.
+ * line for every entry below each given cache dir, each passwd home's `.cache/pip`, and `/tmp`
+ * (`find -xdev`, so mounts below them stay out). Arguments: the cache dirs.
  */
-export function listScript(dirs: readonly string[], candidates: readonly string[]): string[] {
+export function listScript(dirs: readonly string[]): string[] {
   const script = [
     `date +%s; echo ${SEP}; cat /etc/passwd 2>/dev/null; echo ${SEP}`,
     "list() { [ -d \"$1\" ] && [ ! -L \"$1\" ] && find \"$1\" -xdev -mindepth 1 -exec stat -c '" + STAT_FMT + "' {} + 2>/dev/null; }",
-    'while [ "$#" -gt 0 ] && [ "$1" != -- ]; do list "$1"; shift; done',
-    "[ \"$#\" -gt 0 ] && shift",
+    'for d in "$@"; do list "$d"; done',
     'if [ -r /etc/passwd ]; then while IFS=: read -r _ _ _ _ _ home _; do case "$home" in /?*) list "$home/.cache/pip";; esac; done < /etc/passwd; fi',
-    `[ "$#" -gt 0 ] && stat -c '${STAT_FMT}' -- "$@" 2>/dev/null`,
+    "list /tmp",
     "true",
   ].join("\n");
-  return ["sh", "-c", script, "seelie-clean", ...dirs, "--", ...candidates];
+  return ["sh", "-c", script, "seelie-clean", ...dirs];
+}
+
+/** True when some `/tmp` entry is recent enough to be a candidate (then the container's changes are needed). */
+export function hasRecentTmp(stats: readonly StatEntry[], now: number, maxAge = TMP_MAX_AGE_SECONDS): boolean {
+  return stats.some((s) => isUnder(s.path, "/tmp") && s.path !== "/tmp" && s.kind !== "socket" && s.kind !== "fifo" && s.ctime >= now - maxAge);
 }
 
 /** Parses the listing script's output: the container's clock, its /etc/passwd, and the stat lines. */

@@ -10,6 +10,7 @@ import {
   homesFromPasswd,
   listScript,
   parseKept,
+  hasRecentTmp,
   parseListing,
   planCleanup,
   removeScript,
@@ -50,17 +51,14 @@ export async function cleanContainer(
   const { signal } = opts;
   const progress = opts.progress ?? (() => {});
   const env = c.env;
-  const changes = await c.changes(signal);
-  const candidates = tmpCandidates(changes);
-  const chunks = chunkArgs(candidates);
-  // One exec lists everything (clock, passwd, caches, the first chunk of /tmp candidates); more only for huge /tmp.
-  const first = parseListing((await run(c, listScript(cacheDirs(["/root"], env), chunks[0] ?? []), "sh/find/stat", signal)).stdout);
-  const stats: StatEntry[] = [...first.stats];
-  for (const chunk of chunks.slice(1)) stats.push(...parseListing((await run(c, listScript([], chunk), "stat", signal)).stdout).stats);
-  const now = first.now ?? Math.floor((opts.now ?? Date.now)() / 1000);
-  const dirs = cacheDirs(homesFromPasswd(first.passwd), env);
-  progress(`clean-up: ${dirs.length} cache directories, ${candidates.length} new paths under /tmp`);
-  const plan = planCleanup({ stats, cacheDirs: dirs, tmpAdded: candidates, now });
+  // One exec lists everything: clock, passwd, caches, /tmp.
+  const listing = parseListing((await run(c, listScript(cacheDirs(["/root"], env)), "sh/find/stat", signal)).stdout);
+  const now = listing.now ?? Math.floor((opts.now ?? Date.now)() / 1000);
+  const dirs = cacheDirs(homesFromPasswd(listing.passwd), env);
+  // The writable layer is asked only when /tmp holds something recent (on containerd it costs a diff).
+  const candidates = hasRecentTmp(listing.stats, now) ? tmpCandidates(await c.changes(signal)) : [];
+  progress(`clean-up: ${dirs.length} cache directories, ${candidates.length} paths the container added under /tmp`);
+  const plan = planCleanup({ stats: listing.stats, cacheDirs: dirs, tmpAdded: candidates, now });
 
   const kept = new Set<string>();
   for (const chunk of chunkArgs([...plan.files.map((f) => f.path), ...plan.dirs])) {

@@ -1,8 +1,19 @@
 /**
- * The seam to the containerd runtime (`lib/containerd/`, built separately): until it is merged the
- * committer reports containerd as unavailable.
+ * The seam to the containerd runtime (`lib/containerd/`): finds the container natively over gRPC and
+ * maps "no such container" to bad input (exit 2) as for Docker.
  */
+import { findContainerdContainer } from "../containerd/container.ts";
+import { SeelieError, UsageError } from "../errors.ts";
 import type { ContainerdFinder } from "./flow.ts";
 
-/** Finds a container on containerd natively; undefined while the containerd client is not in this build. */
-export const findContainerd: ContainerdFinder | undefined = undefined;
+/** Finds a container on containerd natively (namespace, host prefix as given). */
+export const findContainerd: ContainerdFinder = async (opts) => {
+  try {
+    return await findContainerdContainer(opts);
+  } catch (err) {
+    if (err instanceof SeelieError && !(err instanceof UsageError) && /^no container /.test(err.message)) {
+      throw new UsageError(err.message, err.hint);
+    }
+    throw err;
+  }
+};

@@ -44,7 +44,15 @@ export interface CommitContainerOptions {
 }
 
 /** Finds a container on containerd (delivered by the containerd runtime in `lib/containerd/`). */
-export type ContainerdFinder = (opts: { socketPath: string; namespace: string; id: string; hostPrefix?: string }) => Promise<RuntimeContainer>;
+export type ContainerdFinder = (opts: {
+  socketPath: string;
+  namespace: string;
+  id: string;
+  hostPrefix?: string;
+  /** Credentials for the base image's registry (when its layers must be copied from there). */
+  resolveAuth?: (registry: string) => Promise<RegistryAuth | undefined>;
+  registryOptions?: { attempts?: number; backoffMs?: number };
+}) => Promise<RuntimeContainer>;
 
 /** The outside world the flow touches; `defaultCommitDeps()` gives the real one. */
 export interface CommitDeps {
@@ -133,7 +141,29 @@ async function findContainer(target: { runtime: RuntimeName; id: string }, socke
   if (!deps.findContainerd) {
     throw new SeelieError("the containerd runtime is not available in this build", { hint: "use a docker:// container, or a build of seelie-committer with the containerd client", exitCode: 2 });
   }
-  return deps.findContainerd({ socketPath: socket, namespace: opts.namespace || "k8s.io", id: target.id, hostPrefix: opts.hostPrefix });
+  const path = dockerConfigPath(opts.dockerConfig, deps.isDirectory, deps.env, deps.home);
+  const resolveAuth = async (registry: string) => {
+    const cfg = readDockerConfigFile(path);
+    return cfg ? authFromDockerConfig(cfg, registry, path) : undefined;
+  };
+  return deps.findContainerd({
+    socketPath: socket,
+    namespace: opts.namespace || "k8s.io",
+    id: target.id,
+    hostPrefix: opts.hostPrefix,
+    resolveAuth,
+    registryOptions: deps.retry ? { attempts: deps.retry.attempts, backoffMs: deps.retry.baseMs } : undefined,
+  });
+}
+
+/** Maps a runtime's step timings onto commit/push/remove (containerd's: base_image+diff+image, push, cleanup). */
+export function stepTimings(t: Record<string, number>): { commit: number; push: number; remove: number } {
+  const sum = (...k: string[]) => k.reduce((n, x) => n + (t[x] ?? 0), 0);
+  return {
+    commit: t.commit ?? sum("base_image", "diff", "image"),
+    push: t.push ?? 0,
+    remove: t.remove ?? t.cleanup ?? 0,
+  };
 }
 
 function skipReason(c: RuntimeContainer, clean: boolean): string | undefined {
@@ -151,13 +181,23 @@ function skipReason(c: RuntimeContainer, clean: boolean): string | undefined {
 export async function commitContainer(opts: CommitContainerOptions, deps: CommitDeps): Promise<CommitReport> {
   const t0 = performance.now();
   const progress = opts.progress ?? (() => {});
-  const signal = opts.signal;
   const image = resolveTargetImage(opts, deps);
   const target = parseContainerTarget(opts.containerId, opts.runtime, opts.runtimeEndpoint);
   const socket = resolveSocket(target.runtime, { endpoint: opts.runtimeEndpoint, hostPrefix: opts.hostPrefix, isSocket: deps.isSocket });
   progress(`${target.runtime} at ${socket}: container ${target.id} → ${image}`);
   const auth = opts.push ? await registryAuth(image, opts, deps, progress) : undefined;
   const c = await findContainer(target, socket, opts, deps);
+  try {
+    return await commitFound(c, target.runtime, image, auth, opts, t0);
+  } finally {
+    // The containerd runtime holds a gRPC connection.
+    (c as { close?: () => void }).close?.();
+  }
+}
+
+async function commitFound(c: RuntimeContainer, runtime: RuntimeName, image: string, auth: RegistryAuth | undefined, opts: CommitContainerOptions, t0: number): Promise<CommitReport> {
+  const progress = opts.progress ?? (() => {});
+  const signal = opts.signal;
   const timings = { clean: 0, commit: 0, push: 0, remove: 0, total: 0 };
   const interrupted = (what: string) => {
     if (signal?.aborted) throw new InterruptedError(what);
@@ -188,13 +228,12 @@ export async function commitContainer(opts: CommitContainerOptions, deps: Commit
   try {
     result = await c.commit({ image, push: opts.push, auth, keepImage: opts.keepImage, pause, progress, signal, timings: stepTimes });
   } catch (err) {
-    if (pause) await c.resume().catch(() => {});
+    // The runtimes resume themselves; this is the last guard against a container left frozen.
+    if (pause && c.paused) await c.resume().catch(() => {});
     if (signal?.aborted && !(err instanceof InterruptedError)) throw new InterruptedError("commit");
     throw err;
   }
-  timings.commit = stepTimes.commit ?? 0;
-  timings.push = stepTimes.push ?? 0;
-  timings.remove = stepTimes.remove ?? 0;
+  Object.assign(timings, stepTimings(stepTimes));
   timings.total = Math.round(performance.now() - t0);
-  return { ...result, runtime: target.runtime, containerId: c.id, pushed: opts.push, cleanup, timings };
+  return { ...result, runtime, containerId: c.id, pushed: opts.push, cleanup, timings };
 }

@@ -47,3 +47,64 @@ export async function runCommitter(args: string[], env: Record<string, string> =
   }
   return { code, stdout, stderr, json };
 }
+
+/** Real changes in a running busybox container (run with `sh -c`). */
+export const SETUP_BUSYBOX = `
+set -e
+mkdir -p /tmp/newdir/sub /work /var/cache/apt/archives /var/lib/apt/lists/partial /root/.cache/pip/http
+echo scratch > /tmp/new1
+echo deep > /tmp/newdir/sub/new2
+echo old > /tmp/old-mtime && touch -d "2001-01-01 00:00:00" /tmp/old-mtime
+mkdir -p /src/tarred && echo t > /src/tarred/t.txt && touch -d "2003-03-03 00:00:00" /src/tarred/t.txt
+tar -C /src -cf /src/t.tar tarred && tar -C /tmp -xf /src/t.tar && rm -rf /src
+mkfifo /tmp/live.fifo
+echo "my notebook" > /work/notebook.txt
+dd if=/dev/urandom of=/work/big.bin bs=1M count=20 2>/dev/null
+echo deb > /var/cache/apt/archives/pkg_1.0_amd64.deb
+echo list > /var/lib/apt/lists/deb.debian.org_dists_bookworm_InRelease
+echo wheel > /root/.cache/pip/http/abc
+`;
+
+/** What the committer removes from a container after SETUP_BUSYBOX. */
+export const BUSYBOX_REMOVED = [
+  "/root/.cache/pip/http/abc",
+  "/tmp/new1",
+  "/tmp/newdir/sub/new2",
+  "/tmp/old-mtime",
+  "/tmp/tarred/t.txt",
+  "/var/cache/apt/archives/pkg_1.0_amd64.deb",
+  "/var/lib/apt/lists/deb.debian.org_dists_bookworm_InRelease",
+];
+
+/** Checks, in the image pulled back after SETUP_BUSYBOX; prints exactly BUSYBOX_IMAGE_OUT. */
+export const BUSYBOX_IMAGE_CHECK = [
+  "cat /work/notebook.txt",
+  "stat -c %s /work/big.bin",
+  "cat /tmp/image-file /tmp/image-dir/f",
+  "for p in /tmp/new1 /tmp/newdir /tmp/old-mtime /tmp/tarred /var/cache/apt/archives/pkg_1.0_amd64.deb /root/.cache/pip/http/abc; do [ -e $p ] && echo LEFT $p; done",
+  "ls /var/lib/apt/lists",
+  "test -p /tmp/live.fifo && echo fifo",
+  "true",
+].join("; ");
+export const BUSYBOX_IMAGE_OUT = ["my notebook", String(20 * 1024 * 1024), "carried", "c2", "fifo"];
+
+/** Real changes in a running python (Debian) container started with PIP_CACHE_DIR=/opt/pipcache. */
+export const PYTHON_SETUP = `set -e
+useradd -m alice
+mkdir -p /home/alice/.cache/pip/wheels /root/.cache/pip/http /opt/pipcache/x /var/lib/apt/lists /var/cache/apt /home/alice/project
+echo w > /home/alice/.cache/pip/wheels/a.whl; echo h > /root/.cache/pip/http/b; echo p > /opt/pipcache/x/c
+echo l > /var/lib/apt/lists/l_Packages; echo c > /var/cache/apt/pkgcache.bin
+echo "import torch" > /home/alice/project/train.py
+echo tmp > /tmp/py-scratch`;
+
+/** Paths the committer must remove after PYTHON_SETUP (plus the image's own apt lists). */
+export const PYTHON_REMOVED = ["/home/alice/.cache/pip/wheels/a.whl", "/opt/pipcache/x/c", "/root/.cache/pip/http/b", "/tmp/py-scratch", "/var/cache/apt/pkgcache.bin", "/var/lib/apt/lists/l_Packages"];
+
+/** Where a removal after PYTHON_SETUP may be. */
+export const allowedRemoval = /^(\/home\/alice\/\.cache\/pip|\/root\/\.cache\/pip|\/opt\/pipcache|\/var\/cache\/apt|\/var\/lib\/apt\/lists|\/tmp)\//;
+
+/** The python socket server run in the background: a live unix socket in /tmp, like Jupyter's. */
+export const PYTHON_SOCKET_SERVER = ["python3", "-c", "import socket,time; s=socket.socket(socket.AF_UNIX); s.bind('/tmp/jupyter.sock'); s.listen(); time.sleep(100000)"];
+
+/** The python image's check after PYTHON_SETUP: prints only the user's file. */
+export const PYTHON_IMAGE_CHECK = "cat /home/alice/project/train.py; find /home/alice/.cache/pip /root/.cache/pip /opt/pipcache /var/lib/apt/lists /var/cache/apt -type f 2>/dev/null; test -e /tmp/py-scratch && echo LEFT; true";

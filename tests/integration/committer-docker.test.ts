@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dockerCli, need, sh, testRegistry } from "../helpers/services.ts";
-import { ensureCommitterBuilt, runCommitter } from "../helpers/committer.ts";
+import { BUSYBOX_IMAGE_CHECK, BUSYBOX_IMAGE_OUT, BUSYBOX_REMOVED, PYTHON_IMAGE_CHECK, PYTHON_SOCKET_SERVER, PYTHON_REMOVED, PYTHON_SETUP, SETUP_BUSYBOX, allowedRemoval, ensureCommitterBuilt, runCommitter } from "../helpers/committer.ts";
 
 const RUN = `${process.pid}-${Date.now().toString(36)}`;
 const BASE = `127.0.0.1:5000/seelie-test/committer-base:${RUN}`;
@@ -44,22 +44,6 @@ async function inPushedImage(ref: string, script: string): Promise<string> {
   return docker("run", "--rm", ref, "sh", "-c", script);
 }
 
-const SETUP_BUSYBOX = `
-set -e
-mkdir -p /tmp/newdir/sub /work /var/cache/apt/archives /var/lib/apt/lists/partial /root/.cache/pip/http
-echo scratch > /tmp/new1
-echo deep > /tmp/newdir/sub/new2
-echo old > /tmp/old-mtime && touch -d "2001-01-01 00:00:00" /tmp/old-mtime
-mkdir -p /src/tarred && echo t > /src/tarred/t.txt && touch -d "2003-03-03 00:00:00" /src/tarred/t.txt
-tar -C /src -cf /src/t.tar tarred && tar -C /tmp -xf /src/t.tar && rm -rf /src
-mkfifo /tmp/live.fifo
-echo "my notebook" > /work/notebook.txt
-dd if=/dev/urandom of=/work/big.bin bs=1M count=20 2>/dev/null
-echo deb > /var/cache/apt/archives/pkg_1.0_amd64.deb
-echo list > /var/lib/apt/lists/deb.debian.org_dists_bookworm_InRelease
-echo wheel > /root/.cache/pip/http/abc
-`;
-
 beforeAll(async () => {
   reg = testRegistry();
   need("SEELIE_TEST_BUSYBOX");
@@ -93,17 +77,7 @@ describe("committer on Docker", () => {
     expect(j.layers).toBeGreaterThanOrEqual(2);
     expect(j.size).toBeGreaterThan(20 * 1024 * 1024);
     expect(j.cleanup.skipped).toBe(false);
-    expect(j.cleanup.removed.sort()).toEqual(
-      [
-        "/root/.cache/pip/http/abc",
-        "/tmp/new1",
-        "/tmp/newdir/sub/new2",
-        "/tmp/old-mtime",
-        "/tmp/tarred/t.txt",
-        "/var/cache/apt/archives/pkg_1.0_amd64.deb",
-        "/var/lib/apt/lists/deb.debian.org_dists_bookworm_InRelease",
-      ].sort(),
-    );
+    expect(j.cleanup.removed.sort()).toEqual([...BUSYBOX_REMOVED].sort());
     expect(j.cleanup.files).toBe(7);
     expect(j.cleanup.bytes).toBeGreaterThan(0);
     for (const k of ["clean", "commit", "push", "remove", "total"]) expect(typeof j.timings[k]).toBe("number");
@@ -112,19 +86,8 @@ describe("committer on Docker", () => {
     expect(await state(id)).toEqual({ running: true, paused: false });
     expect(await docker("exec", id, "sh", "-c", "test -p /tmp/live.fifo && echo fifo")).toBe("fifo");
 
-    const out = await inPushedImage(
-      target,
-      [
-        "cat /work/notebook.txt",
-        "stat -c %s /work/big.bin",
-        "cat /tmp/image-file /tmp/image-dir/f",
-        "for p in /tmp/new1 /tmp/newdir /tmp/old-mtime /tmp/tarred /var/cache/apt/archives/pkg_1.0_amd64.deb /root/.cache/pip/http/abc; do [ -e $p ] && echo LEFT $p; done",
-        "ls /var/lib/apt/lists",
-        "test -p /tmp/live.fifo && echo fifo",
-      ].join("; "),
-    );
     // The apt lists directory is emptied (apt recreates lists/partial itself, as after `rm -rf /var/lib/apt/lists/*`).
-    expect(out.split("\n")).toEqual(["my notebook", String(20 * 1024 * 1024), "carried", "c2", "fifo"]);
+    expect((await inPushedImage(target, BUSYBOX_IMAGE_CHECK)).split("\n")).toEqual(BUSYBOX_IMAGE_OUT);
   }, 180_000);
 
   test("python: every user's pip cache, PIP_CACHE_DIR, apt lists; a live unix socket survives; --tag/--repo_type naming", async () => {
@@ -134,15 +97,9 @@ describe("committer on Docker", () => {
       id,
       "sh",
       "-c",
-      `set -e
-       useradd -m alice
-       mkdir -p /home/alice/.cache/pip/wheels /root/.cache/pip/http /opt/pipcache/x /var/lib/apt/lists /var/cache/apt /home/alice/project
-       echo w > /home/alice/.cache/pip/wheels/a.whl; echo h > /root/.cache/pip/http/b; echo p > /opt/pipcache/x/c
-       echo l > /var/lib/apt/lists/l_Packages; echo c > /var/cache/apt/pkgcache.bin
-       echo "import torch" > /home/alice/project/train.py
-       echo tmp > /tmp/py-scratch`,
+      PYTHON_SETUP,
     );
-    await docker("exec", "-d", id, "python3", "-c", "import socket,time; s=socket.socket(socket.AF_UNIX); s.bind('/tmp/jupyter.sock'); s.listen(); time.sleep(100000)");
+    await docker("exec", "-d", id, ...PYTHON_SOCKET_SERVER);
     for (let i = 0; i < 50 && (await sh(dockerCli("exec", id, "test", "-S", "/tmp/jupyter.sock"))).code !== 0; i++) await Bun.sleep(100);
 
     const r = await runCommitter([
@@ -155,17 +112,14 @@ describe("committer on Docker", () => {
     const target = `127.0.0.1:5000/seelie-test/alice-notebook:${RUN}`;
     expect(r.json!.image).toBe(target);
     const removed = r.json!.cleanup.removed;
-    for (const p of ["/home/alice/.cache/pip/wheels/a.whl", "/opt/pipcache/x/c", "/root/.cache/pip/http/b", "/tmp/py-scratch", "/var/cache/apt/pkgcache.bin", "/var/lib/apt/lists/l_Packages"]) {
-      expect(removed).toContain(p);
-    }
+    for (const p of PYTHON_REMOVED) expect(removed).toContain(p);
     // The apt lists the python image itself carries go too (the apt cache is emptied whoever wrote it); nothing else.
-    const allowed = /^(\/home\/alice\/\.cache\/pip|\/root\/\.cache\/pip|\/opt\/pipcache|\/var\/cache\/apt|\/var\/lib\/apt\/lists|\/tmp)\//;
-    expect(removed.filter((p) => !allowed.test(p))).toEqual([]);
+    expect(removed.filter((p) => !allowedRemoval.test(p))).toEqual([]);
     expect(removed).not.toContain("/tmp/jupyter.sock");
     expect(await state(id)).toEqual({ running: true, paused: false });
     expect((await sh(dockerCli("exec", id, "test", "-S", "/tmp/jupyter.sock"))).code).toBe(0);
     expect(await imageExists(target)).toBe(false);
-    const out = await inPushedImage(target, "cat /home/alice/project/train.py; find /home/alice/.cache/pip /root/.cache/pip /opt/pipcache /var/lib/apt/lists /var/cache/apt -type f 2>/dev/null; test -e /tmp/py-scratch && echo LEFT; true");
+    const out = await inPushedImage(target, PYTHON_IMAGE_CHECK);
     // (Docker's layer tar leaves sockets out, as `docker commit` does: the socket lives on in the source container only.)
     expect(out.split("\n")).toEqual(["import torch"]);
   }, 180_000);

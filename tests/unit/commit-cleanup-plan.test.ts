@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import {
   cacheDirs,
+  hasRecentTmp,
   chunkArgs,
   homesFromPasswd,
   parseKept,
@@ -111,4 +112,16 @@ describe("planCleanup", () => {
       if (c.dirs) expect(plan.dirs).toEqual(c.dirs);
     });
   }
+});
+
+describe("hasRecentTmp", () => {
+  const cases: [string, StatEntry[], boolean][] = [
+    ["nothing", [], false],
+    ["/tmp itself does not count", [f("/tmp", 1, "dir")], false],
+    ["a recent file", [f("/tmp/a", 1)], true],
+    ["only old files", [f("/tmp/a", 49)], false],
+    ["only live sockets/FIFOs", [f("/tmp/s", 1, "socket"), f("/tmp/p", 1, "fifo")], false],
+    ["recent cache file is not /tmp", [f("/var/cache/apt/x", 1)], false],
+  ];
+  for (const [name, stats, want] of cases) test(name, () => expect(hasRecentTmp(stats, NOW)).toBe(want));
 });

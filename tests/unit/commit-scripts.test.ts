@@ -8,7 +8,7 @@ import { listScript, parseKept, parseListing, removeScript } from "../../lib/com
 // The generated scripts, run by busybox's sh (as in a busybox-only image) on a scratch directory.
 const dir = mkdtempSync(join(tmpdir(), "seelie-scripts-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const bb = (argv: string[]) => execFileSync("/bin/busybox", argv, { encoding: "utf8", env: { PATH: "/nonexistent" } as never });
+const bb = (argv: string[]) => execFileSync("/bin/busybox", argv, { encoding: "utf8", maxBuffer: 1 << 28, env: { PATH: "/nonexistent" } as never });
 // Only busybox applets on PATH: argv is ["sh", "-c", script, "$0", args…].
 const run = (argv: string[]) => bb(["sh", "-c", `export PATH=${dir}/bin\n${argv[2]}`, ...argv.slice(3)]);
 
@@ -21,7 +21,7 @@ test("list and remove odd names with busybox only", () => {
   const odd = [join(c, "a b"), join(c, "it's"), join(c, "-dash"), join(c, "sub dir", "x")];
   for (const f of odd) writeFileSync(f, "12345");
   symlinkSync("/etc/passwd", join(c, "link"));
-  const listing = parseListing(run(listScript([c], [join(dir, "cache", "a b"), join(dir, "missing")])));
+  const listing = parseListing(run(listScript([c, join(dir, "missing")])));
   expect(listing.now).toBeGreaterThan(1_600_000_000);
   expect(listing.passwd).toContain("root:");
   const paths = listing.stats.map((s) => s.path);

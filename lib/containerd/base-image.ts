@@ -1,0 +1,92 @@
+/**
+ * The image a container was created from: its manifest and config, read from containerd's content
+ * store, or from the image's registry when the store lacks them.
+ */
+import type { RegistryAuth } from "../registry/credentials.ts";
+import { RegistryClient } from "../registry/distribution.ts";
+import { SeelieError } from "../errors.ts";
+import { parseImageRef, type ImageRef } from "../image/ref.ts";
+import { containerdError, isNotFound, type ContainerdClient } from "./client.ts";
+import { contentInfo, readContent } from "./content.ts";
+import { isIndexMediaType, pickPlatformManifest, type ImageConfig, type ImageIndex, type ImageManifest } from "./image-builders.ts";
+
+/** The resolved base image of a container. */
+export interface BaseImage {
+  /** The name as containerd records it on the container. */
+  name: string;
+  ref: ImageRef;
+  manifest: ImageManifest;
+  manifestDigest: string;
+  config: ImageConfig;
+}
+
+/** Finds credentials for a registry host (e.g. from a Docker config); undefined means anonymous. */
+export type AuthResolver = (registry: string) => Promise<RegistryAuth | undefined>;
+
+/** The host of a registry's API for an image domain (`docker.io` → `registry-1.docker.io`). */
+export function registryApiHost(domain: string): string {
+  return domain === "docker.io" ? "registry-1.docker.io" : domain;
+}
+
+const dec = new TextDecoder();
+
+/**
+ * Loads the manifest and config of `imageName`: the image record's target from containerd, each
+ * blob from the content store when present, else from the registry (with `resolveAuth`'s credentials).
+ */
+export async function loadBaseImage(
+  c: ContainerdClient,
+  imageName: string,
+  opts: { resolveAuth?: AuthResolver; signal?: AbortSignal },
+): Promise<BaseImage> {
+  if (!imageName) {
+    throw new SeelieError("the container records no image name, so its base image is unknown", {
+      hint: "commit containers created from an image (as the kubelet creates them)",
+    });
+  }
+  const ref = parseImageRef(imageName, "base image name");
+  let registry: RegistryClient | undefined;
+  const remote = async () => {
+    registry ??= new RegistryClient({
+      registry: registryApiHost(ref.domain),
+      auth: await opts.resolveAuth?.(ref.domain),
+      signal: opts.signal,
+    });
+    return registry;
+  };
+  const blob = async (digest: string): Promise<Uint8Array> => {
+    if (await contentInfo(c, digest)) return readContent(c, digest, opts.signal);
+    const stream = await (await remote()).getBlob(ref.path, digest);
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  };
+  let target: { mediaType: string; digest: string } | undefined;
+  try {
+    target = (await c.images.get({ name: imageName })).image?.target;
+  } catch (err) {
+    if (!isNotFound(err)) throw containerdError(err, c.socketPath, `get image ${imageName}`);
+  }
+  let manifestDigest: string;
+  let mediaType: string;
+  let bytes: Uint8Array;
+  if (target) {
+    manifestDigest = target.digest;
+    mediaType = target.mediaType;
+    if (await contentInfo(c, target.digest)) bytes = await readContent(c, target.digest, opts.signal);
+    else bytes = (await (await remote()).getManifest(ref.path, target.digest)).bytes;
+  } else {
+    const m = await (await remote()).getManifest(ref.path, ref.digest ?? ref.tag ?? "latest");
+    ({ mediaType, bytes, digest: manifestDigest } = m);
+  }
+  let doc = JSON.parse(dec.decode(bytes)) as ImageManifest | ImageIndex;
+  if (isIndexMediaType(mediaType) || isIndexMediaType(doc.mediaType) || "manifests" in doc) {
+    const d = pickPlatformManifest(doc as ImageIndex, imageName);
+    manifestDigest = d.digest;
+    doc = JSON.parse(dec.decode(await blob(d.digest))) as ImageManifest;
+  }
+  const manifest = doc as ImageManifest;
+  if (!manifest.config || !Array.isArray(manifest.layers)) {
+    throw new SeelieError(`the manifest ${manifestDigest} of ${imageName} is not an image manifest`);
+  }
+  const config = JSON.parse(dec.decode(await blob(manifest.config.digest))) as ImageConfig;
+  return { name: imageName, ref, manifest, manifestDigest, config };
+}

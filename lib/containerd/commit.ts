@@ -1,0 +1,191 @@
+/**
+ * `docker commit` + `docker push` natively on containerd: under a lease, diff the container's
+ * snapshot against its parent (gzip), write the new config and manifest into the content store,
+ * register the image, push it over the distribution API, then delete the image (unless kept) and
+ * the lease so containerd's GC reclaims everything. The container is paused only around the diff
+ * and always resumed.
+ */
+import { randomBytes } from "node:crypto";
+import type { CommitResult } from "../commit/runtime.ts";
+import type { RegistryAuth } from "../registry/credentials.ts";
+import { RegistryClient } from "../registry/distribution.ts";
+import { InterruptedError, SeelieError } from "../errors.ts";
+import { log, type ProgressSink } from "../log.ts";
+import { formatImageRef, parseImageRef } from "../image/ref.ts";
+import type { Container } from "../../proto/gen/containerd/services/containers/v1/containers_pb.ts";
+import { containerdError, isAlreadyExists, type ContainerdClient } from "./client.ts";
+import { contentInfo, sha256Digest, writeContent } from "./content.ts";
+import { diffContainerSnapshot } from "./snapshot-diff.ts";
+import { loadBaseImage, registryApiHost, type AuthResolver } from "./base-image.ts";
+import { MEDIA, buildCommitConfig, buildCommitManifest, jsonBytes, manifestGcLabels } from "./image-builders.ts";
+import { pushImage } from "./push.ts";
+
+const UNCOMPRESSED_LABEL = "containerd.io/uncompressed";
+
+/** Options of commitContainer (the RuntimeContainer.commit options plus what containerd needs). */
+export interface ContainerdCommitOptions {
+  image: string;
+  push: boolean;
+  auth?: RegistryAuth;
+  keepImage: boolean;
+  pause: boolean;
+  progress: ProgressSink;
+  signal?: AbortSignal;
+  timings: Record<string, number>;
+  /** Credentials of other registries (the base image's, when it is not the target's). */
+  resolveAuth?: AuthResolver;
+  /** Pause and resume the task; given by the container so its state stays in sync. */
+  pauseTask: () => Promise<void>;
+  resumeTask: () => Promise<void>;
+  /** Whether the task runs and is not already paused (only then is it paused here). */
+  shouldPause: boolean;
+  /** Registry client options for tests (attempts, back-off). */
+  registryOptions?: { attempts?: number; backoffMs?: number; insecure?: boolean };
+}
+
+async function timed<T>(timings: Record<string, number>, name: string, fn: () => Promise<T>): Promise<T> {
+  const t = performance.now();
+  try {
+    return await fn();
+  } finally {
+    timings[name] = Math.round((timings[name] ?? 0) + performance.now() - t);
+  }
+}
+
+function checkAbort(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw new InterruptedError(what);
+}
+
+/** The target digest of image `name`, or undefined when there is no such image. */
+async function imageTarget(c: ContainerdClient, name: string): Promise<string | undefined> {
+  try {
+    return (await c.images.get({ name })).image?.target?.digest;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The CRI plugin answers every image created in its namespace by adding an image named after the
+ * config digest (`sha256:…`, its "image id") that would keep our blobs alive. It does so
+ * asynchronously, from the create event: wait briefly for it, and delete it when it points at our
+ * manifest.
+ */
+async function deleteCriIdReference(c: ContainerdClient, idName: string, manifestDigest: string): Promise<void> {
+  const deadline = performance.now() + (c.namespace === "k8s.io" ? 2000 : 0);
+  for (;;) {
+    const t = await imageTarget(c, idName);
+    if (t !== undefined) {
+      if (t === manifestDigest) await c.images.delete({ name: idName, sync: false }).catch(() => undefined);
+      return;
+    }
+    if (performance.now() >= deadline) return;
+    await Bun.sleep(50);
+  }
+}
+
+/** Commits (and pushes) `container`; see the file comment. Cleans up on success, failure and abort. */
+export async function commitContainer(c: ContainerdClient, container: Container, opts: ContainerdCommitOptions): Promise<CommitResult> {
+  const target = parseImageRef(opts.image, "image reference");
+  const name = formatImageRef(target);
+  const { timings, progress, signal } = opts;
+  const started = performance.now();
+  const leaseId = `seelie-commit-${randomBytes(6).toString("hex")}`;
+  const call = c.leased(leaseId, { signal });
+  try {
+    await c.leases.create({
+      id: leaseId,
+      // A safety net: should this process die, GC still reclaims what the lease holds after an hour.
+      labels: { "containerd.io/gc.expire": new Date(Date.now() + 3600_000).toISOString() },
+    });
+  } catch (err) {
+    throw containerdError(err, c.socketPath, "create lease");
+  }
+  let imageCreated = false;
+  let criIdName: string | undefined;
+  let criTarget = "";
+  try {
+    const base = await timed(timings, "base_image", () => loadBaseImage(c, container.image, { resolveAuth: opts.resolveAuth, signal }));
+    checkAbort(signal, "commit");
+    progress(`diffing container ${container.id} against ${base.name}${opts.pause && opts.shouldPause ? " (paused)" : ""}`);
+    const layer = await timed(timings, "diff", async () => {
+      const pausing = opts.pause && opts.shouldPause;
+      const pausedAt = performance.now();
+      try {
+        // Inside the try: a pause that fails half-way is still followed by a resume.
+        if (pausing) await opts.pauseTask();
+        return await diffContainerSnapshot(c, container, { leaseId, mediaType: MEDIA.ociLayerGzip, signal });
+      } finally {
+        if (pausing) {
+          await opts.resumeTask();
+          timings.paused = Math.round(performance.now() - pausedAt);
+        }
+      }
+    });
+    checkAbort(signal, "commit");
+    const diffId = (await contentInfo(c, layer.digest, call))?.labels[UNCOMPRESSED_LABEL];
+    if (!diffId) throw new SeelieError(`containerd did not record the uncompressed digest of layer ${layer.digest}`);
+    progress(`new layer ${layer.digest} (${layer.size} bytes)`);
+
+    const { manifest, manifestBytes, configBytes, manifestDigest } = await timed(timings, "image", async () => {
+      const config = buildCommitConfig(base.config, diffId, { created: new Date().toISOString(), comment: `committed from container ${container.id}` });
+      const configBytes = jsonBytes(config);
+      const configDigest = sha256Digest(configBytes);
+      await writeContent(c, configBytes, { ref: `seelie-config-${leaseId}`, digest: configDigest, size: configBytes.length, call });
+      const manifest = buildCommitManifest(base.manifest, { digest: configDigest, size: configBytes.length }, layer);
+      const manifestBytes = jsonBytes(manifest);
+      const manifestDigest = sha256Digest(manifestBytes);
+      await writeContent(c, manifestBytes, {
+        ref: `seelie-manifest-${leaseId}`,
+        digest: manifestDigest,
+        size: manifestBytes.length,
+        labels: manifestGcLabels(manifest),
+        call,
+      });
+      const image = {
+        name,
+        labels: {},
+        target: { mediaType: manifest.mediaType ?? MEDIA.ociManifest, digest: manifestDigest, size: BigInt(manifestBytes.length), annotations: {} },
+      };
+      const criBefore = await imageTarget(c, configDigest);
+      try {
+        await c.images.create({ image }, call);
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw containerdError(err, c.socketPath, `create image ${name}`);
+        await c.images.delete({ name, sync: false }, call);
+        await c.images.create({ image }, call).catch((e) => {
+          throw containerdError(e, c.socketPath, `create image ${name}`);
+        });
+      }
+      imageCreated = true;
+      criTarget = manifestDigest;
+      criIdName = criBefore === undefined ? configDigest : undefined;
+      return { manifest, manifestBytes, configBytes, manifestDigest };
+    });
+    checkAbort(signal, "commit");
+
+    let digest = manifestDigest;
+    if (opts.push) {
+      const registry = new RegistryClient({ registry: registryApiHost(target.domain), auth: opts.auth, signal, ...opts.registryOptions });
+      const resolveAuth: AuthResolver = async (domain) =>
+        registryApiHost(domain) === registry.registry ? opts.auth : opts.resolveAuth?.(domain);
+      const report = await timed(timings, "push", () =>
+        pushImage(c, { target, registry, manifest, manifestBytes, configBytes, base, resolveAuth, progress, signal }),
+      );
+      digest = report.digest;
+    }
+    return { image: name, digest, size: manifest.layers.reduce((n, l) => n + l.size, 0), layers: manifest.layers.length };
+  } finally {
+    await timed(timings, "cleanup", async () => {
+      if (imageCreated && !opts.keepImage) {
+        await c.images.delete({ name, sync: false }).catch((err) => log.warn(`could not delete the local image ${name}: ${containerdError(err, c.socketPath, "delete image").message}`));
+        if (criIdName) await deleteCriIdReference(c, criIdName, criTarget);
+      }
+      // sync: GC runs before Delete returns, so nothing the lease held survives this call.
+      await c.leases.delete({ id: leaseId, sync: true }).catch((err) =>
+        log.warn(`could not delete the lease ${leaseId} (containerd's GC reclaims it within an hour): ${containerdError(err, c.socketPath, "delete lease").message}`),
+      );
+    });
+    timings.commit_total = Math.round(performance.now() - started);
+  }
+}
