@@ -11,20 +11,12 @@ import { log, stderrProgress, type ProgressSink } from "../log.ts";
 import type { RegistryAuth } from "../registry/credentials.ts";
 import { formatDuration } from "../util/duration.ts";
 import { kubeError, kubeFailure, type KubeClients } from "./client.ts";
-import {
-  COMMITTER_APP,
-  COMMITTER_CONTAINER,
-  LABELS,
-  buildCommitterPod,
-  buildRegistrySecret,
-  committerLabels,
-  committerPodName,
-  containerKey,
-  ownerPatch,
-} from "./committer-pod.ts";
-import { LogRelay, errorFromLog, isCommitterError, parseCommitterOutput, timingsInSeconds, type CommitPodResult } from "./committer-result.ts";
-import { findTarget, type CommitTarget } from "./locate.ts";
-import { containerStatus, describePod, recentWarnings, sleep, waitForEnd, waitForStart } from "./pod-wait.ts";
+import { cleanUp, createPod, namespaceHint, refuseConcurrent } from "./committer-lifecycle.ts";
+import { COMMITTER_CONTAINER, buildCommitterPod, buildRegistrySecret, committerLabels, committerPodName, ownerPatch } from "./committer-pod.ts";
+import { LogRelay, type CommitPodResult } from "./committer-result.ts";
+import { podOutcome } from "./committer-outcome.ts";
+import { findTarget } from "./locate.ts";
+import { describePod, recentWarnings, waitForEnd, waitForStart } from "./pod-wait.ts";
 import { DEFAULT_RUNTIME_SOCKETS, normaliseSocketPath, socketMount } from "./socket.ts";
 
 /** What to commit, where to, and how. */
@@ -93,6 +85,7 @@ export async function commitPod(opts: CommitPodOptions, deps: CommitPodDeps): Pr
   let pod: V1Pod | undefined;
   let secretName: string | undefined;
   let stopLog: (() => void) | undefined;
+  let finished = false;
   try {
     let mountSecret = opts.registrySecret;
     if (!mountSecret) {
@@ -174,6 +167,7 @@ export async function commitPod(opts: CommitPodOptions, deps: CommitPodDeps): Pr
     // (or answer only once the container writes), and whatever it missed is read when the Pod ends.
     const following = deps.kube.followLog(cns, name, COMMITTER_CONTAINER, sink).then(
       (stopFn) => {
+        if (relayClosed || finished) return stopFn(); // connected only after the run: not needed any more
         stopLog = stopFn;
         return streamEnded;
       },
@@ -194,7 +188,7 @@ export async function commitPod(opts: CommitPodOptions, deps: CommitPodDeps): Pr
       log.debug(`cannot read the committer's log: ${kubeError(err).message}`);
     }
     relay.end();
-    return result(ended, relay.text, { target, opts, name, podStart, t0 });
+    return podOutcome(ended, relay.text, { target, opts, name, podStart, t0 });
   } catch (err) {
     if (interrupted()) throw new InterruptedError("commit");
     if (timeout.aborted && !(err instanceof SeelieError)) {
@@ -204,6 +198,7 @@ export async function commitPod(opts: CommitPodOptions, deps: CommitPodDeps): Pr
     }
     throw err;
   } finally {
+    finished = true;
     stopLog?.();
     await cleanUp(core, cns, pod ? name : undefined, secretName, opts.keepPod);
   }
@@ -222,9 +217,6 @@ function timeoutError(ms: number, when: string): SeelieError {
   });
 }
 
-function namespaceHint(ns: string, err: unknown): string | undefined {
-  return kubeError(err).code === 404 ? `the committer namespace ${ns} does not exist: kubectl apply -f pods/committer/rbac.yaml (or set committer.namespace)` : undefined;
-}
 
 async function lastState(core: CoreV1Api, ns: string, name: string): Promise<string> {
   try {
@@ -234,136 +226,3 @@ async function lastState(core: CoreV1Api, ns: string, name: string): Promise<str
   }
 }
 
-/** Refuses when a committer Pod for the same container is still pending or running; deletes our finished leftover. */
-async function refuseConcurrent(core: CoreV1Api, ns: string, name: string, target: CommitTarget): Promise<void> {
-  let pods: V1Pod[];
-  try {
-    const list = await core.listNamespacedPod({ namespace: ns, labelSelector: `${LABELS.name}=${COMMITTER_APP},${LABELS.container}=${containerKey(target)}` });
-    pods = list.items;
-  } catch (err) {
-    throw kubeFailure(`list committer pods in namespace ${ns}`, err, namespaceHint(ns, err));
-  }
-  for (const p of pods) {
-    if (isActive(p)) throw concurrentError(ns, p, target);
-  }
-  for (const p of pods) {
-    if (p.metadata?.name === name) await deleteLeftover(core, ns, p);
-  }
-}
-
-function isActive(p: V1Pod): boolean {
-  const phase = p.status?.phase ?? "Pending";
-  return p.metadata?.deletionTimestamp !== undefined || phase === "Pending" || phase === "Running" || phase === "Unknown";
-}
-
-function concurrentError(ns: string, p: V1Pod, target: CommitTarget): SeelieError {
-  const podName = p.metadata?.name ?? "";
-  const since = p.metadata?.creationTimestamp ? ` since ${new Date(p.metadata.creationTimestamp).toISOString()}` : "";
-  const terminating = p.metadata?.deletionTimestamp ? " (being deleted)" : "";
-  return new SeelieError(
-    `container "${target.container}" of pod ${target.namespace}/${target.pod} is already being committed by committer pod ${ns}/${podName}${since}${terminating}`,
-    { hint: `wait for that commit to finish (kubectl get pod -n ${ns} ${podName}), or stop it with kubectl delete pod -n ${ns} ${podName}` },
-  );
-}
-
-async function deleteLeftover(core: CoreV1Api, ns: string, p: V1Pod): Promise<void> {
-  const podName = p.metadata?.name ?? "";
-  log.info(`deleting the finished committer pod ${ns}/${podName} (${p.status?.phase}) left by an earlier commit`);
-  try {
-    await core.deleteNamespacedPod({ namespace: ns, name: podName, gracePeriodSeconds: 0 });
-  } catch (err) {
-    if (kubeError(err).code !== 404) throw kubeFailure(`delete the earlier committer pod ${ns}/${podName}`, err);
-  }
-  // Deletion is asynchronous on a real cluster: wait for the name to be free.
-  for (let i = 0; i < 60; i++) {
-    try {
-      await core.readNamespacedPod({ namespace: ns, name: podName });
-    } catch (err) {
-      if (kubeError(err).code === 404) return;
-    }
-    await sleep(500);
-  }
-}
-
-/** Creates the Pod; AlreadyExists means a concurrent commit (refused) or a finished leftover (replaced once). */
-async function createPod(core: CoreV1Api, ns: string, body: V1Pod, target: CommitTarget): Promise<V1Pod> {
-  const name = body.metadata?.name ?? "";
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await core.createNamespacedPod({ namespace: ns, body });
-    } catch (err) {
-      const e = kubeError(err);
-      if (e.code !== 409 || attempt > 0) throw kubeFailure(`create the committer pod ${ns}/${name}`, err, namespaceHint(ns, err));
-      let existing: V1Pod;
-      try {
-        existing = await core.readNamespacedPod({ namespace: ns, name });
-      } catch {
-        continue;
-      }
-      if (isActive(existing)) throw concurrentError(ns, existing, target);
-      await deleteLeftover(core, ns, existing);
-    }
-  }
-}
-
-/** Deletes the Pod and the per-run Secret (unless the Pod is kept); never throws, tells how to finish by hand. */
-async function cleanUp(core: CoreV1Api, ns: string, pod: string | undefined, secret: string | undefined, keep: boolean): Promise<void> {
-  if (keep && pod) {
-    log.info(`kept committer pod ${ns}/${pod}${secret ? ` and its secret ${secret}` : ""}; delete with: kubectl delete pod -n ${ns} ${pod}`);
-    return;
-  }
-  const del = async (kind: "pod" | "secret", name: string, fn: () => Promise<unknown>) => {
-    try {
-      await fn();
-      log.debug(`deleted ${kind} ${ns}/${name}`);
-    } catch (err) {
-      if (kubeError(err).code === 404) return;
-      log.warn(`could not delete ${kind} ${ns}/${name}: ${kubeError(err).message}; delete it with: kubectl delete ${kind} -n ${ns} ${name}`);
-    }
-  };
-  if (pod) await del("pod", pod, () => core.deleteNamespacedPod({ namespace: ns, name: pod }));
-  if (secret) await del("secret", secret, () => core.deleteNamespacedSecret({ namespace: ns, name: secret }));
-}
-
-/** Turns the ended Pod (and its log) into the result, or into the committer's own error. */
-function result(
-  pod: V1Pod,
-  logText: string,
-  ctx: { target: CommitTarget; opts: CommitPodOptions; name: string; podStart: number; t0: number },
-): CommitPodResult {
-  const { target, opts, name } = ctx;
-  const term = containerStatus(pod, COMMITTER_CONTAINER)?.state?.terminated;
-  const out = parseCommitterOutput(term?.message, logText);
-  const where = `the committer on node ${target.node}`;
-  if (!term) {
-    const why = pod.status?.reason === "DeadlineExceeded" ? "it ran longer than its activeDeadlineSeconds" : `${pod.status?.reason ?? "no reason given"}${pod.status?.message ? `: ${pod.status.message}` : ""}`;
-    throw new SeelieError(`${where} did not finish: pod ${opts.committerNamespace}/${name} is ${pod.status?.phase} (${why})`, { hint: "raise --timeout, or run again with --keep-pod and kubectl describe the pod" });
-  }
-  if (term.exitCode !== 0) {
-    const err = isCommitterError(out) ? out.error : errorFromLog(logText) ?? (term.message ? { message: term.message.trim().split("\n").at(-1) ?? "" } : undefined);
-    const oom = term.reason === "OOMKilled" ? " (out of memory: the pod's limit is 1Gi)" : "";
-    throw new SeelieError(`${where} failed (exit code ${term.exitCode}${oom}): ${err?.message || term.reason || "no message"}`, {
-      hint: err?.hint ?? "see the committer's log above; --keep-pod keeps the pod for kubectl logs/describe",
-      // Whatever the committer's own code (2 = bad input to it), its input came from seelie: the commit failed.
-      exitCode: 1,
-    });
-  }
-  if (!out || isCommitterError(out)) {
-    throw new SeelieError(`${where} finished but reported no result`, {
-      hint: `is ${opts.committerImage} an older committer? it must support -o json and --result-file (see pods/committer/README.md)`,
-    });
-  }
-  return {
-    image: out.image,
-    digest: out.digest,
-    size: out.size,
-    layers: out.layers,
-    node: target.node,
-    runtime: target.runtime,
-    containerId: target.containerId,
-    source: { namespace: target.namespace, pod: target.pod, container: target.container },
-    committerPod: { namespace: opts.committerNamespace, name, kept: opts.keepPod },
-    cleanup: out.cleanup,
-    timings: timingsInSeconds(out.timings, { podStart: ctx.podStart, overall: Date.now() - ctx.t0 }),
-  };
-}
