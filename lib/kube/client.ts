@@ -50,6 +50,11 @@ export function loadKube(opts: { context?: string; env?: Record<string, string |
   if (!kc.getCurrentCluster()) {
     throw new UsageError(`the kubeconfig's context "${kc.getCurrentContext()}" has no cluster`, "pick a context with --context (kubectl config get-contexts)");
   }
+  return kubeClients(kc);
+}
+
+/** The clients for an already loaded kubeconfig (its current context). */
+export function kubeClients(kc: KubeConfig): KubeClients {
   const context = kc.getCurrentContext();
   const namespace = kc.getContextObject(context)?.namespace || "default";
   const logs = new Log(kc);
