@@ -6,8 +6,8 @@
 import { statSync } from "node:fs";
 import { homedir } from "node:os";
 import { loadConfig } from "../config/load.ts";
-import { engineClient, pingEngine } from "../engine/connect.ts";
-import { InterruptedError, SeelieError, UsageError } from "../errors.ts";
+import { engineClient } from "../engine/connect.ts";
+import { InterruptedError, SeelieError, UsageError, errorMessage } from "../errors.ts";
 import { platformImageName } from "../image/name.ts";
 import { formatImageRef, parseImageRef } from "../image/ref.ts";
 import { authFromDockerConfig, readDockerConfigFile, type RegistryAuth } from "../registry/credentials.ts";
@@ -135,7 +135,14 @@ async function findContainer(target: { runtime: RuntimeName; id: string }, socke
   if (target.runtime === "docker") {
     const ep = { url: `unix://${socket}`, label: "Docker" };
     const docker = engineClient(ep);
-    await pingEngine(docker, ep);
+    try {
+      await docker.ping();
+    } catch (err) {
+      throw new SeelieError(`Docker at ${socket} is not answering: ${errorMessage(err)}`, {
+        hint: "check that dockerd runs on this node and --runtime-endpoint points at its socket (a containerd socket needs containerd://ID)",
+        cause: err,
+      });
+    }
     return findDockerContainer(docker, target.id, { endpoint: socket, retry: deps.retry });
   }
   if (!deps.findContainerd) {

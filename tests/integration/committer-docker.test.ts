@@ -173,6 +173,22 @@ describe("committer on Docker: bad input and faults", () => {
     expect(r.stderr).toContain("no containerd socket at");
   });
 
+  test("a containerd socket given for a docker:// container: a clear failure naming the socket", async () => {
+    const r = await runCommitter(["--container-id", "docker://abc", "--image", "127.0.0.1:5000/x/y:1", "--runtime-endpoint", `unix://${need("SEELIE_TEST_CONTAINERD_SOCK")}`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`Docker at ${need("SEELIE_TEST_CONTAINERD_SOCK")} is not answering`);
+  });
+
+  test("text output", async () => {
+    const id = await startContainer(BASE);
+    const p = Bun.spawn([await ensureCommitterBuilt(), "--container-id", `docker://${id}`, "--image", `127.0.0.1:5000/seelie-test/committed-text:${RUN}`, "--no-push"], { stdout: "pipe", stderr: "pipe" });
+    const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+    expect(code).toBe(0);
+    expect(out).toContain(`image:    127.0.0.1:5000/seelie-test/committed-text:${RUN}`);
+    expect(out).toMatch(/cleanup:  0 files, 0 bytes removed/);
+    expect(await imageExists(`127.0.0.1:5000/seelie-test/committed-text:${RUN}`)).toBe(false);
+  }, 60_000);
+
   test("invalid image reference: exit 2 before touching the container", async () => {
     const r = await runCommitter(["--container-id", "docker://abc", "--image", "127.0.0.1:5000/Bad Name:1"]);
     expect(r.code).toBe(2);
