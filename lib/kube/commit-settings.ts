@@ -64,3 +64,11 @@ export function commitTargetImage(
   }
   return platformImageName({ registryHost: cfg.registryHost, repo: cfg.repo, username: cfg.username, repoType: flags.repoType ?? "", tag: flags.tag ?? "" });
 }
+
+/** Checks the names given on the command line that end up in the committer Pod. */
+export function checkCommitNames(flags: { registrySecret?: string; committerImage: string }): void {
+  if (flags.registrySecret !== undefined && (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(flags.registrySecret) || flags.registrySecret.length > 253)) {
+    throw new UsageError(`--registry_secret "${flags.registrySecret}" is not a valid Secret name`, "give the name of a kubernetes.io/dockerconfigjson Secret in the committer namespace");
+  }
+  parseImageRef(flags.committerImage, "committer image (--committer_image, SEELIE_COMMITTER_IMAGE or committer.image)");
+}

@@ -8,8 +8,11 @@ import { SeelieError } from "../errors.ts";
 import { log } from "../log.ts";
 import { kubeError, kubeFailure } from "./client.ts";
 
-/** Waiting reasons that will not resolve by themselves. */
-const FATAL_WAITING = new Set(["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "CreateContainerConfigError", "CreateContainerError", "RunContainerError"]);
+/**
+ * Waiting reasons that will not resolve by themselves. `ErrImagePull` is not one: a first pull can fail
+ * for a passing reason and the kubelet retries; after that failure the state is `ImagePullBackOff`.
+ */
+const FATAL_WAITING = new Set(["ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "CreateContainerConfigError", "CreateContainerError", "RunContainerError"]);
 
 /** Resolves after `ms`, or rejects when `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -2,7 +2,7 @@ import { defineCommand, type ArgsDef } from "citty";
 import { loadConfig } from "../../../lib/config/load.ts";
 import { loadKube } from "../../../lib/kube/client.ts";
 import { commitPod } from "../../../lib/kube/commit-pod.ts";
-import { clusterCommitSettings, commitTargetImage } from "../../../lib/kube/commit-settings.ts";
+import { checkCommitNames, clusterCommitSettings, commitTargetImage } from "../../../lib/kube/commit-settings.ts";
 import { formatCommitResult } from "../../../lib/kube/committer-result.ts";
 import { resolveRegistryAuth } from "../../../lib/registry/credentials.ts";
 import { parseDuration } from "../../../lib/util/duration.ts";
@@ -36,6 +36,7 @@ export default defineCommand({
     const timeoutMs = parseDuration(String(a.timeout), "--timeout");
     const cfg = loadConfig({ env: process.env, flags: { committerImage: a.committer_image, runtimeSocket: a.runtime_socket } });
     const image = commitTargetImage({ image: a.image, tag: a.tag, repoType: a.repo_type }, cfg);
+    checkCommitNames({ registrySecret: a.registry_secret, committerImage: cfg.committerImage });
     const kube = loadKube({ context: a.context });
     const cluster = clusterCommitSettings(cfg, kube.context);
     const result = await commitPod(

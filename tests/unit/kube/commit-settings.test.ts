@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { SeelieConfig } from "../../../lib/config/types.ts";
-import { clusterCommitSettings, commitTargetImage } from "../../../lib/kube/commit-settings.ts";
+import { checkCommitNames, clusterCommitSettings, commitTargetImage } from "../../../lib/kube/commit-settings.ts";
 import { formatDuration, parseDuration } from "../../../lib/util/duration.ts";
 
 type Cfg = Pick<SeelieConfig, "committerNamespace" | "runtimeSocket" | "clusters" | "sources">;
@@ -43,4 +43,10 @@ test.each([
 test.each(["", "abc", "10x", "5m junk", "0"])("parseDuration refuses %p", (v) => expect(() => parseDuration(v, "--timeout")).toThrow(/--timeout/));
 test("formatDuration", () => {
   expect([formatDuration(500), formatDuration(90_000), formatDuration(3_600_000), formatDuration(1_800_000)]).toEqual(["500ms", "1m30s", "1h", "30m"]);
+});
+
+test("checkCommitNames", () => {
+  expect(() => checkCommitNames({ registrySecret: "platform-push", committerImage: "r.io/seelie/seelie-committer:0.1.0" })).not.toThrow();
+  expect(() => checkCommitNames({ registrySecret: "Bad_Name", committerImage: "r.io/c:1" })).toThrow(/--registry_secret "Bad_Name" is not a valid Secret name/);
+  expect(() => checkCommitNames({ committerImage: "Not A Ref" })).toThrow(/committer image/);
 });
