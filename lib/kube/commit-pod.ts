@@ -50,7 +50,7 @@ export interface CommitPodDeps {
   kube: KubeClients;
   /** The user's own credentials for a registry (`resolveRegistryAuth`); undefined = anonymous. */
   resolveAuth: (registry: string) => Promise<RegistryAuth | undefined>;
-  /** Where the committer's log lines go (default stderr). */
+  /** Where the committer's log lines go (default stderr, each line marked `  committer | `). */
   progress?: ProgressSink;
 }
 
@@ -144,7 +144,7 @@ export async function commitPod(opts: CommitPodOptions, deps: CommitPodDeps): Pr
     const podStart = Date.now() - created;
     phaseWhenStopped = "while the committer was running";
 
-    const relay = new LogRelay(deps.progress ?? stderrProgress);
+    const relay = new LogRelay(deps.progress ?? ((line) => stderrProgress(`  committer | ${line}`)));
     const decoder = new TextDecoder();
     let relayClosed = false;
     const sink = new Writable({
