@@ -1,8 +1,9 @@
 /**
  * A thin fake of the Kubernetes API server, for code that cannot meet a real cluster here: an
  * in-memory store of namespaced and cluster-scoped objects behind the REST paths client-node uses
- * (create, get, list with label selectors, replace, merge-patch, delete), plus per-test routes for
- * anything else (pod logs, discovery) and a hook on every create so a test can play the kubelet.
+ * (create, get, list with label selectors, replace, merge-patch, delete), container logs (`pods/x/log`,
+ * also `follow=true`, fed by `appendLog`/`endLog`), plus per-test routes for anything else (discovery)
+ * and a hook on every create so a test can play the kubelet.
  * It is deliberately small: only what the commands call.
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -54,6 +55,7 @@ export class FakeKube {
   private createHooks: ((plural: string, obj: KubeObject) => void | Promise<void>)[] = [];
   private deleteHooks: ((plural: string, obj: KubeObject) => void | Promise<void>)[] = [];
   private rv = 1;
+  private logs = new Map<string, { text: string; ended: boolean; listeners: Set<(chunk: string | null) => void> }>();
   server!: ReturnType<typeof Bun.serve>;
 
   /** The server's base URL. */
@@ -74,6 +76,57 @@ export class FakeKube {
   /** Called after an object is deleted. */
   onDelete(hook: (plural: string, obj: KubeObject) => void | Promise<void>): void {
     this.deleteHooks.push(hook);
+  }
+
+  private logEntry(namespace: string, pod: string, container: string) {
+    const k = `${namespace}/${pod}/${container}`;
+    let e = this.logs.get(k);
+    if (!e) this.logs.set(k, (e = { text: "", ended: false, listeners: new Set() }));
+    return e;
+  }
+
+  /** Appends to a container's log, as the kubelet's log grows; followers get it at once. */
+  appendLog(namespace: string, pod: string, container: string, text: string): void {
+    const e = this.logEntry(namespace, pod, container);
+    e.text += text;
+    for (const l of e.listeners) l(text);
+  }
+
+  /** Marks a container's log complete (the container ended): follow streams close. */
+  endLog(namespace: string, pod: string, container: string): void {
+    const e = this.logEntry(namespace, pod, container);
+    e.ended = true;
+    for (const l of e.listeners) l(null);
+    e.listeners.clear();
+  }
+
+  /** A container's log so far (undefined before it started). */
+  logOf(namespace: string, pod: string, container: string): string | undefined {
+    return this.logs.get(`${namespace}/${pod}/${container}`)?.text;
+  }
+
+  private serveLog(pod: KubeObject, url: URL): Response {
+    const ns = pod.metadata.namespace as string;
+    const container = url.searchParams.get("container") ?? pod.spec?.containers?.[0]?.name ?? "";
+    const e = this.logs.get(`${ns}/${pod.metadata.name}/${container}`);
+    if (!e) return status(400, "BadRequest", `container "${container}" in pod "${pod.metadata.name}" is waiting to start: ContainerCreating`);
+    if (url.searchParams.get("follow") !== "true" || e.ended) return new Response(e.text, { headers: { "content-type": "text/plain" } });
+    const enc = new TextEncoder();
+    let listener: (chunk: string | null) => void;
+    const body = new ReadableStream<Uint8Array>({
+      start(ctl) {
+        if (e.text) ctl.enqueue(enc.encode(e.text));
+        listener = (chunk) => {
+          if (chunk === null) return ctl.close();
+          ctl.enqueue(enc.encode(chunk));
+        };
+        e.listeners.add(listener);
+      },
+      cancel() {
+        e.listeners.delete(listener);
+      },
+    });
+    return new Response(body, { headers: { "content-type": "text/plain" } });
   }
 
   static key(plural: string, namespace: string | undefined, name: string, group = ""): string {
@@ -117,6 +170,10 @@ export class FakeKube {
     const p = parsePath(url.pathname);
     if (!p) return status(404, "NotFound", `the server could not find the requested resource ${url.pathname}`);
     const ns = p.namespace;
+    if (p.sub === "log" && p.plural === "pods" && p.group === "" && req.method === "GET") {
+      const pod = this.get("pods", ns, p.name ?? "");
+      return pod ? this.serveLog(pod, url) : status(404, "NotFound", `pods "${p.name}" not found`);
+    }
     if (p.sub) return status(404, "NotFound", `no fake for subresource ${p.sub}`);
     if (req.method === "POST" && !p.name) {
       const obj = body as KubeObject;
@@ -141,6 +198,13 @@ export class FakeKube {
     if (req.method === "GET") return Response.json(existing);
     if (req.method === "DELETE") {
       this.objects.delete(FakeKube.key(p.plural, ns, p.name, p.group));
+      if (p.plural === "pods" && p.group === "") {
+        for (const [k, e] of this.logs) {
+          if (!k.startsWith(`${ns}/${p.name}/`)) continue;
+          for (const l of e.listeners) l(null);
+          this.logs.delete(k);
+        }
+      }
       for (const h of this.deleteHooks) await h(p.plural, existing);
       return Response.json(existing);
     }
@@ -186,6 +250,7 @@ function mergePatch(target: unknown, patch: unknown): unknown {
 /** Starts a fake API server on a free loopback port. */
 export function startFakeKube(): FakeKube {
   const fk = new FakeKube();
-  fk.server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req) => fk.handle(req) });
+  // No idle timeout: log follow streams stay open while a container is silent, as on a real API server.
+  fk.server = Bun.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 0, fetch: (req) => fk.handle(req) });
   return fk;
 }
