@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export type KubeObject = { apiVersion?: string; kind?: string; metadata: Record<string, any>; [k: string]: any };
-export type Handler = (req: Request, match: RegExpMatchArray) => Response | Promise<Response> | undefined;
+export type Handler = (req: Request, match: RegExpMatchArray) => Response | undefined | Promise<Response | undefined>;
 
 /** One request the fake received, for assertions. */
 export interface SeenRequest {

@@ -1,7 +1,9 @@
 import { defineCommand, type ArgsDef } from "citty";
 import { commitContainer, defaultCommitDeps, type CommitReport } from "../../../lib/commit/flow.ts";
 import { findContainerd } from "../../../lib/commit/containerd.ts";
-import { stderrProgress } from "../../../lib/log.ts";
+import { errorDocument, resultFilePath, writeResultFile } from "../../../lib/commit/result-file.ts";
+import { SeelieError } from "../../../lib/errors.ts";
+import { log, stderrProgress } from "../../../lib/log.ts";
 import { interruptSignal, outputArg, outputFormat, printData, rejectUnknownFlags } from "../_cli.ts";
 
 /** The committer's flags: the contract the Kubernetes launcher fills in (keep them stable). */
@@ -22,6 +24,7 @@ export const commitContainerArgs = {
   keep_image: { type: "boolean", description: "keep the committed image on the node", default: false },
   push: { type: "boolean", description: "push the image (--no-push to only commit)", default: true },
   docker_config: { type: "string", description: "Docker config file (e.g. a secret's .dockerconfigjson) or directory (default $DOCKER_CONFIG or ~/.docker)" },
+  result_file: { type: "string", description: "also write the result (or the error) as one JSON line here (default $SEELIE_RESULT_FILE, e.g. /dev/termination-log)" },
   ...outputArg,
 } as const satisfies ArgsDef;
 
@@ -44,6 +47,7 @@ export default defineCommand({
   async run({ args, rawArgs }) {
     rejectUnknownFlags(rawArgs, commitContainerArgs);
     const format = outputFormat(args.output, ["text", "json"] as const);
+    const resultFile = resultFilePath(args.result_file, process.env);
     const report = await commitContainer(
       {
         containerId: args.container_id ?? "",
@@ -66,7 +70,18 @@ export default defineCommand({
         progress: stderrProgress,
       },
       defaultCommitDeps(findContainerd),
-    );
+    ).catch((err: unknown) => {
+      if (resultFile) {
+        const doc = err instanceof SeelieError ? err : { message: err instanceof Error ? err.message : String(err) };
+        const warning = writeResultFile(resultFile, errorDocument(doc));
+        if (warning) log.warn(warning);
+      }
+      throw err;
+    });
+    if (resultFile) {
+      const warning = writeResultFile(resultFile, report);
+      if (warning) log.warn(warning);
+    }
     printData(format === "json" ? report : text(report), format);
   },
 });
