@@ -1,6 +1,7 @@
 /**
  * `docker commit` + `docker push` natively on containerd: under a lease, diff the container's
- * snapshot against its parent (gzip), write the new config and manifest into the content store,
+ * snapshot against its parent (uncompressed, so the container is paused only for a copy), gzip that
+ * into the content store as the new layer, write the new config and manifest into the content store,
  * register the image, push it over the distribution API, then delete the image (unless kept) and
  * the lease so containerd's GC reclaims everything. The container is paused only around the diff
  * and always resumed.
@@ -14,13 +15,15 @@ import { log, type ProgressSink } from "../log.ts";
 import { formatImageRef, parseImageRef } from "../image/ref.ts";
 import type { Container } from "../../proto/gen/containerd/services/containers/v1/containers_pb.ts";
 import { containerdError, isAlreadyExists, type ContainerdClient } from "./client.ts";
-import { contentInfo, sha256Digest, writeContent } from "./content.ts";
+import { contentStream, sha256Digest, writeContent } from "./content.ts";
 import { diffContainerSnapshot } from "./snapshot-diff.ts";
 import { loadBaseImage, registryApiHost, type AuthResolver } from "./base-image.ts";
 import { MEDIA, buildCommitConfig, buildCommitManifest, jsonBytes, manifestGcLabels } from "./image-builders.ts";
 import { pushImage } from "./push.ts";
 
 const UNCOMPRESSED_LABEL = "containerd.io/uncompressed";
+/** The label naming the container on seelie's leases, so one can tell whose they are. */
+export const LEASE_CONTAINER_LABEL = "seelie.io/container";
 
 /** Options of commitContainer (the RuntimeContainer.commit options plus what containerd needs). */
 export interface ContainerdCommitOptions {
@@ -41,6 +44,11 @@ export interface ContainerdCommitOptions {
   shouldPause: boolean;
   /** Registry client options for tests (attempts, back-off). */
   registryOptions?: { attempts?: number; backoffMs?: number; insecure?: boolean };
+}
+
+/** A streaming gzip compressor (zlib's default level, as `docker push` and `tar | gzip` use). */
+function gzip(): TransformStream<Uint8Array, Uint8Array> {
+  return new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>;
 }
 
 async function timed<T>(timings: Record<string, number>, name: string, fn: () => Promise<T>): Promise<T> {
@@ -66,22 +74,15 @@ async function imageTarget(c: ContainerdClient, name: string): Promise<string | 
 }
 
 /**
- * The CRI plugin answers every image created in its namespace by adding an image named after the
- * config digest (`sha256:…`, its "image id") that would keep our blobs alive. It does so
- * asynchronously, from the create event: wait briefly for it, and delete it when it points at our
- * manifest.
+ * The CRI plugin answers an image created in its namespace without its label by adding an image
+ * named after the config digest (its "image id") and re-creating the image with the label, from the
+ * create event, asynchronously: a quick delete could then be undone. Created with the label, the
+ * image is left alone. Should an id reference still point at our manifest, it goes too.
  */
+const CRI_MANAGED_LABEL = { "io.cri-containerd.image": "managed" };
+
 async function deleteCriIdReference(c: ContainerdClient, idName: string, manifestDigest: string): Promise<void> {
-  const deadline = performance.now() + (c.namespace === "k8s.io" ? 2000 : 0);
-  for (;;) {
-    const t = await imageTarget(c, idName);
-    if (t !== undefined) {
-      if (t === manifestDigest) await c.images.delete({ name: idName, sync: false }).catch(() => undefined);
-      return;
-    }
-    if (performance.now() >= deadline) return;
-    await Bun.sleep(50);
-  }
+  if ((await imageTarget(c, idName)) === manifestDigest) await c.images.delete({ name: idName, sync: false }).catch(() => undefined);
 }
 
 /** Commits (and pushes) `container`; see the file comment. Cleans up on success, failure and abort. */
@@ -96,7 +97,7 @@ export async function commitContainer(c: ContainerdClient, container: Container,
     await c.leases.create({
       id: leaseId,
       // A safety net: should this process die, GC still reclaims what the lease holds after an hour.
-      labels: { "containerd.io/gc.expire": new Date(Date.now() + 3600_000).toISOString() },
+      labels: { "containerd.io/gc.expire": new Date(Date.now() + 3600_000).toISOString(), [LEASE_CONTAINER_LABEL]: container.id },
     });
   } catch (err) {
     throw containerdError(err, c.socketPath, "create lease");
@@ -108,13 +109,14 @@ export async function commitContainer(c: ContainerdClient, container: Container,
     const base = await timed(timings, "base_image", () => loadBaseImage(c, container.image, { resolveAuth: opts.resolveAuth, signal }));
     checkAbort(signal, "commit");
     progress(`diffing container ${container.id} against ${base.name}${opts.pause && opts.shouldPause ? " (paused)" : ""}`);
-    const layer = await timed(timings, "diff", async () => {
+    const raw = await timed(timings, "diff", async () => {
       const pausing = opts.pause && opts.shouldPause;
       const pausedAt = performance.now();
       try {
         // Inside the try: a pause that fails half-way is still followed by a resume.
         if (pausing) await opts.pauseTask();
-        return await diffContainerSnapshot(c, container, { leaseId, mediaType: MEDIA.ociLayerGzip, signal });
+        // Uncompressed: the diff is then a plain copy, so the pause stays short; compression follows.
+        return await diffContainerSnapshot(c, container, { leaseId, mediaType: MEDIA.ociLayer, signal });
       } finally {
         if (pausing) {
           await opts.resumeTask();
@@ -123,8 +125,16 @@ export async function commitContainer(c: ContainerdClient, container: Container,
       }
     });
     checkAbort(signal, "commit");
-    const diffId = (await contentInfo(c, layer.digest, call))?.labels[UNCOMPRESSED_LABEL];
-    if (!diffId) throw new SeelieError(`containerd did not record the uncompressed digest of layer ${layer.digest}`);
+    const diffId = raw.digest;
+    progress(`compressing the new layer (${raw.size} bytes)`);
+    const layer = await timed(timings, "compress", () =>
+      writeContent(c, contentStream(c, raw.digest, signal).pipeThrough(gzip()), {
+        ref: `seelie-layer-${leaseId}`,
+        labels: { [UNCOMPRESSED_LABEL]: diffId },
+        call,
+      }),
+    );
+    checkAbort(signal, "commit");
     progress(`new layer ${layer.digest} (${layer.size} bytes)`);
 
     const { manifest, manifestBytes, configBytes, manifestDigest } = await timed(timings, "image", async () => {
@@ -144,7 +154,7 @@ export async function commitContainer(c: ContainerdClient, container: Container,
       });
       const image = {
         name,
-        labels: {},
+        labels: { ...CRI_MANAGED_LABEL },
         target: { mediaType: manifest.mediaType ?? MEDIA.ociManifest, digest: manifestDigest, size: BigInt(manifestBytes.length), annotations: {} },
       };
       const criBefore = await imageTarget(c, configDigest);

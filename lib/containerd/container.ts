@@ -13,7 +13,7 @@ import { execInTask } from "./exec.ts";
 import { diffContainerSnapshot, existedInLower } from "./snapshot-diff.ts";
 import { entryChange, tarEntries } from "./tar-headers.ts";
 import { MEDIA } from "./image-builders.ts";
-import { commitContainer } from "./commit.ts";
+import { LEASE_CONTAINER_LABEL, commitContainer } from "./commit.ts";
 import type { AuthResolver } from "./base-image.ts";
 
 /** Options of findContainerdContainer. */
@@ -111,7 +111,7 @@ export async function findContainerdContainer(opts: FindContainerdContainerOptio
     async changes(signal?: AbortSignal): Promise<ChangedPath[]> {
       const leaseId = `seelie-changes-${randomBytes(6).toString("hex")}`;
       await c.leases
-        .create({ id: leaseId, labels: { "containerd.io/gc.expire": new Date(Date.now() + 600_000).toISOString() } })
+        .create({ id: leaseId, labels: { "containerd.io/gc.expire": new Date(Date.now() + 600_000).toISOString(), [LEASE_CONTAINER_LABEL]: id } })
         .catch((err) => {
           throw containerdError(err, c.socketPath, "create lease");
         });
