@@ -126,14 +126,23 @@ export async function commitContainer(c: ContainerdClient, container: Container,
     });
     checkAbort(signal, "commit");
     const diffId = raw.digest;
-    progress(`compressing the new layer (${raw.size} bytes)`);
-    const layer = await timed(timings, "compress", () =>
-      writeContent(c, contentStream(c, raw.digest, signal).pipeThrough(gzip()), {
-        ref: `seelie-layer-${leaseId}`,
-        labels: { [UNCOMPRESSED_LABEL]: diffId },
-        call,
-      }),
-    );
+    const registry = opts.push
+      ? new RegistryClient({ registry: registryApiHost(target.domain), auth: opts.auth, signal, ...opts.registryOptions })
+      : undefined;
+    const compressed = () => contentStream(c, raw.digest, signal).pipeThrough(gzip());
+    let layer: { digest: string; size: number };
+    if (registry && !opts.keepImage) {
+      // Compressed straight into the registry, in step with the upload: the local image is removed
+      // right after, so the compressed layer never needs to sit in the content store (an image whose
+      // layers are not all in the store is what the kubelet's pulls leave too).
+      progress(`compressing and uploading the new layer (${raw.size} bytes uncompressed)`);
+      layer = await timed(timings, "compress_upload", () => registry.uploadStream(target.path, compressed));
+    } else {
+      progress(`compressing the new layer (${raw.size} bytes)`);
+      layer = await timed(timings, "compress", () =>
+        writeContent(c, compressed(), { ref: `seelie-layer-${leaseId}`, labels: { [UNCOMPRESSED_LABEL]: diffId }, call }),
+      );
+    }
     checkAbort(signal, "commit");
     progress(`new layer ${layer.digest} (${layer.size} bytes)`);
 
@@ -175,8 +184,7 @@ export async function commitContainer(c: ContainerdClient, container: Container,
     checkAbort(signal, "commit");
 
     let digest = manifestDigest;
-    if (opts.push) {
-      const registry = new RegistryClient({ registry: registryApiHost(target.domain), auth: opts.auth, signal, ...opts.registryOptions });
+    if (registry) {
       const resolveAuth: AuthResolver = async (domain) =>
         registryApiHost(domain) === registry.registry ? opts.auth : opts.resolveAuth?.(domain);
       const report = await timed(timings, "push", () =>

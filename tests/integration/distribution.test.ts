@@ -69,6 +69,14 @@ describe("registry client (real registry)", () => {
     expect(await c.blobSize(repo("mounted"), digest)).toBe(data.length);
   }, 60_000);
 
+  test("upload of a stream of unknown digest and size (computed on the way), 20 MiB", async () => {
+    const data = randomBytes(20 * 1024 * 1024 + 11);
+    const c = new RegistryClient({ registry: reg.addr, auth, chunkSize: 4 * 1024 * 1024 });
+    const r = await c.uploadStream(repo("stream"), () => pieces(data));
+    expect(r).toEqual({ digest: sha(data), size: data.length });
+    expect(await c.blobSize(repo("stream"), r.digest)).toBe(data.length);
+  }, 60_000);
+
   test("mount of a blob the source repo lacks falls back (returns false)", async () => {
     const c = new RegistryClient({ registry: reg.addr, auth });
     expect(await c.mountBlob(repo("m2"), sha(randomBytes(10)), repo("nowhere"))).toBe(false);
