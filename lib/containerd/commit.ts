@@ -17,7 +17,8 @@ import type { Container } from "../../proto/gen/containerd/services/containers/v
 import { containerdError, isAlreadyExists, type ContainerdClient } from "./client.ts";
 import { contentStream, sha256Digest, writeContent } from "./content.ts";
 import { diffContainerSnapshot } from "./snapshot-diff.ts";
-import { loadBaseImage, registryApiHost, type AuthResolver } from "./base-image.ts";
+import { loadBaseImage, registryApiHost, resolveBaseImageName, type AuthResolver } from "./base-image.ts";
+import type { ImageHints } from "./base-image-name.ts";
 import { MEDIA, buildCommitConfig, buildCommitManifest, jsonBytes, manifestGcLabels } from "./image-builders.ts";
 import { pushImage } from "./push.ts";
 
@@ -42,6 +43,8 @@ export interface ContainerdCommitOptions {
   resumeTask: () => Promise<void>;
   /** Whether the task runs and is not already paused (only then is it paused here). */
   shouldPause: boolean;
+  /** What the container records about its image (see base-image-name.ts). */
+  imageHints: ImageHints;
   /** Registry client options for tests (attempts, back-off). */
   registryOptions?: { attempts?: number; backoffMs?: number; insecure?: boolean };
 }
@@ -106,7 +109,9 @@ export async function commitContainer(c: ContainerdClient, container: Container,
   let criIdName: string | undefined;
   let criTarget = "";
   try {
-    const base = await timed(timings, "base_image", () => loadBaseImage(c, container.image, { resolveAuth: opts.resolveAuth, signal }));
+    const base = await timed(timings, "base_image", async () =>
+      loadBaseImage(c, await resolveBaseImageName(c, opts.imageHints), { resolveAuth: opts.resolveAuth, signal }),
+    );
     checkAbort(signal, "commit");
     progress(`diffing container ${container.id} against ${base.name}${opts.pause && opts.shouldPause ? " (paused)" : ""}`);
     const raw = await timed(timings, "diff", async () => {

@@ -9,6 +9,8 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync,
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findContainerdContainer, type ContainerdRuntimeContainer } from "../../lib/containerd/container.ts";
+import { connectContainerd } from "../../lib/containerd/client.ts";
+import { resolveBaseImageName } from "../../lib/containerd/base-image.ts";
 import { InterruptedError, SeelieError } from "../../lib/errors.ts";
 import { RegistryClient } from "../../lib/registry/distribution.ts";
 import type { RegistryAuth } from "../../lib/registry/credentials.ts";
@@ -371,6 +373,23 @@ describe("base layers missing from the content store", () => {
     await expectNothingLeft(was, img, []);
     await expectRunningNotPaused(ct);
   }, 120_000);
+});
+
+describe("base image name", () => {
+  test("an image id (as the CRI plugin records it) resolves to the image's name", async () => {
+    const c = await connectContainerd({ socketPath: SOCK, namespace: NS });
+    try {
+      const line = (await ctr("images", "ls")).split("\n").find((l) => l.startsWith(`${BASE} `))!;
+      const manifest = JSON.parse((await sh(["ctr", "-n", NS, "content", "get", line.split(/\s+/)[2]!])).stdout);
+      const id = manifest.config.digest as string;
+      // The CRI plugin adds the id reference for pulled images; make sure it is there.
+      await sh(["ctr", "-n", NS, "images", "tag", BASE, id]);
+      expect(await resolveBaseImageName(c, { names: [], ids: [id] })).toBe(BASE);
+      expect(await resolveBaseImageName(c, { names: [], ids: [`sha256:${"0".repeat(64)}`] })).toBe("");
+    } finally {
+      c.close();
+    }
+  });
 });
 
 describe("bad input", () => {
