@@ -151,7 +151,7 @@ export async function commitContainer(c: ContainerdClient, container: Container,
     checkAbort(signal, "commit");
     progress(`new layer ${layer.digest} (${layer.size} bytes)`);
 
-    const { manifest, manifestBytes, configBytes, manifestDigest } = await timed(timings, "image", async () => {
+    const { manifest, manifestBytes, configBytes } = await timed(timings, "image", async () => {
       const config = buildCommitConfig(base.config, diffId, { created: new Date().toISOString(), comment: `committed from container ${container.id}` });
       const configBytes = jsonBytes(config);
       const configDigest = sha256Digest(configBytes);
@@ -184,11 +184,12 @@ export async function commitContainer(c: ContainerdClient, container: Container,
       imageCreated = true;
       criTarget = manifestDigest;
       criIdName = criBefore === undefined ? configDigest : undefined;
-      return { manifest, manifestBytes, configBytes, manifestDigest };
+      return { manifest, manifestBytes, configBytes };
     });
     checkAbort(signal, "commit");
 
-    let digest = manifestDigest;
+    // Not pushed: the local image id, which for containerd's CRI plugin (as for Docker) is the config digest.
+    let digest = manifest.config.digest;
     if (registry) {
       const resolveAuth: AuthResolver = async (domain) =>
         registryApiHost(domain) === registry.registry ? opts.auth : opts.resolveAuth?.(domain);

@@ -108,6 +108,11 @@ export async function findContainerdContainer(opts: FindContainerdContainerOptio
       if (!self.running) {
         throw new SeelieError(`container ${id} is not running, so nothing can be run in it`, { hint: "start it, or commit it without the clean-up" });
       }
+      if (self.paused) {
+        throw new SeelieError(`container ${id} is paused, so nothing can run in it`, {
+          hint: `resume it first (ctr -n ${opts.namespace} task resume ${id}), or commit it without the clean-up`,
+        });
+      }
       return execInTask(c, { containerId: id, spec, argv, hostPrefix: opts.hostPrefix, signal });
     },
 

@@ -148,6 +148,20 @@ describe("containerd container (real containerd)", () => {
     expect(r).toEqual({ exitCode: 7, stdout: "out\n", stderr: "err\n" });
   });
 
+  test("exec in a paused container is refused (it would hang)", async () => {
+    await ctr("task", "pause", id);
+    try {
+      await ct.refresh();
+      const err = await ct.exec(["true"]).catch((e) => e);
+      expect(err).toBeInstanceOf(SeelieError);
+      expect(err.message).toContain("paused");
+    } finally {
+      await ctr("task", "resume", id);
+      await ct.refresh();
+    }
+    expect(ct.paused).toBe(false);
+  });
+
   test("exec of a missing program is a clear error", async () => {
     const err = await ct.exec(["/no/such/program"]).catch((e) => e);
     expect(err).toBeInstanceOf(SeelieError);
@@ -235,7 +249,11 @@ describe("containerd container (real containerd)", () => {
     expect((await ctr("content", "ls", "-q")).split("\n")).toContain(result.digest);
     // Created with the CRI plugin's label, the plugin adds no image id (sha256:<config>) reference of its own.
     await Bun.sleep(500);
-    const refs = (await ctr("images", "ls")).split("\n").map((l) => l.split(/\s+/)).filter((l) => l[2] === result.digest).map((l) => l[0]!);
+    const rows = (await ctr("images", "ls")).split("\n").map((l) => l.split(/\s+/));
+    const manifestDigest = rows.find((l) => l[0] === img)?.[2];
+    // Not pushed: the digest is the local image id (the config digest), in the content store with the manifest.
+    expect(JSON.parse((await sh(["ctr", "-n", NS, "content", "get", manifestDigest!])).stdout).config.digest).toBe(result.digest);
+    const refs = rows.filter((l) => l[2] === manifestDigest).map((l) => l[0]!);
     expect(refs).toEqual([img]);
     await ctr("images", "rm", "--sync", ...refs);
   }, 60_000);
