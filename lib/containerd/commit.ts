@@ -1,7 +1,7 @@
 /**
  * `docker commit` + `docker push` natively on containerd: under a lease, diff the container's
  * snapshot against its parent (uncompressed, so the container is paused only for a copy), gzip that
- * into the content store as the new layer, write the new config and manifest into the content store,
+ * on every core (straight into the registry upload, or into the content store when the image is kept), write the new config and manifest into the content store,
  * register the image, push it over the distribution API, then delete the image (unless kept) and
  * the lease so containerd's GC reclaims everything. The container is paused only around the diff
  * and always resumed.
@@ -21,6 +21,7 @@ import { loadBaseImage, registryApiHost, resolveBaseImageName, type AuthResolver
 import type { ImageHints } from "./base-image-name.ts";
 import { MEDIA, buildCommitConfig, buildCommitManifest, jsonBytes, manifestGcLabels } from "./image-builders.ts";
 import { pushImage } from "./push.ts";
+import { parallelGzip } from "./gzip.ts";
 
 const UNCOMPRESSED_LABEL = "containerd.io/uncompressed";
 /** The label naming the container on seelie's leases, so one can tell whose they are. */
@@ -47,11 +48,6 @@ export interface ContainerdCommitOptions {
   imageHints: ImageHints;
   /** Registry client options for tests (attempts, back-off). */
   registryOptions?: { attempts?: number; backoffMs?: number; insecure?: boolean };
-}
-
-/** A streaming gzip compressor (zlib's default level, as `docker push` and `tar | gzip` use). */
-function gzip(): TransformStream<Uint8Array, Uint8Array> {
-  return new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>;
 }
 
 async function timed<T>(timings: Record<string, number>, name: string, fn: () => Promise<T>): Promise<T> {
@@ -134,7 +130,7 @@ export async function commitContainer(c: ContainerdClient, container: Container,
     const registry = opts.push
       ? new RegistryClient({ registry: registryApiHost(target.domain), auth: opts.auth, signal, ...opts.registryOptions })
       : undefined;
-    const compressed = () => contentStream(c, raw.digest, signal).pipeThrough(gzip());
+    const compressed = () => contentStream(c, raw.digest, signal).pipeThrough(parallelGzip());
     let layer: { digest: string; size: number };
     if (registry && !opts.keepImage) {
       // Compressed straight into the registry, in step with the upload: the local image is removed
