@@ -16,6 +16,7 @@ import {
 } from "../../proto/gen/containerd/services/content/v1/content_pb.ts";
 import { rechunk } from "../registry/distribution.ts";
 import { log } from "../log.ts";
+import { SeelieError } from "../errors.ts";
 import { containerdError, isAlreadyExists, isNotFound, type ContainerdClient } from "./client.ts";
 
 /** The sha256 digest (`sha256:…`) of bytes. */
@@ -33,16 +34,37 @@ export async function contentInfo(c: ContainerdClient, digest: string, call?: Ca
   }
 }
 
-/** Streams a blob out of the content store (server-streamed `Read`). */
-export function contentStream(c: ContainerdClient, digest: string, signal?: AbortSignal): ReadableStream<Uint8Array> {
+/**
+ * Streams a blob out of the content store with server-streamed `Read`s of `windowBytes` each, one
+ * after the other, so that what one call can buffer ahead of a slow consumer stays bounded.
+ */
+export function contentStream(c: ContainerdClient, digest: string, signal?: AbortSignal, windowBytes = 8 * 1024 * 1024): ReadableStream<Uint8Array> {
   let it: AsyncIterator<{ data: Uint8Array }> | undefined;
+  let offset = 0;
+  let size: number | undefined;
   return new ReadableStream<Uint8Array>({
     async pull(ctrl) {
       try {
-        it ??= c.content.read({ digest }, { signal })[Symbol.asyncIterator]();
-        const r = await it.next();
-        if (r.done) ctrl.close();
-        else ctrl.enqueue(r.value.data);
+        if (size === undefined) {
+          const info = await contentInfo(c, digest);
+          if (!info) throw new SeelieError(`the content store has no blob ${digest}`, { hint: "it may have been garbage-collected" });
+          size = Number(info.size);
+        }
+        for (;;) {
+          if (!it) {
+            if (offset >= size) return ctrl.close();
+            const n = Math.min(windowBytes, size - offset);
+            it = c.content.read({ digest, offset: BigInt(offset), size: BigInt(n) }, { signal })[Symbol.asyncIterator]();
+          }
+          const r = await it.next();
+          if (r.done) {
+            it = undefined;
+            continue;
+          }
+          offset += r.value.data.length;
+          ctrl.enqueue(r.value.data);
+          return;
+        }
       } catch (err) {
         ctrl.error(containerdError(err, c.socketPath, `read content ${digest}`));
       }
