@@ -5,9 +5,10 @@
 import type { RegistryAuth } from "../registry/credentials.ts";
 import { RegistryClient } from "../registry/distribution.ts";
 import { SeelieError } from "../errors.ts";
-import { parseImageRef, type ImageRef } from "../image/ref.ts";
+import { formatImageRef, parseImageRef, type ImageRef } from "../image/ref.ts";
 import { containerdError, isNotFound, type ContainerdClient } from "./client.ts";
 import { contentInfo, readContent } from "./content.ts";
+import { nameForId, type ImageHints } from "./base-image-name.ts";
 import { isIndexMediaType, pickPlatformManifest, type ImageConfig, type ImageIndex, type ImageManifest } from "./image-builders.ts";
 
 /** The resolved base image of a container. */
@@ -18,6 +19,31 @@ export interface BaseImage {
   manifest: ImageManifest;
   manifestDigest: string;
   config: ImageConfig;
+}
+
+/**
+ * The name of the image a container was created from: a recorded name, else the name of an image
+ * sharing the target of a recorded image id. Empty when nothing is recorded.
+ */
+export async function resolveBaseImageName(c: ContainerdClient, hints: ImageHints): Promise<string> {
+  if (hints.names[0]) return hints.names[0];
+  for (const id of hints.ids) {
+    let digest: string | undefined;
+    try {
+      digest = (await c.images.get({ name: id })).image?.target?.digest;
+    } catch (err) {
+      if (!isNotFound(err)) throw containerdError(err, c.socketPath, `get image ${id}`);
+    }
+    if (!digest) continue;
+    try {
+      const all = (await c.images.list({ filters: [`target.digest==${digest}`] })).images.map((i) => i.name);
+      const name = nameForId(all);
+      if (name) return name;
+    } catch (err) {
+      throw containerdError(err, c.socketPath, `list images of ${digest}`);
+    }
+  }
+  return "";
 }
 
 /** Finds credentials for a registry host (e.g. from a Docker config); undefined means anonymous. */
@@ -45,6 +71,8 @@ export async function loadBaseImage(
     });
   }
   const ref = parseImageRef(imageName, "base image name");
+  // containerd stores names fully qualified (docker.io/library/x:tag); a CRI annotation may not be.
+  const stored = formatImageRef(ref);
   let registry: RegistryClient | undefined;
   const remote = async () => {
     registry ??= new RegistryClient({
@@ -60,10 +88,13 @@ export async function loadBaseImage(
     return new Uint8Array(await new Response(stream).arrayBuffer());
   };
   let target: { mediaType: string; digest: string } | undefined;
-  try {
-    target = (await c.images.get({ name: imageName })).image?.target;
-  } catch (err) {
-    if (!isNotFound(err)) throw containerdError(err, c.socketPath, `get image ${imageName}`);
+  for (const name of new Set([imageName, stored])) {
+    try {
+      target = (await c.images.get({ name })).image?.target;
+      break;
+    } catch (err) {
+      if (!isNotFound(err)) throw containerdError(err, c.socketPath, `get image ${name}`);
+    }
   }
   let manifestDigest: string;
   let mediaType: string;

@@ -1,6 +1,7 @@
 /**
  * `docker commit` + `docker push` natively on containerd: under a lease, diff the container's
- * snapshot against its parent (gzip), write the new config and manifest into the content store,
+ * snapshot against its parent (uncompressed, so the container is paused only for a copy), gzip that
+ * on every core (straight into the registry upload, or into the content store when the image is kept), write the new config and manifest into the content store,
  * register the image, push it over the distribution API, then delete the image (unless kept) and
  * the lease so containerd's GC reclaims everything. The container is paused only around the diff
  * and always resumed.
@@ -14,13 +15,17 @@ import { log, type ProgressSink } from "../log.ts";
 import { formatImageRef, parseImageRef } from "../image/ref.ts";
 import type { Container } from "../../proto/gen/containerd/services/containers/v1/containers_pb.ts";
 import { containerdError, isAlreadyExists, type ContainerdClient } from "./client.ts";
-import { contentInfo, sha256Digest, writeContent } from "./content.ts";
+import { contentStream, sha256Digest, writeContent } from "./content.ts";
 import { diffContainerSnapshot } from "./snapshot-diff.ts";
-import { loadBaseImage, registryApiHost, type AuthResolver } from "./base-image.ts";
+import { loadBaseImage, registryApiHost, resolveBaseImageName, type AuthResolver } from "./base-image.ts";
+import type { ImageHints } from "./base-image-name.ts";
 import { MEDIA, buildCommitConfig, buildCommitManifest, jsonBytes, manifestGcLabels } from "./image-builders.ts";
 import { pushImage } from "./push.ts";
+import { parallelGzip } from "./gzip.ts";
 
 const UNCOMPRESSED_LABEL = "containerd.io/uncompressed";
+/** The label naming the container on seelie's leases, so one can tell whose they are. */
+export const LEASE_CONTAINER_LABEL = "seelie.io/container";
 
 /** Options of commitContainer (the RuntimeContainer.commit options plus what containerd needs). */
 export interface ContainerdCommitOptions {
@@ -39,6 +44,8 @@ export interface ContainerdCommitOptions {
   resumeTask: () => Promise<void>;
   /** Whether the task runs and is not already paused (only then is it paused here). */
   shouldPause: boolean;
+  /** What the container records about its image (see base-image-name.ts). */
+  imageHints: ImageHints;
   /** Registry client options for tests (attempts, back-off). */
   registryOptions?: { attempts?: number; backoffMs?: number; insecure?: boolean };
 }
@@ -66,22 +73,15 @@ async function imageTarget(c: ContainerdClient, name: string): Promise<string | 
 }
 
 /**
- * The CRI plugin answers every image created in its namespace by adding an image named after the
- * config digest (`sha256:…`, its "image id") that would keep our blobs alive. It does so
- * asynchronously, from the create event: wait briefly for it, and delete it when it points at our
- * manifest.
+ * The CRI plugin answers an image created in its namespace without its label by adding an image
+ * named after the config digest (its "image id") and re-creating the image with the label, from the
+ * create event, asynchronously: a quick delete could then be undone. Created with the label, the
+ * image is left alone. Should an id reference still point at our manifest, it goes too.
  */
+const CRI_MANAGED_LABEL = { "io.cri-containerd.image": "managed" };
+
 async function deleteCriIdReference(c: ContainerdClient, idName: string, manifestDigest: string): Promise<void> {
-  const deadline = performance.now() + (c.namespace === "k8s.io" ? 2000 : 0);
-  for (;;) {
-    const t = await imageTarget(c, idName);
-    if (t !== undefined) {
-      if (t === manifestDigest) await c.images.delete({ name: idName, sync: false }).catch(() => undefined);
-      return;
-    }
-    if (performance.now() >= deadline) return;
-    await Bun.sleep(50);
-  }
+  if ((await imageTarget(c, idName)) === manifestDigest) await c.images.delete({ name: idName, sync: false }).catch(() => undefined);
 }
 
 /** Commits (and pushes) `container`; see the file comment. Cleans up on success, failure and abort. */
@@ -96,7 +96,7 @@ export async function commitContainer(c: ContainerdClient, container: Container,
     await c.leases.create({
       id: leaseId,
       // A safety net: should this process die, GC still reclaims what the lease holds after an hour.
-      labels: { "containerd.io/gc.expire": new Date(Date.now() + 3600_000).toISOString() },
+      labels: { "containerd.io/gc.expire": new Date(Date.now() + 3600_000).toISOString(), [LEASE_CONTAINER_LABEL]: container.id },
     });
   } catch (err) {
     throw containerdError(err, c.socketPath, "create lease");
@@ -105,16 +105,19 @@ export async function commitContainer(c: ContainerdClient, container: Container,
   let criIdName: string | undefined;
   let criTarget = "";
   try {
-    const base = await timed(timings, "base_image", () => loadBaseImage(c, container.image, { resolveAuth: opts.resolveAuth, signal }));
+    const base = await timed(timings, "base_image", async () =>
+      loadBaseImage(c, await resolveBaseImageName(c, opts.imageHints), { resolveAuth: opts.resolveAuth, signal }),
+    );
     checkAbort(signal, "commit");
     progress(`diffing container ${container.id} against ${base.name}${opts.pause && opts.shouldPause ? " (paused)" : ""}`);
-    const layer = await timed(timings, "diff", async () => {
+    const raw = await timed(timings, "diff", async () => {
       const pausing = opts.pause && opts.shouldPause;
       const pausedAt = performance.now();
       try {
         // Inside the try: a pause that fails half-way is still followed by a resume.
         if (pausing) await opts.pauseTask();
-        return await diffContainerSnapshot(c, container, { leaseId, mediaType: MEDIA.ociLayerGzip, signal });
+        // Uncompressed: the diff is then a plain copy, so the pause stays short; compression follows.
+        return await diffContainerSnapshot(c, container, { leaseId, mediaType: MEDIA.ociLayer, signal });
       } finally {
         if (pausing) {
           await opts.resumeTask();
@@ -123,11 +126,28 @@ export async function commitContainer(c: ContainerdClient, container: Container,
       }
     });
     checkAbort(signal, "commit");
-    const diffId = (await contentInfo(c, layer.digest, call))?.labels[UNCOMPRESSED_LABEL];
-    if (!diffId) throw new SeelieError(`containerd did not record the uncompressed digest of layer ${layer.digest}`);
+    const diffId = raw.digest;
+    const registry = opts.push
+      ? new RegistryClient({ registry: registryApiHost(target.domain), auth: opts.auth, signal, ...opts.registryOptions })
+      : undefined;
+    const compressed = () => contentStream(c, raw.digest, signal).pipeThrough(parallelGzip());
+    let layer: { digest: string; size: number };
+    if (registry && !opts.keepImage) {
+      // Compressed straight into the registry, in step with the upload: the local image is removed
+      // right after, so the compressed layer never needs to sit in the content store (an image whose
+      // layers are not all in the store is what the kubelet's pulls leave too).
+      progress(`compressing and uploading the new layer (${raw.size} bytes uncompressed)`);
+      layer = await timed(timings, "compress_upload", () => registry.uploadStream(target.path, compressed));
+    } else {
+      progress(`compressing the new layer (${raw.size} bytes)`);
+      layer = await timed(timings, "compress", () =>
+        writeContent(c, compressed(), { ref: `seelie-layer-${leaseId}`, labels: { [UNCOMPRESSED_LABEL]: diffId }, call }),
+      );
+    }
+    checkAbort(signal, "commit");
     progress(`new layer ${layer.digest} (${layer.size} bytes)`);
 
-    const { manifest, manifestBytes, configBytes, manifestDigest } = await timed(timings, "image", async () => {
+    const { manifest, manifestBytes, configBytes } = await timed(timings, "image", async () => {
       const config = buildCommitConfig(base.config, diffId, { created: new Date().toISOString(), comment: `committed from container ${container.id}` });
       const configBytes = jsonBytes(config);
       const configDigest = sha256Digest(configBytes);
@@ -144,7 +164,7 @@ export async function commitContainer(c: ContainerdClient, container: Container,
       });
       const image = {
         name,
-        labels: {},
+        labels: { ...CRI_MANAGED_LABEL },
         target: { mediaType: manifest.mediaType ?? MEDIA.ociManifest, digest: manifestDigest, size: BigInt(manifestBytes.length), annotations: {} },
       };
       const criBefore = await imageTarget(c, configDigest);
@@ -160,13 +180,13 @@ export async function commitContainer(c: ContainerdClient, container: Container,
       imageCreated = true;
       criTarget = manifestDigest;
       criIdName = criBefore === undefined ? configDigest : undefined;
-      return { manifest, manifestBytes, configBytes, manifestDigest };
+      return { manifest, manifestBytes, configBytes };
     });
     checkAbort(signal, "commit");
 
-    let digest = manifestDigest;
-    if (opts.push) {
-      const registry = new RegistryClient({ registry: registryApiHost(target.domain), auth: opts.auth, signal, ...opts.registryOptions });
+    // Not pushed: the local image id, which for containerd's CRI plugin (as for Docker) is the config digest.
+    let digest = manifest.config.digest;
+    if (registry) {
       const resolveAuth: AuthResolver = async (domain) =>
         registryApiHost(domain) === registry.registry ? opts.auth : opts.resolveAuth?.(domain);
       const report = await timed(timings, "push", () =>

@@ -13,8 +13,9 @@ import { execInTask } from "./exec.ts";
 import { diffContainerSnapshot, existedInLower } from "./snapshot-diff.ts";
 import { entryChange, tarEntries } from "./tar-headers.ts";
 import { MEDIA } from "./image-builders.ts";
-import { commitContainer } from "./commit.ts";
-import type { AuthResolver } from "./base-image.ts";
+import { LEASE_CONTAINER_LABEL, commitContainer } from "./commit.ts";
+import { resolveBaseImageName, type AuthResolver } from "./base-image.ts";
+import { imageHints } from "./base-image-name.ts";
 
 /** Options of findContainerdContainer. */
 export interface FindContainerdContainerOptions {
@@ -36,14 +37,14 @@ export interface FindContainerdContainerOptions {
 export interface ContainerdRuntimeContainer extends RuntimeContainer {
   runtime: "containerd";
   namespace: string;
-  /** The image the container was created from, as containerd records it. */
+  /** The image the container was created from (recorded name, CRI annotation or metadata; "" when unknown). */
   image: string;
   /** Re-reads running/paused from the task service. */
   refresh(): Promise<void>;
   close(): void;
 }
 
-function parseSpec(container: Container): { process?: { env?: string[] } & Record<string, unknown> } | undefined {
+function parseSpec(container: Container): { process?: { env?: string[] } & Record<string, unknown>; annotations?: Record<string, string> } | undefined {
   const v = container.spec?.value;
   if (!v || v.length === 0) return undefined;
   try {
@@ -85,12 +86,14 @@ export async function findContainerdContainer(opts: FindContainerdContainerOptio
   }
   const spec = parseSpec(container);
   const id = opts.id;
+  const hints = imageHints(container, spec);
+  const image = await resolveBaseImageName(c, hints).catch(() => container.image);
 
   const self: ContainerdRuntimeContainer = {
     runtime: "containerd",
     id,
     namespace: opts.namespace,
-    image: container.image,
+    image,
     running: false,
     paused: false,
     env: spec?.process?.env ?? [],
@@ -105,13 +108,18 @@ export async function findContainerdContainer(opts: FindContainerdContainerOptio
       if (!self.running) {
         throw new SeelieError(`container ${id} is not running, so nothing can be run in it`, { hint: "start it, or commit it without the clean-up" });
       }
+      if (self.paused) {
+        throw new SeelieError(`container ${id} is paused, so nothing can run in it`, {
+          hint: `resume it first (ctr -n ${opts.namespace} task resume ${id}), or commit it without the clean-up`,
+        });
+      }
       return execInTask(c, { containerId: id, spec, argv, hostPrefix: opts.hostPrefix, signal });
     },
 
     async changes(signal?: AbortSignal): Promise<ChangedPath[]> {
       const leaseId = `seelie-changes-${randomBytes(6).toString("hex")}`;
       await c.leases
-        .create({ id: leaseId, labels: { "containerd.io/gc.expire": new Date(Date.now() + 600_000).toISOString() } })
+        .create({ id: leaseId, labels: { "containerd.io/gc.expire": new Date(Date.now() + 600_000).toISOString(), [LEASE_CONTAINER_LABEL]: id } })
         .catch((err) => {
           throw containerdError(err, c.socketPath, "create lease");
         });
@@ -164,6 +172,7 @@ export async function findContainerdContainer(opts: FindContainerdContainerOptio
       return commitContainer(c, container, {
         ...o,
         resolveAuth: opts.resolveAuth,
+        imageHints: hints,
         registryOptions: opts.registryOptions,
         shouldPause: self.running && !self.paused,
         pauseTask: () => self.pause(),

@@ -96,7 +96,8 @@ export async function execInTask(
   c: ContainerdClient,
   opts: { containerId: string; spec: Record<string, unknown> | undefined; argv: string[]; hostPrefix?: string; signal?: AbortSignal },
 ): Promise<ExecResult> {
-  const execId = `seelie-exec-${randomBytes(6).toString("hex")}`;
+  // Named after the container too, so that a leftover directory says whose it was.
+  const execId = `seelie-exec-${opts.containerId.replace(/[^\w.-]/g, "_").slice(0, 80)}-${randomBytes(6).toString("hex")}`;
   const dirs = fifoDirs(c.socketPath, opts.hostPrefix, execId);
   const stdoutLocal = join(dirs.local, "stdout");
   const stderrLocal = join(dirs.local, "stderr");

@@ -40,6 +40,7 @@ export interface ImageConfig {
   [key: string]: unknown;
 }
 
+/** The OCI and Docker media types of images, configs and layers. */
 export const MEDIA = {
   ociManifest: "application/vnd.oci.image.manifest.v1+json",
   ociIndex: "application/vnd.oci.image.index.v1+json",

@@ -373,6 +373,45 @@ export class RegistryClient {
     });
   }
 
+  /**
+   * Uploads a blob whose digest and size are not known in advance (e.g. being compressed as it
+   * goes): chunked PATCHes while hashing, then the closing PUT with the digest. `open()` is called
+   * again on each retry and must yield the same bytes. Returns the digest and size.
+   */
+  async uploadStream(
+    repo: string,
+    open: () => ReadableStream<Uint8Array> | Promise<ReadableStream<Uint8Array>>,
+    onProgress?: (sent: number) => void,
+  ): Promise<{ digest: string; size: number }> {
+    const scopes = RegistryClient.pushScopes(repo);
+    return this.retry(`upload to ${repo}`, async () => {
+      let location = await this.startUpload(repo);
+      const hasher = new Bun.CryptoHasher("sha256");
+      let offset = 0;
+      for await (const chunk of rechunk(await open(), this.chunkSize)) {
+        hasher.update(chunk);
+        const res = await this.request("PATCH", location, scopes, {
+          headers: {
+            "content-type": "application/octet-stream",
+            "content-length": String(chunk.length),
+            "content-range": `${offset}-${offset + chunk.length - 1}`,
+          },
+          body: chunk,
+        });
+        await res.body?.cancel();
+        if (res.status !== 202) throw new SeelieError(`registry ${this.registry}: upload chunk to ${repo} answered ${res.status}`);
+        offset += chunk.length;
+        onProgress?.(offset);
+        const loc = res.headers.get("location");
+        if (loc) location = new URL(loc, this.baseUrl).toString();
+      }
+      const digest = `sha256:${hasher.digest("hex")}`;
+      const res = await this.request("PUT", RegistryClient.withDigest(location, digest), scopes, { headers: { "content-length": "0" } });
+      await this.expectCreated(res, repo, digest);
+      return { digest, size: offset };
+    });
+  }
+
   private async expectCreated(res: Response, repo: string, digest: string): Promise<void> {
     const text = await res.text();
     if (res.status === 201 || res.status === 204) return;

@@ -17,8 +17,11 @@ export interface ExtraRegistry {
   dispose(): Promise<void>;
 }
 
-/** A registry on 127.0.0.1:`port` (not started yet) sharing the test registry's htpasswd file. */
-export function extraRegistry(port: number): ExtraRegistry {
+/**
+ * A registry on 127.0.0.1:`port` (not started yet) sharing the test registry's htpasswd file, or
+ * with the `auth:` block given (e.g. token auth).
+ */
+export function extraRegistry(port: number, opts: { auth?: string } = {}): ExtraRegistry {
   const dir = mkdtempSync(join(tmpdir(), "seelie-extra-registry-"));
   const addr = `127.0.0.1:${port}`;
   const htpasswd = join(need("SEELIE_TEST_DIR"), "htpasswd");
@@ -28,7 +31,7 @@ export function extraRegistry(port: number): ExtraRegistry {
 log: { level: error }
 storage: { filesystem: { rootdirectory: ${dir}/data }, delete: { enabled: true } }
 http: { addr: ${addr} }
-auth: { htpasswd: { realm: basic-realm, path: ${htpasswd} } }
+auth: ${opts.auth ?? `{ htpasswd: { realm: basic-realm, path: ${htpasswd} } }`}
 `,
   );
   let proc: Subprocess | undefined;
@@ -40,7 +43,7 @@ auth: { htpasswd: { realm: basic-realm, path: ${htpasswd} } }
       for (let i = 0; i < 100; i++) {
         try {
           const r = await fetch(`http://${addr}/v2/`);
-          if (r.status === 401) return;
+          if (r.status === 401 || r.status === 200) return;
         } catch {
           // not listening yet
         }

@@ -9,6 +9,8 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync,
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findContainerdContainer, type ContainerdRuntimeContainer } from "../../lib/containerd/container.ts";
+import { connectContainerd } from "../../lib/containerd/client.ts";
+import { resolveBaseImageName } from "../../lib/containerd/base-image.ts";
 import { InterruptedError, SeelieError } from "../../lib/errors.ts";
 import { RegistryClient } from "../../lib/registry/distribution.ts";
 import type { RegistryAuth } from "../../lib/registry/credentials.ts";
@@ -58,8 +60,9 @@ async function taskStatus(id: string): Promise<string> {
   return out.split("\n").find((l) => l.startsWith(`${id} `))?.trim().split(/\s+/)[2] ?? "";
 }
 
-const seelieLeases = async () => (await ctr("leases", "ls", "-q")).split("\n").filter((l) => l.startsWith("seelie-"));
-const execDirs = () => readdirSync("/run/containerd").filter((d) => d.startsWith("seelie-exec-"));
+// Other suites may use containerd at the same time: only what names this run's containers counts.
+const seelieLeases = async () => (await ctr("leases", "ls")).split("\n").filter((l) => l.startsWith("seelie-") && l.includes(`seelie.io/container=seelie-test-`) && l.includes(uniq));
+const execDirs = () => readdirSync("/run/containerd").filter((d) => d.startsWith("seelie-exec-") && d.includes(uniq));
 
 /** Our leases and FIFO dirs before an operation: other suites may run on the same containerd at the same time. */
 const imageNames = async () => (await ctr("images", "ls", "-q")).split("\n").filter(Boolean);
@@ -71,8 +74,13 @@ async function before(): Promise<{ leases: string[]; dirs: string[]; images: str
 /** What a commit must not leave behind: its lease, the image (and CRI's id for it), the new blobs, FIFO dirs. */
 async function expectNothingLeft(was: Awaited<ReturnType<typeof before>>, image: string, blobs: string[]) {
   expect((await seelieLeases()).filter((l) => !was.leases.includes(l))).toEqual([]);
-  // New images named by a digest (the CRI plugin's image ids) or by this run's names.
-  expect((await imageNames()).filter((n) => !was.images.includes(n) && (n.startsWith("sha256:") || n.includes(uniq)))).toEqual([]);
+  // New images of this run: by name, or the CRI plugin's image ids (named by the config digest) of our commits.
+  const ours: string[] = [];
+  for (const n of (await imageNames()).filter((x) => !was.images.includes(x))) {
+    if (n.includes(uniq)) ours.push(n);
+    else if (n.startsWith("sha256:") && (await sh(["ctr", "-n", NS, "content", "get", n])).stdout.includes(uniq)) ours.push(n);
+  }
+  expect(ours).toEqual([]);
   expect(execDirs().filter((d) => !was.dirs.includes(d))).toEqual([]);
   const images = (await ctr("images", "ls")).split("\n").map((l) => l.split(/\s+/));
   expect(images.map((l) => l[0])).not.toContain(image);
@@ -138,6 +146,20 @@ describe("containerd container (real containerd)", () => {
     const r = await ct.exec(["sh", "-c", "echo out; echo err >&2; exit 7"]);
     expect(execDirs().filter((d) => !was.dirs.includes(d))).toEqual([]);
     expect(r).toEqual({ exitCode: 7, stdout: "out\n", stderr: "err\n" });
+  });
+
+  test("exec in a paused container is refused (it would hang)", async () => {
+    await ctr("task", "pause", id);
+    try {
+      await ct.refresh();
+      const err = await ct.exec(["true"]).catch((e) => e);
+      expect(err).toBeInstanceOf(SeelieError);
+      expect(err.message).toContain("paused");
+    } finally {
+      await ctr("task", "resume", id);
+      await ct.refresh();
+    }
+    expect(ct.paused).toBe(false);
   });
 
   test("exec of a missing program is a clear error", async () => {
@@ -225,9 +247,14 @@ describe("containerd container (real containerd)", () => {
     expect(timings.push).toBeUndefined();
     expect((await ctr("images", "ls", "-q")).split("\n")).toContain(img);
     expect((await ctr("content", "ls", "-q")).split("\n")).toContain(result.digest);
-    // The image and the id the CRI plugin added for it (sha256:<config digest>), both pointing at the manifest.
-    const refs = (await ctr("images", "ls")).split("\n").map((l) => l.split(/\s+/)).filter((l) => l[2] === result.digest).map((l) => l[0]!);
-    expect(refs).toContain(img);
+    // Created with the CRI plugin's label, the plugin adds no image id (sha256:<config>) reference of its own.
+    await Bun.sleep(500);
+    const rows = (await ctr("images", "ls")).split("\n").map((l) => l.split(/\s+/));
+    const manifestDigest = rows.find((l) => l[0] === img)?.[2];
+    // Not pushed: the digest is the local image id (the config digest), in the content store with the manifest.
+    expect(JSON.parse((await sh(["ctr", "-n", NS, "content", "get", manifestDigest!])).stdout).config.digest).toBe(result.digest);
+    const refs = rows.filter((l) => l[2] === manifestDigest).map((l) => l[0]!);
+    expect(refs).toEqual([img]);
     await ctr("images", "rm", "--sync", ...refs);
   }, 60_000);
 
@@ -364,6 +391,23 @@ describe("base layers missing from the content store", () => {
     await expectNothingLeft(was, img, []);
     await expectRunningNotPaused(ct);
   }, 120_000);
+});
+
+describe("base image name", () => {
+  test("an image id (as the CRI plugin records it) resolves to the image's name", async () => {
+    const c = await connectContainerd({ socketPath: SOCK, namespace: NS });
+    try {
+      const line = (await ctr("images", "ls")).split("\n").find((l) => l.startsWith(`${BASE} `))!;
+      const manifest = JSON.parse((await sh(["ctr", "-n", NS, "content", "get", line.split(/\s+/)[2]!])).stdout);
+      const id = manifest.config.digest as string;
+      // The CRI plugin adds the id reference for pulled images; make sure it is there.
+      await sh(["ctr", "-n", NS, "images", "tag", BASE, id]);
+      expect(await resolveBaseImageName(c, { names: [], ids: [id] })).toBe(BASE);
+      expect(await resolveBaseImageName(c, { names: [], ids: [`sha256:${"0".repeat(64)}`] })).toBe("");
+    } finally {
+      c.close();
+    }
+  });
 });
 
 describe("bad input", () => {

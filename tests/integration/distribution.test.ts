@@ -1,10 +1,11 @@
 /** The distribution API client against the real password-protected registry (and a second one it kills). */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RegistryClient } from "../../lib/registry/distribution.ts";
 import { SeelieError } from "../../lib/errors.ts";
 import type { RegistryAuth } from "../../lib/registry/credentials.ts";
 import { testRegistry } from "../helpers/services.ts";
 import { extraRegistry } from "../helpers/extra-registry.ts";
+import { startTokenServer, type TokenServer } from "../helpers/token-server.ts";
 
 const reg = testRegistry();
 const auth: RegistryAuth = { serveraddress: reg.addr, username: reg.user, password: reg.password, source: "the test's Docker config" };
@@ -67,6 +68,14 @@ describe("registry client (real registry)", () => {
     expect(await c.blobSize(repo("mounted"), digest)).toBeUndefined();
     expect(await c.mountBlob(repo("mounted"), digest, repo("big"))).toBe(true);
     expect(await c.blobSize(repo("mounted"), digest)).toBe(data.length);
+  }, 60_000);
+
+  test("upload of a stream of unknown digest and size (computed on the way), 20 MiB", async () => {
+    const data = randomBytes(20 * 1024 * 1024 + 11);
+    const c = new RegistryClient({ registry: reg.addr, auth, chunkSize: 4 * 1024 * 1024 });
+    const r = await c.uploadStream(repo("stream"), () => pieces(data));
+    expect(r).toEqual({ digest: sha(data), size: data.length });
+    expect(await c.blobSize(repo("stream"), r.digest)).toBe(data.length);
   }, 60_000);
 
   test("mount of a blob the source repo lacks falls back (returns false)", async () => {
@@ -161,4 +170,43 @@ describe("retries", () => {
     expect(err.message).toContain(extra.addr);
     expect(err.message).toMatch(/after 3 attempts/);
   }, 30_000);
+});
+
+describe("Bearer token auth (real registry with token auth, token server of the test)", () => {
+  let tokens: TokenServer;
+  let bearer: ReturnType<typeof extraRegistry>;
+
+  beforeAll(async () => {
+    tokens = await startTokenServer(reg.user, reg.password);
+    bearer = extraRegistry(5000 + 100 + Math.floor(Math.random() * 800), {
+      auth: `{ token: { realm: "${tokens.realm}", service: ${tokens.service}, issuer: ${tokens.issuer}, rootcertbundle: ${tokens.certPath} } }`,
+    });
+    await bearer.start();
+  }, 30_000);
+  afterAll(async () => {
+    await bearer?.dispose();
+    tokens?.stop();
+  });
+
+  test("upload, mount and read back with tokens for the right scopes", async () => {
+    const c = new RegistryClient({ registry: bearer.addr, auth });
+    await c.ping();
+    const data = randomBytes(3 * 1024 * 1024);
+    await c.uploadBlob(repo("bearer"), { digest: sha(data), size: data.length }, () => pieces(data));
+    expect(await c.blobSize(repo("bearer"), sha(data))).toBe(data.length);
+    expect(await c.mountBlob(repo("bearer-2"), sha(data), repo("bearer"))).toBe(true);
+    expect(tokens.requests).toContainEqual([`repository:${repo("bearer")}:pull,push`]);
+    expect(tokens.requests).toContainEqual([`repository:${repo("bearer-2")}:pull,push`, `repository:${repo("bearer")}:pull`]);
+    const back = new Uint8Array(await new Response(await c.getBlob(repo("bearer-2"), sha(data))).arrayBuffer());
+    expect(sha(back)).toBe(sha(data));
+  }, 30_000);
+
+  test("the token server refusing the password: clear error naming the registry and the source", async () => {
+    const c = new RegistryClient({ registry: bearer.addr, auth: { ...auth, password: "wrong" } });
+    const err = await c.blobSize(repo("bearer"), sha(new Uint8Array(1))).catch((e) => e);
+    expect(err).toBeInstanceOf(SeelieError);
+    expect(err.message).toContain(bearer.addr);
+    expect(err.message).toContain("the test's Docker config");
+    expect(err.message).not.toContain("wrong");
+  });
 });
