@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every benchmark, one after the other, against the real services (started if needed).
-# Usage: bash bench/run.sh [image-build|committer|jobs …]   (default: all)
+# Usage: bash bench/run.sh [image-build|committer|containerd-commit|jobs …]   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
@@ -8,7 +8,7 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 bash tests/services/up.sh >&2
 source "${SEELIE_TEST_DIR:-/var/lib/seelie-test}/env.sh"
 names=("$@")
-((${#names[@]})) || names=(image-build committer jobs)
+((${#names[@]})) || names=(image-build committer containerd-commit jobs)
 for n in "${names[@]}"; do
   if [[ -f bench/$n.ts ]]; then
     echo "== bench/$n.ts"
