@@ -10,6 +10,7 @@ import { ContainerLogFollower } from "./logs.ts";
 import { renderBuildPod } from "./pod.ts";
 import { DIGEST_LINE_PREFIX } from "./tools.ts";
 import type { BuildTool, CloudBuildInputs } from "./types.ts";
+import { sleep } from "../util/sleep.ts";
 
 /** The outcome of a build, as `-o json` prints it. */
 export interface CloudBuildResult {
@@ -100,11 +101,8 @@ function statusOf(pod: V1Pod, container: string): V1ContainerStatus | undefined 
   return [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].find((s) => s.name === container);
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((res) => {
-    const t = setTimeout(res, ms);
-    signal?.addEventListener("abort", () => (clearTimeout(t), res()), { once: true });
-  });
+// Waiting ends early on Ctrl-C; the loop then sees the aborted signal and cleans up.
+const waitUnlessAborted = (ms: number, signal?: AbortSignal) => sleep(ms, signal).catch(() => undefined);
 
 /**
  * Creates the build Pod for `inputs` and follows it to the end. Returns the pushed image and digest;
@@ -199,10 +197,10 @@ async function follow(kc: KubeConfig, api: CoreV1Api, ns: string, name: string, 
     const phase = pod.status?.phase;
     if (phase === "Succeeded" || phase === "Failed") {
       const all = Promise.all([...followers.values()].map((f) => f.done()));
-      await Promise.race([all, sleep(5000, opts.signal)]);
+      await Promise.race([all, waitUnlessAborted(5000, opts.signal)]);
       return pod;
     }
-    await sleep(pollMs, opts.signal);
+    await waitUnlessAborted(pollMs, opts.signal);
   }
 }
 

@@ -10,6 +10,7 @@ import { toEngineAuth } from "../registry/credentials.ts";
 import { fetchManifestInfo } from "./manifest-info.ts";
 import { backoffMs, isAuthError, isTransientPushError, pushOutcome, pushProgressLine, type PushEvent } from "./push-stream.ts";
 import type { ChangedPath, CommitResult, ExecResult, RuntimeContainer } from "./runtime.ts";
+import { sleep } from "../util/sleep.ts";
 
 /** Push retry policy: attempts in all, and the first back-off (doubling). */
 export interface RetryPolicy {
@@ -21,21 +22,6 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseMs: 1000 };
 
 const KIND: Record<number, ChangedPath["kind"]> = { 0: "modified", 1: "added", 2: "deleted" };
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new InterruptedError("push"));
-    const t = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new InterruptedError("push"));
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 function statusCode(err: unknown): number | undefined {
   return (err as { statusCode?: number }).statusCode;
@@ -230,7 +216,9 @@ export class DockerContainer implements RuntimeContainer {
       if (attempt > 1) {
         const wait = backoffMs(attempt - 1, this.retry.baseMs);
         opts.progress(`push failed (${last}); retrying in ${wait} ms (attempt ${attempt}/${this.retry.attempts})`);
-        await sleep(wait, opts.signal);
+        await sleep(wait, opts.signal).catch(() => {
+          throw new InterruptedError("push");
+        });
       }
       const r = await this.pushOnce(image, opts);
       if (!r.error) {

@@ -8,7 +8,7 @@ import { log } from "../log.ts";
 import { kubeError, kubeFailure } from "./client.ts";
 import { COMMITTER_APP, LABELS, containerKey } from "./committer-pod.ts";
 import type { CommitTarget } from "./locate.ts";
-import { sleep } from "./pod-wait.ts";
+import { sleep } from "../util/sleep.ts";
 
 /** A hint for a missing committer namespace. */
 export function namespaceHint(ns: string, err: unknown): string | undefined {

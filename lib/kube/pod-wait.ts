@@ -7,28 +7,13 @@ import type { CoreV1Api, V1ContainerStatus, V1Pod } from "@kubernetes/client-nod
 import { SeelieError } from "../errors.ts";
 import { log } from "../log.ts";
 import { kubeError, kubeFailure } from "./client.ts";
+import { sleep } from "../util/sleep.ts";
 
 /**
  * Waiting reasons that will not resolve by themselves. `ErrImagePull` is not one: a first pull can fail
  * for a passing reason and the kubelet retries; after that failure the state is `ImagePullBackOff`.
  */
 const FATAL_WAITING = new Set(["ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "CreateContainerConfigError", "CreateContainerError", "RunContainerError"]);
-
-/** Resolves after `ms`, or rejects when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 /** The status of a Pod's container, by name. */
 export function containerStatus(pod: V1Pod, name: string): V1ContainerStatus | undefined {

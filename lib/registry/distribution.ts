@@ -7,6 +7,7 @@ import { InterruptedError, SeelieError, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
 import type { RegistryAuth } from "./credentials.ts";
 import { isLoopbackRegistry, parseWwwAuthenticate, type AuthChallenge } from "./www-authenticate.ts";
+import { sleep } from "../util/sleep.ts";
 
 /** Media types of manifests the client asks for and sends. */
 export const MANIFEST_MEDIA_TYPES = {
@@ -41,16 +42,6 @@ export interface FetchedManifest {
 }
 
 class RetryableError extends Error {}
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(new InterruptedError("registry request"));
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(t);
-      reject(new InterruptedError("registry request"));
-    });
-  });
 
 /** Splits a byte stream into chunks of exactly `size` bytes (the last one shorter). */
 export async function* rechunk(stream: ReadableStream<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
@@ -121,7 +112,9 @@ export class RegistryClient {
         if (i + 1 < this.attempts) {
           const delay = this.backoffMs * 2 ** i;
           log.debug(`registry ${this.registry}: ${what} failed (${err.message}), retrying in ${delay} ms`);
-          await sleep(delay, this.signal);
+          await sleep(delay, this.signal).catch(() => {
+            throw new InterruptedError("registry request");
+          });
         }
       }
     }
