@@ -52,8 +52,11 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     });
   });
 
-/** Splits a byte stream into chunks of exactly `size` bytes (the last one shorter). */
-export async function* rechunk(stream: ReadableStream<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
+/**
+ * Splits a byte stream into chunks of exactly `size` bytes (the last one shorter). With `reuse`, one
+ * buffer is filled again for every chunk: a chunk is then valid only until the next one is asked for.
+ */
+export async function* rechunk(stream: ReadableStream<Uint8Array>, size: number, opts: { reuse?: boolean } = {}): AsyncGenerator<Uint8Array> {
   const reader = stream.getReader();
   let buf = new Uint8Array(size);
   let fill = 0;
@@ -69,7 +72,7 @@ export async function* rechunk(stream: ReadableStream<Uint8Array>, size: number)
         off += n;
         if (fill === size) {
           yield buf;
-          buf = new Uint8Array(size);
+          if (!opts.reuse) buf = new Uint8Array(size);
           fill = 0;
         }
       }
@@ -347,7 +350,7 @@ export class RegistryClient {
         onProgress?.(body.length);
         return;
       }
-      for await (const chunk of rechunk(stream, this.chunkSize)) {
+      for await (const chunk of rechunk(stream, this.chunkSize, { reuse: true })) {
         const res = await this.request("PATCH", location, scopes, {
           headers: {
             "content-type": "application/octet-stream",
@@ -388,7 +391,7 @@ export class RegistryClient {
       let location = await this.startUpload(repo);
       const hasher = new Bun.CryptoHasher("sha256");
       let offset = 0;
-      for await (const chunk of rechunk(await open(), this.chunkSize)) {
+      for await (const chunk of rechunk(await open(), this.chunkSize, { reuse: true })) {
         hasher.update(chunk);
         const res = await this.request("PATCH", location, scopes, {
           headers: {
