@@ -4,11 +4,11 @@
  * the writable layer (`changes()`) before the commit reads, gzips and uploads it.
  *
  * The bound, 160 MiB: the committer's own baseline is ~75 MiB (its peak on the Docker path, where
- * no layer passes through it, at any size); the containerd pipeline holds a few blocks at a time
- * (an 8 MiB Read window, 3 + 2 gzip blocks of 2 MiB, one 8 MiB upload chunk and fetch's copy of
- * it) and, with garbage collection paced every 4 MiB read, leaves at most a few tens of MiB of
- * garbage — measured 110–130 MiB. Before the pacing, JavaScriptCore collected so late that the peak
- * followed the size: ~290 MiB for this change, 340–370 MiB for 240 MB.
+ * no layer passes through it, at any size); on containerd it holds a few blocks at a time (one 1 MiB
+ * Read message, 3 + 2 gzip blocks of 2 MiB, the streamed upload's buffers) and, with garbage
+ * collection paced every 4 MiB read, a bounded amount of garbage — measured 116 MiB. Before that,
+ * JavaScriptCore collected so late that the peak followed the size: 317 MiB for this change (main
+ * at 1c61e73), 325–363 MiB for 240 MB. 160 leaves room for noise and stays far below the old peak.
  * The pushed layer must stay within 1 % of `tar | gzip` of the same changes.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
