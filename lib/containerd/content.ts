@@ -17,6 +17,7 @@ import {
 import { rechunk } from "../registry/distribution.ts";
 import { log } from "../log.ts";
 import { SeelieError } from "../errors.ts";
+import { gcPacer } from "../util/gc-pacer.ts";
 import { containerdError, isAlreadyExists, isNotFound, type ContainerdClient } from "./client.ts";
 
 /** The sha256 digest (`sha256:…`) of bytes. */
@@ -36,9 +37,12 @@ export async function contentInfo(c: ContainerdClient, digest: string, call?: Ca
 
 /**
  * Streams a blob out of the content store with server-streamed `Read`s of `windowBytes` each, one
- * after the other, so that what one call can buffer ahead of a slow consumer stays bounded.
+ * after the other, so that what one call can buffer ahead of a slow consumer stays bounded. It
+ * paces garbage collection by the bytes read (`gcPacer`): this stream drives the whole
+ * read → gzip → upload pipeline, whose buffers are otherwise collected too late.
  */
 export function contentStream(c: ContainerdClient, digest: string, signal?: AbortSignal, windowBytes = 8 * 1024 * 1024): ReadableStream<Uint8Array> {
+  const collect = gcPacer();
   let it: AsyncIterator<{ data: Uint8Array }> | undefined;
   let offset = 0;
   let size: number | undefined;
@@ -63,6 +67,7 @@ export function contentStream(c: ContainerdClient, digest: string, signal?: Abor
           }
           offset += r.value.data.length;
           ctrl.enqueue(r.value.data);
+          collect(r.value.data.length);
           return;
         }
       } catch (err) {

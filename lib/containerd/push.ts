@@ -11,6 +11,7 @@ import { contentInfo, contentStream } from "./content.ts";
 import type { BaseImage, AuthResolver } from "./base-image.ts";
 import { registryApiHost } from "./base-image.ts";
 import type { ImageManifest } from "./image-builders.ts";
+import { gcPaced } from "../util/gc-pacer.ts";
 
 /** What a push did with each blob, for the result and the tests. */
 export interface PushReport {
@@ -69,7 +70,8 @@ export async function pushImage(
       : new RegistryClient({ registry: registryApiHost(base.ref.domain), auth: await opts.resolveAuth?.(base.ref.domain), signal: opts.signal });
     const from = baseRegistry;
     progress(`layer ${short(d)}: copying ${layer.size} bytes from ${from.registry}/${base.ref.path}`);
-    await registry.uploadBlob(repo, { digest: d, size: layer.size }, () => from.getBlob(base.ref.path, d));
+    // Paced like contentStream: a base layer can be hundreds of MB of short-lived fetch buffers.
+    await registry.uploadBlob(repo, { digest: d, size: layer.size }, async () => (await from.getBlob(base.ref.path, d)).pipeThrough(gcPaced()));
     report.copied++;
     report.bytesSent += layer.size;
   }

@@ -1,7 +1,8 @@
 /**
  * A small client of the registry distribution API v2 over `fetch`: ping and auth challenge, Basic and
- * Bearer token auth, blob HEAD/GET, cross-repository mount, streamed uploads (monolithic for small
- * blobs, chunked otherwise, never the whole blob in memory), manifest PUT/GET, retries with back-off.
+ * Bearer token auth, blob HEAD/GET, cross-repository mount, uploads (known digest: monolithic for
+ * small blobs, chunked otherwise; unknown digest: one streamed PATCH; never the whole blob in memory),
+ * manifest PUT/GET, retries with back-off.
  */
 import { InterruptedError, SeelieError, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
@@ -43,8 +44,11 @@ export interface FetchedManifest {
 
 class RetryableError extends Error {}
 
-/** Splits a byte stream into chunks of exactly `size` bytes (the last one shorter). */
-export async function* rechunk(stream: ReadableStream<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
+/**
+ * Splits a byte stream into chunks of exactly `size` bytes (the last one shorter). With `reuse`, one
+ * buffer is filled again for every chunk: a chunk is then valid only until the next one is asked for.
+ */
+export async function* rechunk(stream: ReadableStream<Uint8Array>, size: number, opts: { reuse?: boolean } = {}): AsyncGenerator<Uint8Array> {
   const reader = stream.getReader();
   let buf = new Uint8Array(size);
   let fill = 0;
@@ -60,7 +64,7 @@ export async function* rechunk(stream: ReadableStream<Uint8Array>, size: number)
         off += n;
         if (fill === size) {
           yield buf;
-          buf = new Uint8Array(size);
+          if (!opts.reuse) buf = new Uint8Array(size);
           fill = 0;
         }
       }
@@ -188,7 +192,7 @@ export class RegistryClient {
     method: string,
     url: string,
     scopes: string[],
-    init: { headers?: Record<string, string>; body?: Uint8Array; redirect?: "follow" | "manual" } = {},
+    init: { headers?: Record<string, string>; body?: Uint8Array | ReadableStream<Uint8Array>; redirect?: "follow" | "manual" } = {},
   ): Promise<Response> {
     for (let round = 0; round < 2; round++) {
       const headers: Record<string, string> = { ...init.headers };
@@ -340,7 +344,7 @@ export class RegistryClient {
         onProgress?.(body.length);
         return;
       }
-      for await (const chunk of rechunk(stream, this.chunkSize)) {
+      for await (const chunk of rechunk(stream, this.chunkSize, { reuse: true })) {
         const res = await this.request("PATCH", location, scopes, {
           headers: {
             "content-type": "application/octet-stream",
@@ -368,8 +372,10 @@ export class RegistryClient {
 
   /**
    * Uploads a blob whose digest and size are not known in advance (e.g. being compressed as it
-   * goes): chunked PATCHes while hashing, then the closing PUT with the digest. `open()` is called
-   * again on each retry and must yield the same bytes. Returns the digest and size.
+   * goes) as `docker push` does: one PATCH streaming the whole blob while hashing it, then the
+   * closing PUT with the digest. Nothing is buffered here, and the stream's back-pressure reaches
+   * the source. `open()` is called again on each retry and must yield the same bytes; an error of
+   * the source itself is not retried. Returns the digest and size.
    */
   async uploadStream(
     repo: string,
@@ -378,30 +384,45 @@ export class RegistryClient {
   ): Promise<{ digest: string; size: number }> {
     const scopes = RegistryClient.pushScopes(repo);
     return this.retry(`upload to ${repo}`, async () => {
-      let location = await this.startUpload(repo);
+      const location = await this.startUpload(repo);
       const hasher = new Bun.CryptoHasher("sha256");
-      let offset = 0;
-      for await (const chunk of rechunk(await open(), this.chunkSize)) {
-        hasher.update(chunk);
-        const res = await this.request("PATCH", location, scopes, {
-          headers: {
-            "content-type": "application/octet-stream",
-            "content-length": String(chunk.length),
-            "content-range": `${offset}-${offset + chunk.length - 1}`,
+      let size = 0;
+      let sourceError: unknown;
+      const reader = (await open()).getReader();
+      const body = new ReadableStream<Uint8Array>(
+        {
+          async pull(ctrl) {
+            try {
+              const r = await reader.read();
+              if (r.done) return ctrl.close();
+              hasher.update(r.value);
+              size += r.value.length;
+              onProgress?.(size);
+              ctrl.enqueue(r.value);
+            } catch (err) {
+              sourceError = err;
+              ctrl.error(err);
+            }
           },
-          body: chunk,
-        });
-        await res.body?.cancel();
-        if (res.status !== 202) throw new SeelieError(`registry ${this.registry}: upload chunk to ${repo} answered ${res.status}`);
-        offset += chunk.length;
-        onProgress?.(offset);
-        const loc = res.headers.get("location");
-        if (loc) location = new URL(loc, this.baseUrl).toString();
+          cancel: (reason) => reader.cancel(reason),
+        },
+        { highWaterMark: 0 },
+      );
+      let res: Response;
+      try {
+        res = await this.request("PATCH", location, scopes, { headers: { "content-type": "application/octet-stream" }, body });
+      } catch (err) {
+        throw sourceError ?? err;
+      } finally {
+        await reader.cancel().catch(() => undefined);
       }
+      await res.body?.cancel();
+      if (res.status !== 202) throw new SeelieError(`registry ${this.registry}: streamed upload to ${repo} answered ${res.status}`);
       const digest = `sha256:${hasher.digest("hex")}`;
-      const res = await this.request("PUT", RegistryClient.withDigest(location, digest), scopes, { headers: { "content-length": "0" } });
-      await this.expectCreated(res, repo, digest);
-      return { digest, size: offset };
+      const done = new URL(res.headers.get("location") ?? location, this.baseUrl).toString();
+      const put = await this.request("PUT", RegistryClient.withDigest(done, digest), scopes, { headers: { "content-length": "0" } });
+      await this.expectCreated(put, repo, digest);
+      return { digest, size };
     });
   }
 

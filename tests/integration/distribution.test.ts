@@ -78,6 +78,26 @@ describe("registry client (real registry)", () => {
     expect(await c.blobSize(repo("stream"), r.digest)).toBe(data.length);
   }, 60_000);
 
+  test("upload of a stream whose source fails half-way: the source's error, not retried", async () => {
+    const c = new RegistryClient({ registry: reg.addr, auth, attempts: 3, backoffMs: 10 });
+    let opens = 0;
+    const broken = () => {
+      opens++;
+      let sent = false;
+      return new ReadableStream<Uint8Array>({
+        pull(ctrl) {
+          if (sent) return ctrl.error(new SeelieError("the source broke"));
+          sent = true;
+          ctrl.enqueue(randomBytes(1024 * 1024));
+        },
+      });
+    };
+    const err = await c.uploadStream(repo("broken"), broken).catch((e) => e);
+    expect(err).toBeInstanceOf(SeelieError);
+    expect(err.message).toBe("the source broke");
+    expect(opens).toBe(1);
+  }, 30_000);
+
   test("mount of a blob the source repo lacks falls back (returns false)", async () => {
     const c = new RegistryClient({ registry: reg.addr, auth });
     expect(await c.mountBlob(repo("m2"), sha(randomBytes(10)), repo("nowhere"))).toBe(false);
@@ -164,6 +184,21 @@ describe("retries", () => {
     const err = await c
       .uploadBlob(repo("killed"), { digest: sha(data), size: data.length }, () => pieces(data), () => {
         if (++chunks === 2) void extra.kill();
+      })
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(SeelieError);
+    expect(err.message).toContain(extra.addr);
+    expect(err.message).toMatch(/after 3 attempts/);
+  }, 30_000);
+
+  test("a registry killed in the middle of a streamed upload: retries, then a clear error", async () => {
+    await extra.start();
+    const c = new RegistryClient({ registry: extra.addr, auth, attempts: 3, backoffMs: 100 });
+    const data = randomBytes(16 * 1024 * 1024);
+    let reads = 0;
+    const err = await c
+      .uploadStream(repo("killed-stream"), () => pieces(data), () => {
+        if (++reads === 2) void extra.kill();
       })
       .catch((e) => e);
     expect(err).toBeInstanceOf(SeelieError);
