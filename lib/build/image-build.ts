@@ -144,7 +144,13 @@ export async function buildImage(opts: ImageBuildOptions, deps: ImageBuildDeps):
     deps.notice(`pushing ${image} from ${where}`);
     const auth = await resolveRegistryAuth(parseImageRef(image).domain, config, deps.credentialHelper);
     digest = (await pushImage(docker, image, auth, deps.progress, where, signal).catch((err) => {
-      if (signal?.aborted) throw new InterruptedError("push");
+      if (signal?.aborted) {
+        if (opts.backend === "remote") {
+          // Podman (4.x) does not cancel a push when its client goes away: it completes it.
+          deps.notice(`${where} finishes the push it started, so ${image} will be complete in the registry; delete that tag if you do not want it`);
+        }
+        throw new InterruptedError("push");
+      }
       throw err;
     })) ?? null;
   }

@@ -5,6 +5,7 @@
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { dockerCli, need, sh } from "../helpers/services.ts";
 import { ROOT, copyProject, registryHasTag, seelie, testHome, testSecrets, uniqueTag } from "../helpers/seelie.ts";
@@ -227,5 +228,51 @@ describe("Ctrl-C", () => {
     // the remote build's containers live until it ends; what seelie controls is that nothing is pushed.
     const err = await interrupt(["--backend=remote", "--region=region-a"]);
     expect(err).toMatch(/region region-a \(Podman\) goes on with the build.*nothing is pushed/s);
+  });
+  /** Interrupts a build with --push once the push has started; returns the tag and seelie's stderr. */
+  async function interruptPush(flags: string[]): Promise<{ tag: string; err: string; repo: string }> {
+    const d = exampleProject();
+    // A fresh 120 MB layer, so the push takes long enough to be interrupted.
+    writeFileSync(join(d, "Dockerfile"), `FROM ${BUSYBOX}\nCOPY . /w\n`);
+    writeFileSync(join(d, "big.bin"), randomBytes(120 * 1024 * 1024));
+    const tag = uniqueTag("pushintr");
+    const p = Bun.spawn([process.execPath, join(ROOT, "bin/seelie.ts"), "image", "build", `--project_dir=${d}`, `--tag=${tag}`, "--repo_type=training", "--push", ...flags], {
+      env: { ...process.env, ...env },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    let err = "";
+    const reader = (async () => {
+      for await (const chunk of p.stderr) err += new TextDecoder().decode(chunk);
+    })();
+    const deadline = Date.now() + 120_000;
+    // The engine's own first push line: the push has reached the engine.
+    while (!err.includes("The push refers to repository") && Date.now() < deadline) await Bun.sleep(50);
+    expect(err).toContain("The push refers to repository");
+    p.kill("SIGINT");
+    expect(await p.exited).toBe(130);
+    await reader;
+    expect(err).toContain("push interrupted");
+    return { tag, err, repo: REPO };
+  }
+  test("during a local push: Docker stops it, and the tag never reaches the registry", async () => {
+    const { tag } = await interruptPush(["--backend=local"]);
+    for (let i = 0; i < 10; i++) {
+      expect(await registryHasTag(REPO, tag)).toBe(false);
+      await Bun.sleep(500);
+    }
+  });
+  test("during a remote push: seelie says the region completes it, and what appears is a whole image", async () => {
+    // Podman 4.3 completes a push whose client went away; seelie cannot stop it, so it says so.
+    const { tag, err } = await interruptPush(["--backend=remote", "--region=region-a"]);
+    expect(err).toMatch(/region region-a \(Podman\) finishes the push it started.*delete that tag/s);
+    let pushed = false;
+    for (let i = 0; i < 120 && !pushed; i++) {
+      pushed = await registryHasTag(REPO, tag);
+      if (!pushed) await Bun.sleep(500);
+    }
+    expect(pushed).toBe(true);
+    const image = `${need("SEELIE_TEST_REGISTRY")}/${REPO}:${tag}`;
+    expect(await runPushed(image, "ls -l /w/big.bin | awk '{print $5}'")).toBe(`${120 * 1024 * 1024}\n`);
   });
 });
