@@ -2,10 +2,11 @@
 # Every benchmark, one after the other, against the real services (started if needed).
 # Usage: bash bench/run.sh [image-build|committer|containerd-commit|jobs …]   (default: all)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 export PATH="$PWD/node_modules/.bin:$PATH"
 [[ -d node_modules ]] || npm ci --no-audit --no-fund >&2
 bash tests/services/up.sh >&2
+# shellcheck source=/dev/null
 source "${SEELIE_TEST_DIR:-/var/lib/seelie-test}/env.sh"
 names=("$@")
 ((${#names[@]})) || names=(image-build committer containerd-commit jobs)

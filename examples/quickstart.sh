@@ -18,10 +18,11 @@ if [[ $(id -u) -ne 0 ]] && ! docker info >/dev/null 2>&1; then
 fi
 # An engine (unless one runs), a local registry with a password, and a Python base image.
 bash tests/services/up.sh quickstart
+# shellcheck source=/dev/null
 source /var/lib/seelie-test/env.sh
 
 export SEELIE_REGISTRY_HOST=$SEELIE_TEST_REGISTRY SEELIE_REPO=seelie
-export SEELIE_USERNAME=${SEELIE_USERNAME:-$(id -un | tr 'A-Z' 'a-z' | tr -c 'a-z0-9\n' '-')}
+export SEELIE_USERNAME=${SEELIE_USERNAME:-$(id -un | tr '[:upper:]' '[:lower:]' | tr -c 'a-z0-9\n' '-')}
 export DOCKER_CONFIG=$SEELIE_TEST_DOCKER_CONFIG   # the registry's credentials, as `docker login` writes them
 
 echo "[quickstart] seelie image build --project_dir examples/hello-training --push" >&2

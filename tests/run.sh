@@ -4,7 +4,7 @@
 # "N passed, N failed" from bun's own counts. Exits non-zero on any failure.
 # Usage: bash tests/run.sh [bun test args…]
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 export PATH="$PWD/node_modules/.bin:$PATH"
 
 if ! command -v bun >/dev/null 2>&1 || [[ ! -d node_modules ]]; then
@@ -12,6 +12,7 @@ if ! command -v bun >/dev/null 2>&1 || [[ ! -d node_modules ]]; then
   npm ci --no-audit --no-fund >&2 || npm install --no-audit --no-fund >&2 || exit 1
 fi
 bash tests/services/up.sh || { echo "0 passed, 1 failed"; echo "[tests] services did not start" >&2; exit 1; }
+# shellcheck source=/dev/null
 source "${SEELIE_TEST_DIR:-/var/lib/seelie-test}/env.sh"
 
 # The compiled committer is what runs in committer pods; the tests run that very file.

@@ -26,7 +26,7 @@ else
   PKGS+=(containerd runc docker.io)
 fi
 if [[ $MODE == all ]]; then
-  PKGS+=(podman crun conmon fuse-overlayfs uidmap microsocks buildah skopeo umoci dash iproute2)
+  PKGS+=(podman crun conmon fuse-overlayfs uidmap microsocks buildah skopeo umoci dash iproute2 shellcheck)
 fi
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -58,10 +58,10 @@ if ((ENGINE_RUNNING == 0)) && ! ctr version >/dev/null 2>&1; then
   start_bg containerd containerd
   wait_for 20 containerd ctr version
 fi
-if ((ENGINE_RUNNING == 0)) && ! $DOCKER info >/dev/null 2>&1; then
+if ((ENGINE_RUNNING == 0)) && ! "$DOCKER" info >/dev/null 2>&1; then
   say "starting dockerd"
   start_bg dockerd dockerd --containerd=/run/containerd/containerd.sock
-  wait_for 40 dockerd $DOCKER info || { tail -20 "$LOGS/dockerd.log" >&2; exit 1; }
+  wait_for 40 dockerd "$DOCKER" info || { tail -20 "$LOGS/dockerd.log" >&2; exit 1; }
 fi
 
 # ---------------------------------------------------------------- registry with a password
@@ -139,7 +139,7 @@ fi
 # busybox: busybox-static plus its applet links. python: a debootstrap tree with python3 and pip.
 reg_has() { curl -sf -u "$REG_USER:$REG_PASS" "http://$REG_ADDR/v2/$1/manifests/$2" \
   -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' >/dev/null; }
-echo "$REG_PASS" | $DOCKER --config "$T/docker-config" login -u "$REG_USER" --password-stdin "$REG_ADDR" >/dev/null 2>&1 || true
+echo "$REG_PASS" | "$DOCKER" --config "$T/docker-config" login -u "$REG_USER" --password-stdin "$REG_ADDR" >/dev/null 2>&1 || true
 
 BUSYBOX=$REG_ADDR/seelie/busybox:1
 if ! reg_has seelie/busybox 1; then
@@ -151,9 +151,9 @@ if ! reg_has seelie/busybox 1; then
   for a in $("$R/bin/busybox" --list); do [[ -e $R/bin/$a ]] || ln -s busybox "$R/bin/$a"; done
   echo 'root:x:0:0:root:/root:/bin/sh' >"$R/etc/passwd"
   echo 'root:x:0:' >"$R/etc/group"
-  tar -C "$R" -c . | $DOCKER import -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' -c 'CMD ["sh"]' - "$BUSYBOX" >/dev/null
+  tar -C "$R" -c . | "$DOCKER" import -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' -c 'CMD ["sh"]' - "$BUSYBOX" >/dev/null
   rm -rf "$R"
-  $DOCKER --config "$T/docker-config" push "$BUSYBOX" >/dev/null
+  "$DOCKER" --config "$T/docker-config" push "$BUSYBOX" >/dev/null
 fi
 
 PYTHON=$REG_ADDR/seelie/python:3
@@ -168,10 +168,10 @@ if ! reg_has seelie/python 3; then
       >"$LOGS/debootstrap.log" 2>&1 || { tail -20 "$LOGS/debootstrap.log" >&2; exit 1; }
     rm -rf "$ROOT"/var/cache/apt/archives/*.deb
   fi
-  tar -C "$ROOT" -c . | $DOCKER import \
+  tar -C "$ROOT" -c . | "$DOCKER" import \
     -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     -c 'ENV PIP_BREAK_SYSTEM_PACKAGES=1' -c 'CMD ["python3"]' - "$PYTHON" >/dev/null
-  $DOCKER --config "$T/docker-config" push "$PYTHON" >/dev/null
+  "$DOCKER" --config "$T/docker-config" push "$PYTHON" >/dev/null
 fi
 
 # ---------------------------------------------------------------- what the tests read

@@ -4,15 +4,27 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const ROOT = join(import.meta.dir, "../..");
-const scripts = ["minikube/up.sh", "minikube/e2e-commit.sh"];
+const scripts = [
+  "minikube/up.sh",
+  "minikube/e2e-commit.sh",
+  "tests/services/up.sh",
+  "tests/run.sh",
+  ".ci/run",
+  "bench/run.sh",
+  "examples/quickstart.sh",
+  "pods/cloud-build/generate.sh",
+];
 
-test.each(scripts)("%s is valid bash (and shellcheck-clean where shellcheck is installed)", (s) => {
+test.each(scripts)("%s is valid bash and shellcheck-clean", (s) => {
   const n = Bun.spawnSync(["bash", "-n", join(ROOT, s)]);
   expect(n.exitCode, n.stderr.toString()).toBe(0);
-  if (Bun.which("shellcheck")) {
-    const sc = Bun.spawnSync(["shellcheck", join(ROOT, s)]);
-    expect(sc.exitCode, sc.stdout.toString()).toBe(0);
+  if (!Bun.which("shellcheck")) {
+    // tests/services/up.sh installs it; a bare `bun test tests/unit` on another machine may lack it.
+    console.log(`shellcheck is not installed: only 'bash -n' checked ${s} (tests/services/up.sh installs shellcheck)`);
+    return;
   }
+  const sc = Bun.spawnSync(["shellcheck", join(ROOT, s)]);
+  expect(sc.exitCode, sc.stdout.toString()).toBe(0);
 });
 
 /** Runs up.sh with stand-ins for minikube, kubectl and docker that only record their arguments. */
