@@ -5,7 +5,7 @@
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { need, testRegistry } from "./services.ts";
+import { need, sh, testRegistry } from "./services.ts";
 
 export const ROOT = join(import.meta.dir, "../..");
 export const SEELIE = join(ROOT, "bin/seelie.ts");
@@ -32,14 +32,38 @@ ${extraYaml}`,
   return { home, env: { HOME: home, DOCKER_CONFIG: reg.dockerConfig, SEELIE_LOG_LEVEL: "3" } };
 }
 
-/** Runs seelie; never throws on a non-zero exit. */
+/** Runs seelie without the SEELIE_* settings of this shell (its test variables stay); never throws on a non-zero exit. */
 export async function seelie(args: string[], env: Record<string, string | undefined>, opts: { cwd?: string } = {}) {
   const clean = { ...process.env };
   for (const k of Object.keys(clean)) if (k.startsWith("SEELIE_") && !k.startsWith("SEELIE_TEST_")) delete clean[k];
   delete clean.DOCKER_HOST;
-  const p = Bun.spawn([process.execPath, SEELIE, ...args], { env: { ...clean, ...env }, stdout: "pipe", stderr: "pipe", cwd: opts.cwd ?? ROOT });
-  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  return { code, stdout, stderr };
+  return sh([process.execPath, SEELIE, ...args], { baseEnv: clean, env, cwd: opts.cwd ?? ROOT });
+}
+
+/** A running seelie whose stderr is collected as it arrives, to act on what it has printed so far. */
+export function spawnSeelie(args: string[], env: Record<string, string>) {
+  const p = Bun.spawn([process.execPath, SEELIE, ...args], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+  const out = { stderr: "" };
+  const reader = (async () => {
+    for await (const chunk of p.stderr) out.stderr += new TextDecoder().decode(chunk);
+  })();
+  return {
+    out,
+    /** Waits until stderr contains `text` (or `ms` pass); true when it does. */
+    async waitFor(text: string, ms: number): Promise<boolean> {
+      const deadline = Date.now() + ms;
+      while (!out.stderr.includes(text) && Date.now() < deadline) await Bun.sleep(50);
+      return out.stderr.includes(text);
+    },
+    /** Sends SIGINT, as Ctrl-C does, and waits for the exit code and the whole of stderr. */
+    async interrupt(): Promise<{ code: number; stderr: string; ms: number }> {
+      const t0 = Date.now();
+      p.kill("SIGINT");
+      const code = await p.exited;
+      await reader;
+      return { code, stderr: out.stderr, ms: Date.now() - t0 };
+    },
+  };
 }
 
 /** True when the test registry has `repo:tag` (a manifest exists). */

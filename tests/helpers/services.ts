@@ -21,10 +21,14 @@ export function testRegistry(): { addr: string; user: string; password: string; 
   };
 }
 
-/** Runs a command, returning its exit code and output (never throws on a non-zero exit). */
-export async function sh(argv: string[], opts: { env?: Record<string, string | undefined>; stdin?: string; cwd?: string } = {}) {
+/** Runs a command, returning its exit code and output (never throws on a non-zero exit); `env` adds to `baseEnv` (default: this process's). */
+export async function sh(
+  argv: string[],
+  opts: { env?: Record<string, string | undefined>; baseEnv?: Record<string, string | undefined>; stdin?: string; cwd?: string } = {},
+) {
+  const base = opts.baseEnv ?? process.env;
   const p = Bun.spawn(argv, {
-    env: opts.env ? { ...process.env, ...opts.env } : process.env,
+    env: opts.env ? { ...base, ...opts.env } : base,
     stdin: opts.stdin === undefined ? "ignore" : new TextEncoder().encode(opts.stdin),
     stdout: "pipe",
     stderr: "pipe",

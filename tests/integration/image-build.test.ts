@@ -8,7 +8,7 @@ import { chmodSync, rmSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { dockerCli, need, sh } from "../helpers/services.ts";
-import { ROOT, copyProject, registryHasTag, seelie, testHome, testSecrets, uniqueTag } from "../helpers/seelie.ts";
+import { ROOT, copyProject, registryHasTag, seelie, spawnSeelie, testHome, testSecrets, uniqueTag } from "../helpers/seelie.ts";
 
 setDefaultTimeout(300_000);
 const { home, env } = testHome();
@@ -178,24 +178,12 @@ describe("Ctrl-C", () => {
   async function interrupt(flags: string[], leftovers?: Lister) {
     const tag = uniqueTag("intr");
     const mark = `SEELIE_TEST_MARK=${tag}`;
-    const p = Bun.spawn(
-      [process.execPath, join(ROOT, "bin/seelie.ts"), "image", "build", `--project_dir=${slowProject()}`, `--base_image=${PYTHON}`, `--tag=${tag}`, "--repo_type=training", "--push", "--build-arg", mark, ...flags],
-      { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" },
-    );
-    let err = "";
-    const reader = (async () => {
-      for await (const chunk of p.stderr) err += new TextDecoder().decode(chunk);
-    })();
-    const deadline = Date.now() + 60_000;
-    while (!err.includes("build-started") && Date.now() < deadline) await Bun.sleep(100);
-    expect(err).toContain("build-started");
+    const run = spawnSeelie(["image", "build", `--project_dir=${slowProject()}`, `--base_image=${PYTHON}`, `--tag=${tag}`, "--repo_type=training", "--push", "--build-arg", mark, ...flags], env);
+    expect(await run.waitFor("build-started", 60_000)).toBe(true);
     if (leftovers) expect(await leftovers(mark)).not.toEqual([]); // the build's RUN container exists while it runs
-    const t0 = Date.now();
-    p.kill("SIGINT");
-    const code = await p.exited;
-    await reader;
+    const { code, stderr: err, ms } = await run.interrupt();
     expect(code).toBe(130);
-    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(ms).toBeLessThan(15_000);
     expect(err).toContain("interrupted");
     expect(await registryHasTag(REPO, tag)).toBe(false);
     if (!leftovers) return err;
@@ -210,10 +198,11 @@ describe("Ctrl-C", () => {
     return err;
   }
   const engineLister = (base: string): Lister => async (mark) => {
-    const list = (await (await fetch(`${base}/containers/json?all=true`, { unix: base.startsWith("http://unix") ? "/var/run/docker.sock" : undefined } as RequestInit)).json()) as { Id: string }[];
+    const init = { unix: base === "http://unix" ? "/var/run/docker.sock" : undefined } as RequestInit;
+    const list = (await (await fetch(`${base}/containers/json?all=true`, init)).json()) as { Id: string }[];
     const found: string[] = [];
     for (const c of list) {
-      const res = await fetch(`${base}/containers/${c.Id}/json`, { unix: base.startsWith("http://unix") ? "/var/run/docker.sock" : undefined } as RequestInit);
+      const res = await fetch(`${base}/containers/${c.Id}/json`, init);
       if (!res.ok) continue;
       const info = (await res.json()) as { Config?: { Env?: string[] } };
       if (info.Config?.Env?.includes(mark)) found.push(c.Id);
@@ -230,30 +219,19 @@ describe("Ctrl-C", () => {
     expect(err).toMatch(/region region-a \(Podman\) goes on with the build.*nothing is pushed/s);
   });
   /** Interrupts a build with --push once the push has started; returns the tag and seelie's stderr. */
-  async function interruptPush(flags: string[]): Promise<{ tag: string; err: string; repo: string }> {
+  async function interruptPush(flags: string[]): Promise<{ tag: string; err: string }> {
     const d = exampleProject();
     // A fresh 120 MB layer, so the push takes long enough to be interrupted.
     writeFileSync(join(d, "Dockerfile"), `FROM ${BUSYBOX}\nCOPY . /w\n`);
     writeFileSync(join(d, "big.bin"), randomBytes(120 * 1024 * 1024));
     const tag = uniqueTag("pushintr");
-    const p = Bun.spawn([process.execPath, join(ROOT, "bin/seelie.ts"), "image", "build", `--project_dir=${d}`, `--tag=${tag}`, "--repo_type=training", "--push", ...flags], {
-      env: { ...process.env, ...env },
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    let err = "";
-    const reader = (async () => {
-      for await (const chunk of p.stderr) err += new TextDecoder().decode(chunk);
-    })();
-    const deadline = Date.now() + 120_000;
+    const run = spawnSeelie(["image", "build", `--project_dir=${d}`, `--tag=${tag}`, "--repo_type=training", "--push", ...flags], env);
     // The engine's own first push line: the push has reached the engine.
-    while (!err.includes("The push refers to repository") && Date.now() < deadline) await Bun.sleep(50);
-    expect(err).toContain("The push refers to repository");
-    p.kill("SIGINT");
-    expect(await p.exited).toBe(130);
-    await reader;
+    expect(await run.waitFor("The push refers to repository", 120_000)).toBe(true);
+    const { code, stderr: err } = await run.interrupt();
+    expect(code).toBe(130);
     expect(err).toContain("push interrupted");
-    return { tag, err, repo: REPO };
+    return { tag, err };
   }
   test("during a local push: Docker stops it, and the tag never reaches the registry", async () => {
     const { tag } = await interruptPush(["--backend=local"]);
