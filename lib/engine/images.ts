@@ -37,6 +37,24 @@ export function registryError(action: string, image: string, message: string, au
   });
 }
 
+/** Starts a pull or push and follows its progress; an engine or registry failure becomes an error naming the registry. */
+async function followRegistryOperation(
+  action: "pull" | "push",
+  name: string,
+  start: () => Promise<unknown>,
+  auth: RegistryAuth | undefined,
+  progress: (line: string) => void,
+  where: string,
+  signal?: AbortSignal,
+): Promise<EngineMessage[]> {
+  try {
+    return await followEngineStream((await start()) as NodeJS.ReadableStream, progressPrinter(progress), signal);
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    throw registryError(action, name, errorMessage(err), auth, where);
+  }
+}
+
 /** Pulls an image with the given credentials, reporting progress. */
 export async function pullImage(
   docker: Docker,
@@ -46,13 +64,8 @@ export async function pullImage(
   where: string,
   signal?: AbortSignal,
 ): Promise<void> {
-  try {
-    const stream = (await docker.pull(name, { authconfig: auth ? toEngineAuth(auth) : undefined, abortSignal: signal })) as NodeJS.ReadableStream;
-    await followEngineStream(stream, progressPrinter(progress), signal);
-  } catch (err) {
-    if (signal?.aborted) throw err;
-    throw registryError("pull", name, errorMessage(err), auth, where);
-  }
+  const authconfig = auth ? toEngineAuth(auth) : undefined;
+  await followRegistryOperation("pull", name, () => docker.pull(name, { authconfig, abortSignal: signal }), auth, progress, where, signal);
 }
 
 /** Pushes `name` (repository:tag) with the given credentials; returns the pushed manifest digest. */
@@ -66,14 +79,9 @@ export async function pushImage(
 ): Promise<string | undefined> {
   const ref = parseImageRef(name);
   const repo = repositoryOf(ref).replace(/^docker\.io\//, "");
-  let messages: EngineMessage[];
-  try {
-    const stream = (await docker.getImage(repo).push({ tag: ref.tag ?? "latest", authconfig: auth ? toEngineAuth(auth) : undefined, abortSignal: signal })) as unknown as NodeJS.ReadableStream;
-    messages = await followEngineStream(stream, progressPrinter(progress), signal);
-  } catch (err) {
-    if (signal?.aborted) throw err;
-    throw registryError("push", name, errorMessage(err), auth, where);
-  }
+  const authconfig = auth ? toEngineAuth(auth) : undefined;
+  const start = () => docker.getImage(repo).push({ tag: ref.tag ?? "latest", authconfig, abortSignal: signal });
+  const messages = await followRegistryOperation("push", name, start, auth, progress, where, signal);
   const aux = messages.find((m) => m.aux?.Digest)?.aux?.Digest;
   if (aux) return aux;
   // Podman reports the digest only in a status line ("…: digest: sha256:… size: N").
