@@ -8,7 +8,7 @@ import { REGISTRY_AUTH_DIR, SCRATCH_DIR, VOLUME_MOUNT, builderContainer, toolFra
 import type { CloudBuildInputs, ContainerSpec, EnvVar, PodSpecDoc, VolumeMount, VolumeSpec } from "./types.ts";
 
 /** Labels every build Pod carries (and `seelie.dev/build-tool`). */
-export const BUILD_POD_LABELS = { "app.kubernetes.io/name": "seelie-cloud-build", "app.kubernetes.io/managed-by": "seelie" } as const;
+const BUILD_POD_LABELS = { "app.kubernetes.io/name": "seelie-cloud-build", "app.kubernetes.io/managed-by": "seelie" } as const;
 
 /**
  * The parts of the Pod that depend on the tool; everything else is byte-for-byte the same for all tools

@@ -5,6 +5,7 @@
  */
 import { ApiException, CoreV1Api, type KubeConfig, Log, type V1ContainerStatus, type V1Pod } from "@kubernetes/client-node";
 import { InterruptedError, SeelieError, UsageError, errorMessage } from "../errors.ts";
+import { kubeError } from "../kube/client.ts";
 import type { ProgressSink } from "../log.ts";
 import { ContainerLogFollower } from "./logs.ts";
 import { renderBuildPod } from "./pod.ts";
@@ -40,10 +41,6 @@ export interface RunCloudBuildOptions {
 const DIGEST_RE = /sha256:[0-9a-f]{64}/;
 const STUCK_REASONS = new Set(["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError", "CreateContainerError", "RunContainerError"]);
 
-function httpCode(err: unknown): number | undefined {
-  return err instanceof ApiException ? err.code : undefined;
-}
-
 /** The API server's own message (a Status object's `message`), when the error carries one. */
 function apiMessage(err: unknown): string | undefined {
   if (!(err instanceof ApiException)) return undefined;
@@ -58,8 +55,7 @@ function apiMessage(err: unknown): string | undefined {
 }
 
 function apiError(what: string, err: unknown): SeelieError {
-  const code = httpCode(err);
-  const detail = err instanceof ApiException ? `HTTP ${code}${apiMessage(err) ? ` — ${apiMessage(err)}` : ""}` : errorMessage(err);
+  const detail = err instanceof ApiException ? `HTTP ${err.code}${apiMessage(err) ? ` — ${apiMessage(err)}` : ""}` : errorMessage(err);
   return new SeelieError(`${what}: ${detail}`, { hint: "check the kubeconfig context, the namespace and your RBAC permissions", cause: err });
 }
 
@@ -69,7 +65,7 @@ export async function checkRegistrySecret(api: CoreV1Api, namespace: string, nam
   try {
     secret = await api.readNamespacedSecret({ name, namespace });
   } catch (err) {
-    if (httpCode(err) === 404) {
+    if (kubeError(err).code === 404) {
       throw new UsageError(
         `the registry secret "${name}" does not exist in namespace "${namespace}"`,
         `create it: kubectl -n ${namespace} create secret docker-registry ${name} --docker-server=REGISTRY --docker-username=USER --docker-password=...`,
@@ -90,7 +86,7 @@ export async function checkContextClaim(api: CoreV1Api, namespace: string, claim
   try {
     await api.readNamespacedPersistentVolumeClaim({ name: claim, namespace });
   } catch (err) {
-    if (httpCode(err) === 404) {
+    if (kubeError(err).code === 404) {
       throw new UsageError(`the build context volume claim "${claim}" does not exist in namespace "${namespace}"`, "check --context_pvc and --namespace (kubectl get pvc)");
     }
     throw apiError(`cannot read the volume claim ${namespace}/${claim}`, err);
@@ -135,7 +131,7 @@ export async function runCloudBuild(kc: KubeConfig, inputs: CloudBuildInputs, op
       await api.deleteNamespacedPod({ name, namespace: ns, gracePeriodSeconds: 0 });
       opts.progress(`[cloud-build] Pod ${ns}/${name} deleted`);
     } catch (err) {
-      if (httpCode(err) !== 404) opts.progress(`[cloud-build] could not delete Pod ${ns}/${name}: ${errorMessage(err)} (delete it with kubectl)`);
+      if (kubeError(err).code !== 404) opts.progress(`[cloud-build] could not delete Pod ${ns}/${name}: ${errorMessage(err)} (delete it with kubectl)`);
     }
   }
 }
@@ -175,7 +171,7 @@ async function follow(kc: KubeConfig, api: CoreV1Api, ns: string, name: string, 
     try {
       pod = await api.readNamespacedPod({ name, namespace: ns });
     } catch (err) {
-      if (httpCode(err) === 404) throw new SeelieError(`the build Pod ${ns}/${name} was deleted before it finished`, { hint: "someone or something (e.g. a namespace cleanup) removed it; run the build again" });
+      if (kubeError(err).code === 404) throw new SeelieError(`the build Pod ${ns}/${name} was deleted before it finished`, { hint: "someone or something (e.g. a namespace cleanup) removed it; run the build again" });
       throw apiError(`cannot read the build Pod ${ns}/${name}`, err);
     }
     for (const [c, follower] of followers) {

@@ -36,10 +36,10 @@ export const ANNOTATIONS = {
 export const COMMITTER_APP = "seelie-committer";
 export const COMMITTER_CONTAINER = "committer";
 /** Where the committer executable lives in the committer image (pods/committer/Dockerfile). */
-export const COMMITTER_PATH = "/usr/local/bin/seelie-committer";
+const COMMITTER_PATH = "/usr/local/bin/seelie-committer";
 /** Where the registry Secret is mounted; the committer gets the file by `--docker-config`. */
 export const REGISTRY_AUTH_DIR = "/var/run/seelie/registry";
-export const DOCKER_CONFIG_KEY = ".dockerconfigjson";
+const DOCKER_CONFIG_KEY = ".dockerconfigjson";
 export const TERMINATION_LOG = "/dev/termination-log";
 
 
@@ -98,7 +98,7 @@ export interface CommitterPodInput {
 }
 
 /** The committer's command line (no secret in it: the credentials are a mounted file). */
-export function committerArgs(input: CommitterPodInput): string[] {
+function committerArgs(input: CommitterPodInput): string[] {
   const { target } = input;
   const args = ["--container-id", `${target.runtime}://${target.containerId}`, "--image", input.image, "--runtime-endpoint", input.socket.endpoint];
   if (target.runtime === "containerd") args.push("--namespace", input.containerdNamespace ?? "k8s.io");

@@ -7,6 +7,7 @@
  * `FallbackToLogsOnError` and the process failed). Deleting the Pod stops the process (SIGTERM, then
  * SIGKILL after the grace period), as the kubelet does.
  */
+import { sleep } from "../../lib/util/sleep.ts";
 import type { FakeKube, KubeObject } from "./fake-kube.ts";
 
 /** How to run a Pod's container as a local process. */
@@ -45,8 +46,6 @@ export interface KubeletRecord {
   /** Resolves when every process the kubelet started has ended. */
   idle(): Promise<void>;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts playing the kubelet on `fk`. */
 export function playKubelet(fk: FakeKube, opts: KubeletOptions): KubeletRecord {

@@ -170,6 +170,17 @@ async function gone(fk: FakeKube, what: "pods" | "secrets"): Promise<KubeObject[
   return fk.list(what).filter((o) => o.metadata.namespace === CNS);
 }
 
+/** No committer Pod and no per-run Secret is left in the committer namespace. */
+async function expectNothingLeft(fk: FakeKube): Promise<void> {
+  expect(await gone(fk, "pods")).toEqual([]);
+  expect(await gone(fk, "secrets")).toEqual([]);
+}
+
+/** The source container still runs (not stopped, not left paused). */
+async function expectStillRunning(id: string): Promise<void> {
+  expect((await sh(dockerCli("inspect", "-f", "{{.State.Status}}", id))).stdout.trim()).toBe("running");
+}
+
 beforeAll(async () => {
   COMMITTER = await ensureCommitterBuilt();
   testRegistry();
@@ -226,8 +237,7 @@ describe("seelie image commit --pod (Docker node)", () => {
     expect(r.stderr).not.toContain(`"digest"`);
     // Pod and per-run Secret are gone; the Secret had been owned by the Pod.
     await record.idle();
-    expect(await gone(fk, "pods")).toEqual([]);
-    expect(await gone(fk, "secrets")).toEqual([]);
+    await expectNothingLeft(fk);
     const patch = fk.requests.find((q) => q.method === "PATCH" && q.path.includes("/secrets/"));
     expect((patch?.body as KubeObject).metadata.ownerReferences[0]).toMatchObject({ kind: "Pod", name: pods[0]!.metadata.name, uid: pods[0]!.metadata.uid });
     // The Pod: pinned, no secret in args/env, only the Docker socket mounted, credentials as a mounted file.
@@ -302,8 +312,7 @@ describe("seelie image commit --pod (Docker node)", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/the committer on node node-1 failed \(exit code [12]\): .*d{12}/);
     await record.idle();
-    expect(await gone(fk, "pods")).toEqual([]);
-    expect(await gone(fk, "secrets")).toEqual([]);
+    await expectNothingLeft(fk);
     checkRbac(fk);
     fk.stop();
   });
@@ -327,8 +336,7 @@ describe("seelie image commit --pod (containerd node)", () => {
     await record.idle();
     checkPodSpec(pods[0]!, "/run/containerd", [reg.password]);
     expect(pods[0]!.spec.containers[0].args).toEqual(expect.arrayContaining(["--namespace", "k8s.io", "--runtime-endpoint", "unix:///run/containerd/containerd.sock"]));
-    expect(await gone(fk, "pods")).toEqual([]);
-    expect(await gone(fk, "secrets")).toEqual([]);
+    await expectNothingLeft(fk);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ image, runtime: "containerd", containerId: cid, node: "node-1" });
     const check = await sh(dockerCli("run", "--rm", image, "sh", "-c", "cat /root/work.txt; ls /tmp"));
@@ -361,8 +369,7 @@ describe("locating the container (no committer Pod is made)", () => {
       const r = await seelie(kubeconfig, [...args, "-n", "team-a", ...img]);
       expect(r.stderr).toMatch(c.err);
       expect(r.code).toBe(c.code);
-      expect(await gone(fk, "pods")).toEqual([]);
-      expect(await gone(fk, "secrets")).toEqual([]);
+      await expectNothingLeft(fk);
     });
   }
   test("no kubeconfig at all: a usage error, not a connection to localhost:8080", async () => {
@@ -395,10 +402,9 @@ describe("stopping: Ctrl-C, timeout, refusal, a committer image that cannot be p
     expect(r.code).toBe(130);
     expect(r.stderr).toMatch(/interrupted/);
     await record.idle();
-    expect(await gone(fk, "pods")).toEqual([]);
-    expect(await gone(fk, "secrets")).toEqual([]);
+    await expectNothingLeft(fk);
     // The source container is still running, unpaused.
-    expect((await sh(dockerCli("inspect", "-f", "{{.State.Status}}", id))).stdout.trim()).toBe("running");
+    await expectStillRunning(id);
     checkRbac(fk);
     fk.stop();
   });
@@ -423,9 +429,8 @@ describe("stopping: Ctrl-C, timeout, refusal, a committer image that cannot be p
     expect(r.code).toBe(130);
     await record.idle();
     expect(record.killed.length, "the kubelet stopped the running committer").toBe(1);
-    expect(await gone(fk, "pods")).toEqual([]);
-    expect(await gone(fk, "secrets")).toEqual([]);
-    expect((await sh(dockerCli("inspect", "-f", "{{.State.Status}}", id))).stdout.trim()).toBe("running");
+    await expectNothingLeft(fk);
+    await expectStillRunning(id);
     checkRbac(fk);
     fk.stop();
   });
@@ -441,9 +446,8 @@ describe("stopping: Ctrl-C, timeout, refusal, a committer image that cannot be p
     expect(r.stderr).toMatch(/timed out after 3s while the committer was running/);
     expect(r.stderr).toMatch(/raise --timeout/);
     await record.idle();
-    expect(await gone(fk, "pods")).toEqual([]);
-    expect(await gone(fk, "secrets")).toEqual([]);
-    expect((await sh(dockerCli("inspect", "-f", "{{.State.Status}}", id))).stdout.trim()).toBe("running");
+    await expectNothingLeft(fk);
+    await expectStillRunning(id);
     checkRbac(fk);
     fk.stop();
   });
@@ -481,8 +485,7 @@ describe("stopping: Ctrl-C, timeout, refusal, a committer image that cannot be p
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/cannot start: ImagePullBackOff/);
     expect(r.stderr).toMatch(/registry\.example\.com\/nope\/committer:0/);
-    expect(await gone(fk, "pods")).toEqual([]);
-    expect(await gone(fk, "secrets")).toEqual([]);
+    await expectNothingLeft(fk);
     checkRbac(fk);
     fk.stop();
   });
