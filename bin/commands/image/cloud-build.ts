@@ -6,6 +6,7 @@ import { runCloudBuild } from "../../../lib/cloud-build/run.ts";
 import { loadConfig } from "../../../lib/config/load.ts";
 import { UsageError } from "../../../lib/errors.ts";
 import { log, stderrProgress } from "../../../lib/log.ts";
+import { parseDuration } from "../../../lib/util/duration.ts";
 import { interruptSignal, outputArg, outputFormat, printData, rejectUnknownFlags } from "../_cli.ts";
 
 const args = {
@@ -24,7 +25,7 @@ const args = {
   builder_image: { type: "string", description: "the builder's image (default: the tool's pinned image)" },
   tools_image: { type: "string", description: "image with the seelie binary for the prepare step (SEELIE_TOOLS_IMAGE, config cloudBuild.toolsImage)" },
   name: { type: "string", description: "fixed Pod name (default: generated seelie-build-<tool>-xxxxx)" },
-  timeout: { type: "string", description: "seconds before Kubernetes stops the build (activeDeadlineSeconds)", default: "3600" },
+  timeout: { type: "string", description: "time before Kubernetes stops the build (activeDeadlineSeconds), e.g. 30m, 1h; a bare number is seconds", default: "1h" },
   render: { type: "boolean", description: "print the Pod YAML for kubectl apply -f - instead of running it", default: false },
   ...outputArg,
 } as const;
@@ -36,8 +37,8 @@ export default defineCommand({
   async run({ args: a, rawArgs }) {
     rejectUnknownFlags(rawArgs, args);
     const format = outputFormat(a.output, ["text", "json"] as const);
-    const timeout = Number(a.timeout);
-    if (!Number.isInteger(timeout) || timeout <= 0) throw new UsageError(`invalid --timeout "${a.timeout}"`, "give whole seconds, e.g. --timeout 3600");
+    // The same duration syntax as `image commit --timeout`; Kubernetes counts whole seconds.
+    const timeout = Math.max(1, Math.ceil(parseDuration(a.timeout, "--timeout") / 1000));
     const kc = new KubeConfig();
     if (!a.render || !a.namespace) {
       kc.loadFromDefault();
