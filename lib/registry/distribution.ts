@@ -338,9 +338,7 @@ export class RegistryClient {
       const stream = await open();
       let offset = 0;
       if (blob.size <= this.chunkSize) {
-        const parts: Uint8Array[] = [];
-        for await (const c of rechunk(stream, Math.max(1, blob.size))) parts.push(c);
-        const body = new Uint8Array(Buffer.concat(parts));
+        const body = new Uint8Array(await new Response(stream).arrayBuffer());
         const res = await this.request("PUT", RegistryClient.withDigest(location, blob.digest), scopes, {
           headers: { "content-type": "application/octet-stream", "content-length": String(body.length) },
           body,
