@@ -122,10 +122,10 @@ export function resolveTargetImage(opts: CommitContainerOptions, deps: Pick<Comm
 async function registryAuth(image: string, opts: CommitContainerOptions, deps: CommitDeps, progress: (l: string) => void): Promise<RegistryAuth | undefined> {
   const registry = parseImageRef(image).domain;
   const path = dockerConfigPath(opts.dockerConfig, deps.isDirectory, deps.env, deps.home);
-  if (opts.dockerConfig && !deps.isDirectory(opts.dockerConfig) && !readDockerConfigFile(path)) {
+  const cfg = readDockerConfigFile(path);
+  if (opts.dockerConfig && !deps.isDirectory(opts.dockerConfig) && !cfg) {
     throw new UsageError(`--docker-config ${opts.dockerConfig} does not exist`, "pass the mounted secret's .dockerconfigjson file or a directory with config.json");
   }
-  const cfg = readDockerConfigFile(path);
   const auth = cfg ? await authFromDockerConfig(cfg, registry, path) : undefined;
   progress(auth ? `credentials for ${registry} from ${auth.source}` : `no credentials for ${registry} in ${path}; pushing anonymously`);
   return auth;

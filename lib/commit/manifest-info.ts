@@ -4,6 +4,8 @@
  */
 import type { RegistryAuth } from "../registry/credentials.ts";
 import { parseImageRef, referenceOf } from "../image/ref.ts";
+import { isLoopbackRegistry } from "../registry/www-authenticate.ts";
+import { registryApiHost } from "../containerd/base-image.ts";
 
 const ACCEPT = [
   "application/vnd.docker.distribution.manifest.v2+json",
@@ -20,10 +22,6 @@ export interface ManifestInfo {
 export function manifestInfo(manifest: { layers?: { size?: number }[] }): ManifestInfo {
   const layers = manifest.layers ?? [];
   return { size: layers.reduce((n, l) => n + (l.size ?? 0), 0), layers: layers.length };
-}
-
-function isLoopback(host: string): boolean {
-  return /^(localhost|127\.|\[::1\])/.test(host);
 }
 
 function basic(auth?: RegistryAuth): string | undefined {
@@ -54,8 +52,8 @@ async function token(challenge: Record<string, string>, auth: RegistryAuth | und
 /** Fetches the manifest of `image` and sums its layers; undefined when the registry cannot be read. */
 export async function fetchManifestInfo(image: string, auth: RegistryAuth | undefined, signal?: AbortSignal): Promise<ManifestInfo | undefined> {
   const ref = parseImageRef(image);
-  const host = ref.domain === "docker.io" ? "registry-1.docker.io" : ref.domain;
-  const schemes = isLoopback(host) ? ["http", "https"] : ["https", "http"];
+  const host = registryApiHost(ref.domain);
+  const schemes = isLoopbackRegistry(host) ? ["http", "https"] : ["https", "http"];
   for (const scheme of schemes) {
     const url = `${scheme}://${host}/v2/${ref.path}/manifests/${referenceOf(ref)}`;
     try {

@@ -9,13 +9,13 @@
 import { randomBytes } from "node:crypto";
 import type { CommitResult } from "../commit/runtime.ts";
 import type { RegistryAuth } from "../registry/credentials.ts";
-import { RegistryClient } from "../registry/distribution.ts";
+import { RegistryClient, sha256Digest } from "../registry/distribution.ts";
 import { InterruptedError, SeelieError } from "../errors.ts";
 import { log, type ProgressSink } from "../log.ts";
 import { formatImageRef, parseImageRef } from "../image/ref.ts";
 import type { Container } from "../../proto/gen/containerd/services/containers/v1/containers_pb.ts";
 import { containerdError, isAlreadyExists, type ContainerdClient } from "./client.ts";
-import { contentStream, sha256Digest, writeContent } from "./content.ts";
+import { contentStream, writeContent } from "./content.ts";
 import { diffContainerSnapshot } from "./snapshot-diff.ts";
 import { loadBaseImage, registryApiHost, resolveBaseImageName, type AuthResolver } from "./base-image.ts";
 import type { ImageHints } from "./base-image-name.ts";

@@ -20,11 +20,6 @@ import { SeelieError } from "../errors.ts";
 import { gcPacer } from "../util/gc-pacer.ts";
 import { containerdError, isAlreadyExists, isNotFound, type ContainerdClient } from "./client.ts";
 
-/** The sha256 digest (`sha256:…`) of bytes. */
-export function sha256Digest(bytes: Uint8Array): string {
-  return `sha256:${new Bun.CryptoHasher("sha256").update(bytes).digest("hex")}`;
-}
-
 /** The content store's info for `digest`, or undefined when the store does not hold it. */
 export async function contentInfo(c: ContainerdClient, digest: string, call?: CallOptions): Promise<Info | undefined> {
   try {

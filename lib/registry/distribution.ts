@@ -44,6 +44,11 @@ export interface FetchedManifest {
 
 class RetryableError extends Error {}
 
+/** The sha256 digest (`sha256:…`) of bytes. */
+export function sha256Digest(bytes: Uint8Array): string {
+  return `sha256:${new Bun.CryptoHasher("sha256").update(bytes).digest("hex")}`;
+}
+
 /**
  * Splits a byte stream into chunks of exactly `size` bytes (the last one shorter). With `reuse`, one
  * buffer is filled again for every chunk: a chunk is then valid only until the next one is asked for.
@@ -333,9 +338,7 @@ export class RegistryClient {
       const stream = await open();
       let offset = 0;
       if (blob.size <= this.chunkSize) {
-        const parts: Uint8Array[] = [];
-        for await (const c of rechunk(stream, Math.max(1, blob.size))) parts.push(c);
-        const body = new Uint8Array(Buffer.concat(parts));
+        const body = new Uint8Array(await new Response(stream).arrayBuffer());
         const res = await this.request("PUT", RegistryClient.withDigest(location, blob.digest), scopes, {
           headers: { "content-type": "application/octet-stream", "content-length": String(body.length) },
           body,
@@ -448,7 +451,7 @@ export class RegistryClient {
           hint: "a layer or the config may be missing from the repository",
         });
       }
-      return res.headers.get("docker-content-digest") ?? `sha256:${new Bun.CryptoHasher("sha256").update(bytes).digest("hex")}`;
+      return res.headers.get("docker-content-digest") ?? sha256Digest(bytes);
     });
   }
 
@@ -464,7 +467,7 @@ export class RegistryClient {
       }
       if (!res.ok) throw new SeelieError(`registry ${this.registry}: GET manifest ${repo}:${reference} answered ${res.status}`);
       const bytes = new Uint8Array(await res.arrayBuffer());
-      const digest = res.headers.get("docker-content-digest") ?? `sha256:${new Bun.CryptoHasher("sha256").update(bytes).digest("hex")}`;
+      const digest = res.headers.get("docker-content-digest") ?? sha256Digest(bytes);
       const mediaType = (res.headers.get("content-type") ?? "").split(";")[0]?.trim() || (JSON.parse(new TextDecoder().decode(bytes)) as { mediaType?: string }).mediaType || "";
       return { mediaType, digest, bytes };
     });

@@ -2,7 +2,7 @@ import { defineCommand, type ArgsDef } from "citty";
 import { commitContainer, defaultCommitDeps, type CommitReport } from "../../../lib/commit/flow.ts";
 import { findContainerd } from "../../../lib/commit/containerd.ts";
 import { errorDocument, resultFilePath, writeResultFile } from "../../../lib/commit/result-file.ts";
-import { SeelieError } from "../../../lib/errors.ts";
+import { SeelieError, errorMessage } from "../../../lib/errors.ts";
 import { log, stderrProgress } from "../../../lib/log.ts";
 import { interruptSignal, outputArg, outputFormat, printData, rejectUnknownFlags } from "../_cli.ts";
 
@@ -72,7 +72,7 @@ export default defineCommand({
       defaultCommitDeps(findContainerd),
     ).catch((err: unknown) => {
       if (resultFile) {
-        const doc = err instanceof SeelieError ? err : { message: err instanceof Error ? err.message : String(err) };
+        const doc = err instanceof SeelieError ? err : { message: errorMessage(err) };
         const warning = writeResultFile(resultFile, errorDocument(doc));
         if (warning) log.warn(warning);
       }
