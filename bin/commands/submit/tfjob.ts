@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { JOB_DEFAULTS } from "../../../lib/jobs/validate.ts";
 import { log } from "../../../lib/log.ts";
-import { interruptSignal, outputFormat, printData, rejectUnknownFlags, repeated } from "../_cli.ts";
+import { interruptSignal, outputArg, outputFormat, printData, rejectUnknownFlags, repeated } from "../_cli.ts";
 
 const args = {
   name: { type: "string", description: "job name (free text)" },
@@ -17,7 +17,7 @@ const args = {
   entrypoint: { type: "string", description: "command the workers run (one argument after --entrypoint-type)" },
   env: { type: "string", alias: "E", description: "KEY=VALUE environment variable (repeatable, order kept)" },
   record_only: { type: "boolean", description: "record the job without starting it (status Recorded; for scripts and tests)" },
-  output: { type: "string", alias: "o", description: "output format: text or json", default: "text" },
+  ...outputArg,
 } as const;
 
 /** `seelie submit tfjob`: records a job with a new id and runs it locally or as a Kubeflow TFJob. */
