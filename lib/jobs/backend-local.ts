@@ -5,6 +5,8 @@
 import type Docker from "dockerode";
 import { InterruptedError, SeelieError, UsageError, errorMessage } from "../errors.ts";
 import { engineClient, localDockerEndpoint, pingEngine, type EngineEndpoint } from "../engine/connect.ts";
+import { hasImage } from "../engine/images.ts";
+import { followEngineStream } from "../engine/stream.ts";
 import { parseImageRef } from "../image/ref.ts";
 import { resolveRegistryAuth, toEngineAuth } from "../registry/credentials.ts";
 import type { SeelieConfig } from "../config/types.ts";
@@ -44,22 +46,16 @@ export async function prepareLocal(engine: LocalEngine, spec: JobSpec, config: S
     throw new UsageError(`--gpu ${spec.gpu}: the ${engine.endpoint.label} engine has no GPUs (no NVIDIA runtime is configured)`, "use --gpu 0 locally, or submit to a cluster with GPUs (--cluster CONTEXT)");
   }
   try {
-    await engine.docker.getImage(spec.image).inspect();
-    return;
+    if (await hasImage(engine.docker, spec.image)) return;
   } catch (err) {
-    if ((err as { statusCode?: number }).statusCode !== 404) throw engineError(engine, err);
+    throw engineError(engine, err);
   }
   const ref = parseImageRef(spec.image, "--image");
   const auth = await resolveRegistryAuth(ref.domain, config);
   log.info(`pulling ${spec.image}${auth ? ` (credentials: ${auth.source})` : ""}`);
   try {
     const stream = await engine.docker.pull(spec.image, auth ? { authconfig: toEngineAuth(auth), abortSignal: signal } : { abortSignal: signal });
-    await new Promise<void>((resolve, reject) =>
-      engine.docker.modem.followProgress(stream, (err: Error | null, out: { error?: string }[]) => {
-        const failed = err ?? out.find((o) => o.error);
-        failed ? reject(new Error(err ? err.message : String((failed as { error?: string }).error))) : resolve();
-      }),
-    );
+    await followEngineStream(stream, () => undefined, signal);
   } catch (err) {
     throw new UsageError(`--image ${spec.image}: cannot pull it on the ${engine.endpoint.label} engine: ${errorMessage(err)}`, "check the image name and your registry credentials (docker login, or the seelie config)");
   }

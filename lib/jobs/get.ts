@@ -28,7 +28,7 @@ export interface GetInput {
 }
 
 /** Reads one job from the store; an unknown id is a UsageError. */
-export function readJob(path: string, id: number): JobRecord {
+function readJob(path: string, id: number): JobRecord {
   const store = JobStore.open(path);
   try {
     const job = store.get(id);
@@ -85,7 +85,7 @@ async function refreshed(job: JobRecord, input: GetInput, warnings: string[]): P
 }
 
 /** The statuses `job list --status` accepts. */
-export const LIST_STATUSES: readonly JobStatus[] = ["Recorded", "Submitted", "Created", "Running", "Restarting", "Succeeded", "Failed", "SubmitFailed", "Unknown"];
+const LIST_STATUSES: readonly JobStatus[] = ["Recorded", "Submitted", "Created", "Running", "Restarting", "Succeeded", "Failed", "SubmitFailed", "Unknown"];
 
 /** `seelie job list`: jobs newest first (last known status), as a table or a JSON document. */
 export function listJobs(input: { filter: ListFilter; format: "text" | "json"; showSecrets?: boolean; jobStore: string }): Shown {

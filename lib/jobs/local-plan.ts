@@ -7,10 +7,10 @@ import { workerCommand } from "./validate.ts";
 import { JOB_ID_LABEL } from "./tfjob.ts";
 
 /** The label with the per-submission token (ids repeat across stores; tokens do not). */
-export const JOB_UID_LABEL = "seelie.io/job-uid";
-export const WORKER_INDEX_LABEL = "seelie.io/worker-index";
+const JOB_UID_LABEL = "seelie.io/job-uid";
+const WORKER_INDEX_LABEL = "seelie.io/worker-index";
 /** The port TF_CONFIG names for each worker. */
-export const TF_PORT = 2222;
+const TF_PORT = 2222;
 
 /** The network and container create options for a job on the local engine. */
 export interface LocalPlan {
@@ -19,7 +19,7 @@ export interface LocalPlan {
 }
 
 /** The worker hostnames, resolvable on the job's network. */
-export function workerHosts(count: number): string[] {
+function workerHosts(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `worker-${i}`);
 }
 

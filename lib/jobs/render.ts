@@ -6,7 +6,7 @@ import { formatNumber } from "./cmdline.ts";
 import type { JobRecord } from "./types.ts";
 import { isSecretKey } from "./types.ts";
 
-export const MASK = "********";
+const MASK = "********";
 
 /** The job as a JSON-able document. */
 export function jobDocument(job: JobRecord, opts: { showSecrets?: boolean } = {}): Record<string, unknown> {
@@ -35,7 +35,7 @@ export function jobDocument(job: JobRecord, opts: { showSecrets?: boolean } = {}
 }
 
 /** Makes a value printable on one line: control characters escaped. */
-export function oneLine(s: string): string {
+function oneLine(s: string): string {
   return s.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === "\n" ? "\\n" : c === "\t" ? "\\t" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`));
 }
 

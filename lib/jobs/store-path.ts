@@ -7,17 +7,14 @@
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-
-function expand(p: string, home: string): string {
-  return p === "~" ? home : p.startsWith("~/") ? join(home, p.slice(2)) : p;
-}
+import { expandHome, loadConfig } from "../config/load.ts";
 
 /** The job store path when it can be known without parsing the config file; else undefined. */
 export function quickJobStorePath(env: Record<string, string | undefined>): string | undefined {
   const userHome = env.HOME ?? homedir();
-  const home = resolve(expand(env.SEELIE_HOME ?? join(userHome, ".seelie"), userHome));
-  if (env.SEELIE_JOB_STORE) return resolve(expand(env.SEELIE_JOB_STORE, userHome));
-  const configPath = resolve(expand(env.SEELIE_CONFIG ?? join(home, "config.yaml"), userHome));
+  const home = resolve(expandHome(env.SEELIE_HOME ?? join(userHome, ".seelie"), userHome));
+  if (env.SEELIE_JOB_STORE) return resolve(expandHome(env.SEELIE_JOB_STORE, userHome));
+  const configPath = resolve(expandHome(env.SEELIE_CONFIG ?? join(home, "config.yaml"), userHome));
   if (existsSync(configPath)) {
     let text: string;
     try {
@@ -34,6 +31,5 @@ export function quickJobStorePath(env: Record<string, string | undefined>): stri
 export async function jobStorePath(env: Record<string, string | undefined>): Promise<string> {
   const quick = quickJobStorePath(env);
   if (quick !== undefined) return quick;
-  const { loadConfig } = await import("../config/load.ts");
   return loadConfig({ env }).jobStore;
 }

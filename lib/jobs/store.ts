@@ -152,20 +152,20 @@ export class JobStore {
       if (!exists) mkdirSync(dirname(path), { recursive: true });
       db = new Database(path, { create: !!opts.create, readwrite: true, strict: true });
       db.run("PRAGMA busy_timeout = 15000");
-      // Reads the header: a damaged or foreign file fails here, before any write.
-      const version = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+      // Reads the header: a damaged or foreign file fails here, before any write. One statement reads
+      // both, so another process's migration cannot commit between them (version 0 with a table).
+      const { version, tables } = db
+        .query("SELECT (SELECT user_version FROM pragma_user_version) AS version, (SELECT count(*) FROM sqlite_master) AS tables")
+        .get() as { version: number; tables: number };
       if (version > SCHEMA_VERSION) {
         throw new SeelieError(`the job store ${path} has schema version ${version}, newer than this seelie knows (${SCHEMA_VERSION})`, {
           hint: "upgrade seelie (bunx seelie@latest), or point SEELIE_JOB_STORE at another file",
         });
       }
-      if (version === 0) {
-        const tables = db.query("SELECT count(*) AS n FROM sqlite_master").get() as { n: number };
-        if (tables.n > 0) {
-          throw new SeelieError(`${path} is a SQLite database but not a seelie job store; it was left untouched`, {
-            hint: "point SEELIE_JOB_STORE (or jobStore in the config) at another file",
-          });
-        }
+      if (version === 0 && tables > 0) {
+        throw new SeelieError(`${path} is a SQLite database but not a seelie job store; it was left untouched`, {
+          hint: "point SEELIE_JOB_STORE (or jobStore in the config) at another file",
+        });
       }
       if (version < SCHEMA_VERSION && !opts.create) {
         // A reader never migrates: an empty store at an older version simply has no jobs.

@@ -17,7 +17,7 @@ export const TFJOB_PLURAL = "tfjobs";
  * The prefix of the TFJob's name for a job id (job names are free text; Kubernetes names are not).
  * The API server adds a random suffix, so job 12 of two users' stores never collide in a namespace.
  */
-export function tfJobNamePrefix(id: number): string {
+function tfJobNamePrefix(id: number): string {
   return `seelie-job-${id}-`;
 }
 

@@ -61,7 +61,7 @@ export interface JobRecord {
 }
 
 /** The `-E` keys that look like they hold secrets: a word of the key (split at `_`, `-`, `.`) is one of these. */
-export const SECRET_WORDS = [
+const SECRET_WORDS = [
   "PASSWORD",
   "PASSWD",
   "PASS",

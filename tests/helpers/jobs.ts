@@ -8,6 +8,7 @@ import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { FakeKube } from "./fake-kube.ts";
+import { sh } from "./services.ts";
 
 export const SEELIE = resolve(import.meta.dir, "../../bin/seelie.ts");
 export const BUN = process.execPath;
@@ -29,22 +30,13 @@ export function tempHome(): { home: string; store: string; bin: string; env: Rec
 }
 
 /** Runs the CLI (`bun bin/seelie.ts ARGS`) with extra env; never throws on a non-zero exit. */
-export async function cli(args: string[], env: Record<string, string | undefined>, stdin?: string) {
-  const p = Bun.spawn([BUN, SEELIE, ...args], {
-    env: { ...process.env, ...env },
-    stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin),
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  return { code, stdout, stderr };
+export function cli(args: string[], env: Record<string, string | undefined>, stdin?: string) {
+  return sh([BUN, SEELIE, ...args], { env, stdin });
 }
 
 /** Runs a shell (`bash`, `dash`) with `-c SCRIPT`. */
-export async function shell(sh: string, script: string, env: Record<string, string | undefined>) {
-  const p = Bun.spawn([sh, "-c", script], { env: { ...process.env, ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  return { code, stdout, stderr };
+export function shell(shellName: string, script: string, env: Record<string, string | undefined>) {
+  return sh([shellName, "-c", script], { env });
 }
 
 /** mulberry32: a small seeded PRNG, so a failing case can be replayed from its seed. */

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { UsageError } from "../../../lib/errors.ts";
-import { outputFormat, rejectUnknownFlags } from "../_cli.ts";
+import { outputArg, outputFormat, rejectUnknownFlags } from "../_cli.ts";
 
 const args = {
   status: { type: "string", description: "only jobs with this (last known) status" },
@@ -8,7 +8,7 @@ const args = {
   name: { type: "string", description: "only jobs whose name contains this (any case)" },
   limit: { type: "string", description: "at most this many jobs", default: "20" },
   show_secrets: { type: "boolean", description: "with -o json, print secret-looking -E values" },
-  output: { type: "string", alias: "o", description: "output format: text or json", default: "text" },
+  ...outputArg,
 } as const;
 
 /** `seelie job list`: recorded jobs, newest first. */

@@ -1,22 +1,23 @@
 import { defineCommand } from "citty";
+import { JOB_DEFAULTS } from "../../../lib/jobs/validate.ts";
 import { log } from "../../../lib/log.ts";
-import { interruptSignal, outputFormat, printData, rejectUnknownFlags, repeated } from "../_cli.ts";
+import { interruptSignal, outputArg, outputFormat, printData, rejectUnknownFlags, repeated } from "../_cli.ts";
 
 const args = {
   name: { type: "string", description: "job name (free text)" },
   description: { type: "string", description: "what the job is for" },
-  cluster: { type: "string", description: "local (the local Docker engine) or a kubeconfig context", default: "local" },
-  namespace: { type: "string", description: "Kubernetes namespace of the TFJob", default: "default" },
-  cpu: { type: "string", description: "CPU cores per worker (fractions allowed)", default: "1" },
-  memory: { type: "string", description: "memory per worker, GiB", default: "2" },
-  gpu: { type: "string", description: "GPUs per worker", default: "0" },
-  worker_count: { type: "string", description: "number of workers", default: "1" },
+  cluster: { type: "string", description: "local (the local Docker engine) or a kubeconfig context", default: JOB_DEFAULTS.cluster },
+  namespace: { type: "string", description: "Kubernetes namespace of the TFJob", default: JOB_DEFAULTS.namespace },
+  cpu: { type: "string", description: "CPU cores per worker (fractions allowed)", default: JOB_DEFAULTS.cpu },
+  memory: { type: "string", description: "memory per worker, GiB", default: JOB_DEFAULTS.memory },
+  gpu: { type: "string", description: "GPUs per worker", default: JOB_DEFAULTS.gpu },
+  worker_count: { type: "string", description: "number of workers", default: JOB_DEFAULTS.workerCount },
   image: { type: "string", description: "image the workers run" },
-  entrypoint_type: { type: "string", description: "words before the entrypoint", default: "bash -c" },
+  entrypoint_type: { type: "string", description: "words before the entrypoint", default: JOB_DEFAULTS.entrypointType },
   entrypoint: { type: "string", description: "command the workers run (one argument after --entrypoint-type)" },
   env: { type: "string", alias: "E", description: "KEY=VALUE environment variable (repeatable, order kept)" },
   record_only: { type: "boolean", description: "record the job without starting it (status Recorded; for scripts and tests)" },
-  output: { type: "string", alias: "o", description: "output format: text or json", default: "text" },
+  ...outputArg,
 } as const;
 
 /** `seelie submit tfjob`: records a job with a new id and runs it locally or as a Kubeflow TFJob. */
