@@ -88,6 +88,18 @@ export function execProcessSpec(containerSpec: { process?: Record<string, unknow
   };
 }
 
+/** containerd's limit on identifiers (exec ids, leases, …). */
+export const CONTAINERD_ID_MAX = 76;
+
+/**
+ * A unique exec id for a process in `containerId`. It starts with the first 12 characters of the
+ * container id, so a leftover FIFO directory says whose it was, and stays under containerd's
+ * 76-character limit for CRI's 64-hex container ids.
+ */
+export function execIdFor(containerId: string): string {
+  return `seelie-exec-${containerId.replace(/[^\w.-]/g, "_").slice(0, 12)}-${randomBytes(6).toString("hex")}`;
+}
+
 /**
  * Runs argv in the running task of `containerId` and collects its output. Always deletes the
  * process and the FIFOs; on abort kills the process and throws InterruptedError.
@@ -96,8 +108,7 @@ export async function execInTask(
   c: ContainerdClient,
   opts: { containerId: string; spec: Record<string, unknown> | undefined; argv: string[]; hostPrefix?: string; signal?: AbortSignal },
 ): Promise<ExecResult> {
-  // Named after the container too, so that a leftover directory says whose it was.
-  const execId = `seelie-exec-${opts.containerId.replace(/[^\w.-]/g, "_").slice(0, 80)}-${randomBytes(6).toString("hex")}`;
+  const execId = execIdFor(opts.containerId);
   const dirs = fifoDirs(c.socketPath, opts.hostPrefix, execId);
   const stdoutLocal = join(dirs.local, "stdout");
   const stderrLocal = join(dirs.local, "stderr");
