@@ -2,9 +2,18 @@
  * What every command file shares: the entry point's error handling, Ctrl-C as an AbortSignal,
  * repeatable flags (citty keeps only the last value) and the refusal of unknown flags.
  */
-import type { ArgsDef } from "citty";
+import { renderUsage, type ArgsDef, type CommandDef } from "citty";
 import { SeelieError, UsageError } from "../../lib/errors.ts";
-import { log } from "../../lib/log.ts";
+import { colourEnabled, log, stripColour } from "../../lib/log.ts";
+
+/**
+ * Writes a command's usage to stdout, coloured only when colourEnabled says so: citty colours it
+ * whenever NO_COLOR=1, TERM=dumb, CI and TEST are all unset, even into a file or a pipe.
+ */
+export async function showUsage(cmd: CommandDef<any>, parent?: CommandDef<any>): Promise<void> {
+  const text = await renderUsage(cmd, parent);
+  process.stdout.write(`${colourEnabled(process.stdout.isTTY, process.env) ? text : stripColour(text)}\n\n`);
+}
 
 /** The common `-o/--output` flag. */
 export const outputArg = {
