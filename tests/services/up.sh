@@ -156,8 +156,12 @@ if ! reg_has seelie/busybox 1; then
   "$DOCKER" --config "$T/docker-config" push "$BUSYBOX" >/dev/null
 fi
 
-PYTHON=$REG_ADDR/seelie/python:3
-if ! reg_has seelie/python 3; then
+# Like Debian 12's own python3 (and Ubuntu 24.04's): Debian's EXTERNALLY-MANAGED marker in place and
+# no PIP_BREAK_SYSTEM_PACKAGES, so a plain `pip install` fails there as it does on the real bases (PEP 668).
+# A new tag, not seelie/python:3 (which hid PEP 668 behind ENV PIP_BREAK_SYSTEM_PACKAGES=1): a machine
+# that still holds the old tag gets the hostile one too.
+PYTHON=$REG_ADDR/seelie/python:3-pep668
+if ! reg_has seelie/python 3-pep668; then
   ROOT=$T/cache/pyroot
   if [[ ! -x $ROOT/usr/bin/pip3 ]]; then
     MIRROR=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
@@ -168,9 +172,12 @@ if ! reg_has seelie/python 3; then
       >"$LOGS/debootstrap.log" 2>&1 || { tail -20 "$LOGS/debootstrap.log" >&2; exit 1; }
     rm -rf "$ROOT"/var/cache/apt/archives/*.deb
   fi
+  if ! compgen -G "$ROOT/usr/lib/python3*/EXTERNALLY-MANAGED" >/dev/null; then
+    say "$ROOT has no EXTERNALLY-MANAGED marker: Debian's python3 ships one; remove $ROOT and run again"; exit 1
+  fi
   tar -C "$ROOT" -c . | "$DOCKER" import \
     -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    -c 'ENV PIP_BREAK_SYSTEM_PACKAGES=1' -c 'CMD ["python3"]' - "$PYTHON" >/dev/null
+    -c 'CMD ["python3"]' - "$PYTHON" >/dev/null
   "$DOCKER" --config "$T/docker-config" push "$PYTHON" >/dev/null
 fi
 
