@@ -54,7 +54,7 @@ export function mayCarryCredentials(url: string | URL, registry: string, insecur
   const u = typeof url === "string" ? new URL(url) : url;
   if (u.protocol === "https:") return true;
   if (u.protocol !== "http:") return false;
-  return isLoopbackRegistry(u.host) || (insecure && u.host === registry);
+  return isLoopbackRegistry(u.host) || (insecure && u.host === registry.toLowerCase());
 }
 
 /** The sha256 digest (`sha256:…`) of bytes. */
