@@ -1,5 +1,5 @@
-import { createConsola, type ConsolaInstance, type ConsolaReporter } from "consola/core";
 import { formatWithOptions } from "node:util";
+import { type ConsolaInstance, type ConsolaReporter, createConsola } from "consola/core";
 
 /**
  * Whether to colour output written to a stream: `FORCE_COLOR` (set, not `0`/`false`) forces it on,
@@ -15,6 +15,7 @@ export function colourEnabled(isTTY: boolean | undefined, env: Record<string, st
 
 /** Drops ANSI colour/style escapes (SGR sequences) from a text. */
 export function stripColour(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the ESC that starts every SGR sequence is what it matches
   return text.replace(/\u001B\[[0-9;]*m/g, "");
 }
 

@@ -41,7 +41,7 @@ export function homesFromPasswd(passwd: string): string[] {
   for (const line of passwd.split("\n")) {
     if (!line || line.startsWith("#")) continue;
     const home = line.split(":")[5];
-    if (!home || !home.startsWith("/") || home === "/" || home === "/nonexistent") continue;
+    if (!home?.startsWith("/") || home === "/" || home === "/nonexistent") continue;
     homes.add(normalize(home));
   }
   return [...homes];
@@ -61,7 +61,7 @@ export function normalize(p: string): string {
 
 /** The absolute directory in `value`, or undefined when it is relative, empty or `/` (too vague to delete from). */
 function absDir(value: string | undefined): string | undefined {
-  if (!value || !value.startsWith("/")) return undefined;
+  if (!value?.startsWith("/")) return undefined;
   const n = normalize(value);
   return n === "/" ? undefined : n;
 }
@@ -129,7 +129,7 @@ const SEP = "--seelie--";
 export function listScript(dirs: readonly string[]): string[] {
   const script = [
     `date +%s; echo ${SEP}; cat /etc/passwd 2>/dev/null; echo ${SEP}`,
-    "list() { [ -d \"$1\" ] && [ ! -L \"$1\" ] && find \"$1\" -xdev -mindepth 1 -exec stat -c '" + STAT_FMT + "' {} + 2>/dev/null; }",
+    `list() { [ -d "$1" ] && [ ! -L "$1" ] && find "$1" -xdev -mindepth 1 -exec stat -c '${STAT_FMT}' {} + 2>/dev/null; }`,
     'for d in "$@"; do list "$d"; done',
     'if [ -r /etc/passwd ]; then while IFS=: read -r _ _ _ _ _ home _; do case "$home" in /?*) list "$home/.cache/pip";; esac; done < /etc/passwd; fi',
     'for h in /home/*; do list "$h/.cache/pip"; done',
@@ -141,12 +141,16 @@ export function listScript(dirs: readonly string[]): string[] {
 
 /** True when some `/tmp` entry is recent enough to be a candidate. */
 export function hasRecentTmp(stats: readonly StatEntry[], now: number, maxAge = TMP_MAX_AGE_SECONDS): boolean {
-  return stats.some((s) => isUnder(s.path, "/tmp") && s.path !== "/tmp" && s.kind !== "socket" && s.kind !== "fifo" && s.ctime >= now - maxAge);
+  return stats.some(
+    (s) => isUnder(s.path, "/tmp") && s.path !== "/tmp" && s.kind !== "socket" && s.kind !== "fifo" && s.ctime >= now - maxAge,
+  );
 }
 
 /** True when some cache entry could go (then the container's writable layer is needed to decide). */
 export function hasCacheFiles(stats: readonly StatEntry[], dirs: readonly string[]): boolean {
-  return stats.some((s) => s.kind !== "dir" && s.kind !== "socket" && s.kind !== "fifo" && dirs.some((d) => isUnder(s.path, d) && s.path !== d));
+  return stats.some(
+    (s) => s.kind !== "dir" && s.kind !== "socket" && s.kind !== "fifo" && dirs.some((d) => isUnder(s.path, d) && s.path !== d),
+  );
 }
 
 /** Parses the listing script's output: the container's clock, its /etc/passwd, and the stat lines. */

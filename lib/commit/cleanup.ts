@@ -17,7 +17,6 @@ import {
   planCleanup,
   removeScript,
   writtenPaths,
-  type StatEntry,
 } from "./cleanup-plan.ts";
 import type { ExecResult, RuntimeContainer } from "./runtime.ts";
 
@@ -61,7 +60,9 @@ export async function cleanContainer(
   // The writable layer is asked only when something could go (on containerd it costs a diff).
   const needLayer = hasRecentTmp(listing.stats, now) || hasCacheFiles(listing.stats, dirs);
   const written = writtenPaths(needLayer ? await c.changes(signal) : []);
-  progress(`clean-up: ${dirs.length} cache directories, ${written.added.size + written.modified.size} paths in the container's writable layer`);
+  progress(
+    `clean-up: ${dirs.length} cache directories, ${written.added.size + written.modified.size} paths in the container's writable layer`,
+  );
   const plan = planCleanup({ stats: listing.stats, cacheDirs: dirs, written, now });
   if (plan.imageFiles.length > 0) {
     const kb = Math.round(plan.imageFiles.reduce((n, f) => n + (f.kind === "file" ? f.size : 0), 0) / 1024);

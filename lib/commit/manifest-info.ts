@@ -4,10 +4,11 @@
  * so its rule holds here too: plain http only for loopback registries or ones configured as insecure,
  * and never a credential over plain http to anything else.
  */
+
+import { registryApiHost } from "../containerd/base-image.ts";
+import { parseImageRef, referenceOf } from "../image/ref.ts";
 import type { RegistryAuth } from "../registry/credentials.ts";
 import { MANIFEST_MEDIA_TYPES, RegistryClient } from "../registry/distribution.ts";
-import { parseImageRef, referenceOf } from "../image/ref.ts";
-import { registryApiHost } from "../containerd/base-image.ts";
 
 /** The compressed layer sizes of a manifest. */
 export interface ManifestInfo {
@@ -33,7 +34,14 @@ export async function fetchManifestInfo(
   opts: { insecure?: boolean; attempts?: number } = {},
 ): Promise<ManifestInfo | undefined> {
   const ref = parseImageRef(image);
-  const client = new RegistryClient({ registry: registryApiHost(ref.domain), auth, signal, insecure: opts.insecure, attempts: opts.attempts ?? 2, backoffMs: 200 });
+  const client = new RegistryClient({
+    registry: registryApiHost(ref.domain),
+    auth,
+    signal,
+    insecure: opts.insecure,
+    attempts: opts.attempts ?? 2,
+    backoffMs: 200,
+  });
   try {
     const m = await client.getManifest(ref.path, referenceOf(ref), [MANIFEST_MEDIA_TYPES.dockerManifest, MANIFEST_MEDIA_TYPES.ociManifest]);
     return manifestInfo(JSON.parse(new TextDecoder().decode(m.bytes)) as { layers?: { size?: number }[] });

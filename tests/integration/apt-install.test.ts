@@ -9,8 +9,8 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { need, sh } from "../helpers/services.ts";
 import { ROOT } from "../helpers/seelie.ts";
+import { need, sh } from "../helpers/services.ts";
 
 setDefaultTimeout(300_000);
 const PKG = "seelie-apt-test-conffile";
@@ -28,7 +28,10 @@ async function freshRoot(name: string): Promise<string> {
   const pkg = join(scratch, `pkg-${name}`);
   mkdirSync(join(pkg, "DEBIAN"), { recursive: true });
   mkdirSync(join(pkg, "etc/seelie-apt-test"), { recursive: true });
-  writeFileSync(join(pkg, "DEBIAN/control"), `Package: ${PKG}\nVersion: 1.0\nArchitecture: all\nMaintainer: seelie tests <tests@seelie.invalid>\nDescription: one conffile\n`);
+  writeFileSync(
+    join(pkg, "DEBIAN/control"),
+    `Package: ${PKG}\nVersion: 1.0\nArchitecture: all\nMaintainer: seelie tests <tests@seelie.invalid>\nDescription: one conffile\n`,
+  );
   writeFileSync(join(pkg, "DEBIAN/conffiles"), `${CONF}\n`);
   writeFileSync(join(pkg, CONF), "from-the-package=1\n");
   const b = await sh(["dpkg-deb", "--build", "--root-owner-group", pkg, join(root, "tmp/pkg.deb")]);
@@ -40,7 +43,10 @@ async function freshRoot(name: string): Promise<string> {
 }
 
 const installedStatus = async (root: string) => (await sh(["chroot", root, "dpkg-query", "-W", "-f=${Status}", PKG])).stdout;
-const aptInstall = (root: string) => sh(["chroot", root, "bash", "-c", "source /tmp/apt.sh && apt_install /tmp/apt.log /tmp/pkg.deb"], { env: { DEBIAN_FRONTEND: undefined } });
+const aptInstall = (root: string) =>
+  sh(["chroot", root, "bash", "-c", "source /tmp/apt.sh && apt_install /tmp/apt.log /tmp/pkg.deb"], {
+    env: { DEBIAN_FRONTEND: undefined },
+  });
 
 beforeAll(() => {
   scratch = mkdtempSync("/var/tmp/seelie-apt-test-");
@@ -52,7 +58,18 @@ afterAll(() => {
 describe("apt_install: no question, config files already there", () => {
   test("reproduction: a plain non-interactive apt-get install stops at dpkg's conffile question", async () => {
     const root = await freshRoot("plain");
-    const r = await sh(["chroot", root, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-qq", "--no-install-recommends", "/tmp/pkg.deb"]);
+    const r = await sh([
+      "chroot",
+      root,
+      "env",
+      "DEBIAN_FRONTEND=noninteractive",
+      "apt-get",
+      "install",
+      "-y",
+      "-qq",
+      "--no-install-recommends",
+      "/tmp/pkg.deb",
+    ]);
     expect(r.code).not.toBe(0);
     expect(r.stdout + r.stderr).toContain("end of file on stdin at conffile prompt");
     expect(await installedStatus(root)).not.toBe("install ok installed");

@@ -61,11 +61,16 @@ function sawCredentials(t: Trap): boolean {
 /** Names of this machine that are not loopback by name, with the local address each resolves to. */
 async function nonLoopbackNames(): Promise<{ name: string; address: string }[]> {
   const out: { name: string; address: string }[] = [];
-  const local = new Set(["127.0.0.1", ...Object.values(networkInterfaces()).flatMap((l) => (l ?? []).filter((a) => a.family === "IPv4").map((a) => a.address))]);
+  const local = new Set([
+    "127.0.0.1",
+    ...Object.values(networkInterfaces()).flatMap((l) => (l ?? []).filter((a) => a.family === "IPv4").map((a) => a.address)),
+  ]);
   const h = hostname();
   const resolved = await lookup(h, { family: 4 }).catch(() => undefined);
   if (resolved && local.has(resolved.address) && !isLoopbackRegistry(h)) out.push({ name: h, address: resolved.address });
-  const external = Object.values(networkInterfaces()).flatMap((l) => l ?? []).find((a) => a.family === "IPv4" && !a.internal);
+  const external = Object.values(networkInterfaces())
+    .flatMap((l) => l ?? [])
+    .find((a) => a.family === "IPv4" && !a.internal);
   if (external) out.push({ name: external.address, address: external.address });
   return out;
 }
@@ -119,7 +124,8 @@ describe("no credential over plain http to a non-loopback registry", () => {
       const fake = Bun.serve({
         hostname: "127.0.0.1",
         port: 0,
-        fetch: () => new Response("", { status: 401, headers: { "www-authenticate": `Bearer realm="http://${t.host}/token",service="x"` } }),
+        fetch: () =>
+          new Response("", { status: 401, headers: { "www-authenticate": `Bearer realm="http://${t.host}/token",service="x"` } }),
       });
       servers.push(fake);
       const registry = `127.0.0.1:${fake.port}`;
@@ -138,7 +144,8 @@ describe("no credential over plain http to a non-loopback registry", () => {
         hostname: "127.0.0.1",
         port: 0,
         fetch(req) {
-          if (req.headers.get("authorization") !== `Basic ${basic}`) return new Response("", { status: 401, headers: { "www-authenticate": 'Basic realm="fake"' } });
+          if (req.headers.get("authorization") !== `Basic ${basic}`)
+            return new Response("", { status: 401, headers: { "www-authenticate": 'Basic realm="fake"' } });
           return new Response("", { status: 202, headers: { location: `http://${t.host}/v2/a/b/blobs/uploads/1` } });
         },
       });

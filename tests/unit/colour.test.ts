@@ -34,7 +34,8 @@ describe("colourEnabled", () => {
 /** The environment of a user's shell: none of the variables that would turn citty's colours off. */
 function userEnv(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !["NO_COLOR", "FORCE_COLOR", "CI", "TEST", "TERM"].includes(k)) env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && !["NO_COLOR", "FORCE_COLOR", "CI", "TEST", "TERM"].includes(k)) env[k] = v;
   return { ...env, TERM: "xterm-256color", ...extra };
 }
 
@@ -51,15 +52,19 @@ describe("the CLI with its output piped", () => {
     ["bin/seelie.ts", "image", "--help"],
     ["bin/seelie-committer.ts", "--help"],
   ];
-  test.each(helps)("%s %s …: no escapes; FORCE_COLOR=1 brings them back", async (...argv) => {
-    const plain = await spawn(argv, userEnv());
-    expect(plain.code).toBe(0);
-    expect(plain.stdout).toContain("USAGE");
-    expect(plain.stdout).not.toContain(ESC);
-    const forced = await spawn(argv, userEnv({ FORCE_COLOR: "1" }));
-    expect(forced.stdout).toContain(ESC);
-    expect(stripColour(forced.stdout)).toBe(plain.stdout);
-  }, 30_000);
+  test.each(helps)(
+    "%s %s …: no escapes; FORCE_COLOR=1 brings them back",
+    async (...argv) => {
+      const plain = await spawn(argv, userEnv());
+      expect(plain.code).toBe(0);
+      expect(plain.stdout).toContain("USAGE");
+      expect(plain.stdout).not.toContain(ESC);
+      const forced = await spawn(argv, userEnv({ FORCE_COLOR: "1" }));
+      expect(forced.stdout).toContain(ESC);
+      expect(stripColour(forced.stdout)).toBe(plain.stdout);
+    },
+    30_000,
+  );
 
   test("errors on stderr: plain in a pipe, coloured with FORCE_COLOR, plain with NO_COLOR", async () => {
     const argv = ["bin/seelie.ts", "image", "build", "--tag", "x"];
