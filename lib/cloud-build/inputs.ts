@@ -32,6 +32,16 @@ export interface CloudBuildOptions {
   toolsImage?: string;
   name?: string;
   deadlineSeconds?: number;
+  hostNetwork?: boolean;
+}
+
+const NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"; // Kubernetes' own generateName alphabet
+
+/** A Pod name as `generateName: seelie-build-<tool>-` would give, chosen here so `kubectl apply` accepts it. */
+export function generatedPodName(tool: string, random: () => number = Math.random): string {
+  let suffix = "";
+  for (let i = 0; i < 5; i++) suffix += NAME_CHARS[Math.floor(random() * NAME_CHARS.length)];
+  return `seelie-build-${tool}-${suffix}`;
 }
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -90,7 +100,8 @@ export function resolveCloudBuildInputs(
   const contextSubpath = checkSubpath(opts.contextSubpath);
 
   const registrySecret = checkName(opts.registrySecret, "--registry_secret", "kubernetes.io/dockerconfigjson Secret");
-  const namespace = checkName(opts.namespace || "default", "--namespace", "namespace", DNS_LABEL, 63);
+  // Empty only for --render without --namespace: the Pod then carries none and `kubectl -n` decides.
+  const namespace = opts.namespace === "" ? "" : checkName(opts.namespace ?? "default", "--namespace", "namespace", DNS_LABEL, 63);
 
   let image: string;
   if (opts.image) {
@@ -109,8 +120,9 @@ export function resolveCloudBuildInputs(
     // Same checks as the init container, on the workstation's view of the same project.
     prepareBuild({ projectDir: opts.contextDir, baseImage: opts.baseImage, tool, allowedBaseImages: config.allowedBaseImages, notice });
   }
-  const inputs: CloudBuildInputs = { tool, baseImage: opts.baseImage, context, contextSubpath, registrySecret, image, namespace, builderImage, toolsImage, allowedBaseImages: config.allowedBaseImages };
-  if (opts.name) inputs.name = checkName(opts.name, "--name", "Pod");
+  const name = opts.name ? checkName(opts.name, "--name", "Pod") : generatedPodName(tool);
+  const inputs: CloudBuildInputs = { tool, baseImage: opts.baseImage, context, contextSubpath, registrySecret, image, namespace, builderImage, toolsImage, allowedBaseImages: config.allowedBaseImages, name };
   if (opts.deadlineSeconds) inputs.deadlineSeconds = opts.deadlineSeconds;
+  if (opts.hostNetwork) inputs.hostNetwork = true;
   return inputs;
 }

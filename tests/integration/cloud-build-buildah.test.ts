@@ -130,6 +130,7 @@ function inputs(over: Partial<CloudBuildInputs>): CloudBuildInputs {
     builderImage: DEFAULT_BUILDER_IMAGES.buildah,
     toolsImage: "unused.example.com/seelie-tools:0",
     allowedBaseImages: [`${need("SEELIE_TEST_REGISTRY")}/seelie/`],
+    name: "seelie-build-buildah",
     ...over,
   };
 }

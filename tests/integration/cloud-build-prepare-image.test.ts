@@ -52,6 +52,7 @@ function setup(tool: BuildTool, name: string, files: Record<string, string>) {
     builderImage: DEFAULT_BUILDER_IMAGES[tool],
     toolsImage,
     allowedBaseImages: [`${need("SEELIE_TEST_REGISTRY")}/seelie/`],
+    name: `seelie-build-${tool}`,
   });
   const args = dockerRunArgs(pod.spec.initContainers[0]!, { [VOLUME_MOUNT]: vol, [SCRATCH_DIR]: scratch });
   return { vol, scratch, run: () => sh(dockerCli(...args)) };

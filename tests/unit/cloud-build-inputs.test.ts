@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEFAULT_TOOLS_IMAGE, checkSubpath, parseNfs, resolveCloudBuildInputs, resolveToolsImage } from "../../lib/cloud-build/inputs.ts";
+import { DEFAULT_TOOLS_IMAGE, checkSubpath, generatedPodName, parseNfs, resolveCloudBuildInputs, resolveToolsImage } from "../../lib/cloud-build/inputs.ts";
 import { contextDirIn } from "../../lib/cloud-build/pod.ts";
 import { loadConfig } from "../../lib/config/load.ts";
 import { UsageError } from "../../lib/errors.ts";
@@ -52,6 +52,16 @@ describe("resolveCloudBuildInputs", () => {
     expect(i.builderImage).toBe("ghcr.io/osscontainertools/kaniko:v1.28.2");
     expect(i.namespace).toBe("default");
     expect(i.allowedBaseImages).toContain("registry.example.com/");
+    expect(i.name).toMatch(/^seelie-build-kaniko-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+  });
+  test("--render without --namespace: no namespace (kubectl -n decides); --name is kept", () => {
+    const i = resolveCloudBuildInputs({ ...base, namespace: "", name: "my-build" }, config());
+    expect(i.namespace).toBe("");
+    expect(i.name).toBe("my-build");
+  });
+  test("generated Pod names: Kubernetes' generateName alphabet, 5 characters", () => {
+    expect(generatedPodName("buildkit", () => 0)).toBe("seelie-build-buildkit-bbbbb");
+    expect(generatedPodName("kaniko", () => 0.9999)).toBe("seelie-build-kaniko-99999");
   });
   test.each([
     [{ contextNfs: "nas:/x" }, "--context_pvc and --context_nfs are exclusive"],

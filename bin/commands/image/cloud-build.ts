@@ -24,9 +24,10 @@ const args = {
   cluster: { type: "string", description: "kubeconfig context (default: the current one)" },
   builder_image: { type: "string", description: "the builder's image (default: the tool's pinned image)" },
   tools_image: { type: "string", description: "image with the seelie binary for the prepare step (SEELIE_TOOLS_IMAGE, config cloudBuild.toolsImage)" },
-  name: { type: "string", description: "fixed Pod name (default: generated seelie-build-<tool>-xxxxx)" },
+  name: { type: "string", description: "Pod name (default: seelie-build-<tool>-xxxxx, random)" },
+  host_network: { type: "boolean", description: "run the build in the node's network (a registry only the node reaches, e.g. on its 127.0.0.1)", default: false },
   timeout: { type: "string", description: "time before Kubernetes stops the build (activeDeadlineSeconds), e.g. 30m, 1h; a bare number is seconds", default: "1h" },
-  render: { type: "boolean", description: "print the Pod YAML for kubectl apply -f - instead of running it", default: false },
+  render: { type: "boolean", description: "print the Pod YAML for kubectl apply -f - instead of running it (no namespace in it unless --namespace: kubectl -n decides)", default: false },
   ...outputArg,
 } as const;
 
@@ -40,7 +41,8 @@ export default defineCommand({
     // The same duration syntax as `image commit --timeout`; Kubernetes counts whole seconds.
     const timeout = Math.max(1, Math.ceil(parseDuration(a.timeout, "--timeout") / 1000));
     const kc = new KubeConfig();
-    if (!a.render || !a.namespace) {
+    // --render needs no cluster: the YAML is for kubectl, which picks the namespace itself.
+    if (!a.render) {
       kc.loadFromDefault();
       if (a.cluster) {
         const ctx = String(a.cluster);
@@ -50,7 +52,7 @@ export default defineCommand({
         kc.setCurrentContext(ctx);
       }
     }
-    const namespace = a.namespace ? String(a.namespace) : (kc.getContextObject(kc.getCurrentContext())?.namespace ?? "default");
+    const namespace = a.namespace ? String(a.namespace) : a.render ? "" : (kc.getContextObject(kc.getCurrentContext())?.namespace ?? "default");
     const str = (v: unknown) => (v === undefined || v === "" ? undefined : String(v));
     const opts: CloudBuildOptions = {
       tool: str(a.tool),
@@ -68,6 +70,7 @@ export default defineCommand({
       toolsImage: str(a.tools_image),
       name: str(a.name),
       deadlineSeconds: timeout,
+      hostNetwork: a.host_network === true,
     };
     const inputs = resolveCloudBuildInputs(opts, loadConfig({ env: process.env }), (m) => log.warn(m));
     if (a.render) {
