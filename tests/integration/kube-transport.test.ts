@@ -16,6 +16,7 @@ import { SeelieError, UsageError } from "../../lib/errors.ts";
 import { type KubeClients, loadKube } from "../../lib/kube/client.ts";
 import { kubeFailure } from "../../lib/kube/errors.ts";
 import { type Cluster, kubectlOk, needCluster, testNamespace } from "../helpers/cluster.ts";
+import { cuttableProxy } from "../helpers/connect-proxy.ts";
 import { sh } from "../helpers/services.ts";
 
 setDefaultTimeout(60_000);
@@ -69,58 +70,6 @@ async function listOwnPods(kube: KubeClients): Promise<number> {
 
 function b64(s: string): string {
   return Buffer.from(s).toString("base64");
-}
-
-/** A CONNECT proxy on loopback that records each tunnel's target. */
-function connectProxy() {
-  const seen: string[] = [];
-  type S = { up?: { write(d: Uint8Array): number; end(): void }; buf?: Uint8Array[] };
-  const srv = Bun.listen<S>({
-    hostname: "127.0.0.1",
-    port: 0,
-    socket: {
-      open(s) {
-        s.data = {};
-      },
-      data(s, d) {
-        if (s.data.up) return void s.data.up.write(d);
-        if (s.data.buf) return void s.data.buf.push(d);
-        const head = Buffer.from(d).toString("latin1");
-        const m = /^CONNECT ([^\s:]+):(\d+) HTTP/.exec(head);
-        if (!m) {
-          s.end("HTTP/1.1 405 Method Not Allowed\r\n\r\n");
-          return;
-        }
-        seen.push(`${m[1]}:${m[2]}`);
-        s.data.buf = [];
-        void Bun.connect({
-          hostname: m[1]!,
-          port: Number(m[2]),
-          socket: {
-            open(u) {
-              s.data.up = u;
-              s.write("HTTP/1.1 200 Connection established\r\n\r\n");
-              for (const b of s.data.buf ?? []) u.write(b);
-              s.data.buf = undefined;
-            },
-            data(_u, d2) {
-              s.write(d2);
-            },
-            close() {
-              s.end();
-            },
-            error() {
-              s.end();
-            },
-          },
-        }).catch(() => s.end("HTTP/1.1 502 Bad Gateway\r\n\r\n"));
-      },
-      close(s) {
-        s.data.up?.end();
-      },
-    },
-  });
-  return { url: `http://127.0.0.1:${srv.port}`, seen, stop: () => srv.stop(true) };
 }
 
 /** An exec plugin: a script printing an ExecCredential, counting its runs in a file. */
@@ -365,7 +314,7 @@ describe("kubeconfig forms against the real TLS API server", () => {
   });
 
   test("proxy-url: every request through the CONNECT proxy, TLS and client certificate end to end", async () => {
-    const proxy = connectProxy();
+    const proxy = cuttableProxy();
     try {
       const kube = loadKube({
         env: kubeconfig(
