@@ -266,7 +266,6 @@ describe("cloud-build runs for real on Kubernetes v1.21 and the pushed image run
       expect(out.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
       expect(r.stderr).toContain("[prepare]");
       expect(r.stderr).toContain("[build]");
-      expect(r.stderr).toContain(`Pod ${ns.name}/${out.pod} deleted`);
       expect(await podGone(out.pod)).toBe(true);
       const ran = await runOnContainerdNode(`run-${tool}`, `${imageRef(tool).split(":").slice(0, -1).join(":")}@${out.digest}`);
       expect(ran).toContain("trained on hello as uid 1234");
@@ -331,7 +330,6 @@ describe("failures on the real cluster: clear errors, exit codes, no Pod left", 
     await reader;
     expect(code, stderr).toBe(130);
     expect(stderr).not.toMatch(/Unhandled|^\s+at /m);
-    expect(stderr).toContain(`Pod ${ns.name}/${name} deleted`);
     expect(await podGone(name)).toBe(true);
   });
 
@@ -365,6 +363,23 @@ describe("failures on the real cluster: clear errors, exit codes, no Pod left", 
     expect(await podGone(name)).toBe(true);
   });
 
+  test("the Pod is deleted by someone else while it builds: exit 1 saying so", async () => {
+    const name = `cb-deleted-${RUN_ID}`;
+    const p = spawnCli(buildArgs("kaniko", "slow", "slow", ["--name", name]));
+    let stderr = "";
+    const reader = (async () => {
+      const dec = new TextDecoder();
+      for await (const chunk of p.stderr as ReadableStream<Uint8Array>) stderr += dec.decode(chunk);
+    })();
+    for (let i = 0; i < 240 && !stderr.includes("slow-build-started"); i++) await Bun.sleep(500);
+    expect(stderr).toContain("slow-build-started");
+    await kubectlOk(c, ["-n", ns.name, "delete", "pod", name, "--grace-period=0", "--force"]);
+    const code = await p.exited;
+    await reader;
+    expect(code, stderr).toBe(1);
+    expect(stderr).toContain(`the build Pod ${ns.name}/${name} was deleted before it finished`);
+  });
+
   test("a missing registry Secret or claim is refused through the API before any Pod exists", async () => {
     const args = buildArgs("kaniko", "own", "never");
     const noSecret = [...args];
@@ -377,7 +392,58 @@ describe("failures on the real cluster: clear errors, exit codes, no Pod left", 
     const r2 = await cli(noClaim);
     expect(r2.code, r2.stderr).toBe(2);
     expect(r2.stderr).toContain('the build context volume claim "nope" does not exist');
+    await kubectlOk(c, ["-n", ns.name, "create", "secret", "generic", "opaque", "--from-literal=x=y"]);
+    const wrongType = [...args];
+    wrongType[wrongType.indexOf("--registry_secret") + 1] = "opaque";
+    const r3 = await cli(wrongType);
+    expect(r3.code, r3.stderr).toBe(2);
+    expect(r3.stderr).toContain(`the secret ${ns.name}/opaque is of type "Opaque"`);
     const pods = await kubectlOk(c, ["-n", ns.name, "get", "pods", "-l", "app.kubernetes.io/name=seelie-cloud-build", "-o", "name"]);
     expect(pods.trim()).toBe("");
+  });
+});
+
+describe("what the API server and the scheduler refuse, for real (a second namespace with a LimitRange, then a quota)", () => {
+  let ns2: { name: string; remove: () => Promise<void> };
+  beforeAll(async () => {
+    ns2 = await testNamespace(c, "cloudbuild-limits");
+    const dockerconfig = join(need("SEELIE_TEST_DOCKER_CONFIG"), "config.json");
+    await kubectlOk(c, ["-n", ns2.name, "create", "secret", "generic", "regcred", "--type=kubernetes.io/dockerconfigjson", `--from-file=.dockerconfigjson=${dockerconfig}`]);
+  });
+  afterAll(async () => {
+    await ns2?.remove();
+  });
+  // An NFS context: the Pod never starts here, so no volume is needed (and no claim is checked).
+  const args = () => [
+    ...buildArgs("kaniko", "own", "never").filter((a, i, all) => !["--namespace", "--context_pvc"].includes(a) && !["--namespace", "--context_pvc"].includes(all[i - 1]!)),
+    "--context_nfs", "nfs.invalid:/exports",
+    "--namespace", ns2.name,
+  ];
+
+  test("a Pod no node can take (a LimitRange asks 1000 CPUs): the scheduler's reason, the wait ends, Pod deleted", async () => {
+    await kubectlOk(
+      c,
+      ["-n", ns2.name, "create", "-f", "-"],
+      JSON.stringify({ apiVersion: "v1", kind: "LimitRange", metadata: { name: "huge" }, spec: { limits: [{ type: "Container", defaultRequest: { cpu: "1000" }, default: { cpu: "1000" } }] } }),
+    );
+    const name = `cb-unsched-${RUN_ID}`;
+    const r = await cli([...args(), "--name", name, "--timeout", "3s"]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain("Unschedulable");
+    expect(r.stderr).toContain("Insufficient cpu");
+    expect((await kubectl(c, ["-n", ns2.name, "get", "pod", name])).stderr).toContain("NotFound");
+  });
+
+  test("the API server refuses the Pod (a ResourceQuota of 0 Pods): its message is shown, exit 1", async () => {
+    await kubectlOk(c, ["-n", ns2.name, "create", "quota", "no-pods", "--hard=pods=0"]);
+    for (let i = 0; i < 40; i++) {
+      const used = await kubectl(c, ["-n", ns2.name, "get", "quota", "no-pods", "-o", "jsonpath={.status.hard.pods}"]);
+      if (used.stdout === "0") break;
+      await Bun.sleep(250);
+    }
+    const r = await cli(args());
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`create the build Pod in namespace ${ns2.name}`);
+    expect(r.stderr).toContain("exceeded quota: no-pods");
   });
 });

@@ -66,14 +66,8 @@ export default defineCommand({
       process.stdout.write(buildPodYaml(renderBuildPod(inputs)));
       return;
     }
-    try {
-      const result = await runCloudBuild(kube, inputs, { progress: stderrProgress, signal: interruptSignal() });
-      log.success(`pushed ${result.image}@${result.digest}`);
-      printData(format === "json" ? result : `${result.image}@${result.digest}`, format);
-    } finally {
-      // client-node streams logs over undici, whose keep-alive connection would hold the process for
-      // seconds after the build; exit once the entry point has reported (it sets process.exitCode).
-      setTimeout(() => process.exit(), 50);
-    }
+    const result = await runCloudBuild(kube, inputs, { progress: stderrProgress, signal: interruptSignal() });
+    log.success(`pushed ${result.image}@${result.digest}`);
+    printData(format === "json" ? result : `${result.image}@${result.digest}`, format);
   },
 });
