@@ -193,3 +193,12 @@ export SEELIE_TEST_CONTAINERD_SOCK=/run/containerd/containerd.sock
 export SEELIE_TEST_DOCKER_SOCK=/var/run/docker.sock
 EOF
 say "all services up; variables in $T/env.sh"
+
+# ---------------------------------------------------------------- in-cluster builder images (cloud-build tests)
+# Kaniko, BuildKit rootless and Buildah images made from ../shared/builders and Debian's packages,
+# loaded into dockerd (the cluster's dockershim node); skipped where the bundle is absent (the
+# cloud-build cluster tests then fail saying so). Idempotent and quick once cached.
+BUILDERS_DIR=${SEELIE_BUILDERS_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/../shared/builders}
+if [[ $MODE == all && -d $BUILDERS_DIR ]]; then
+  SEELIE_BUILDERS_DIR=$BUILDERS_DIR bash "$(dirname "$0")/builder-images.sh"
+fi
