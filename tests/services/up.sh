@@ -193,3 +193,7 @@ export SEELIE_TEST_CONTAINERD_SOCK=/run/containerd/containerd.sock
 export SEELIE_TEST_DOCKER_SOCK=/var/run/docker.sock
 EOF
 say "all services up; variables in $T/env.sh"
+
+# ---------------------------------------------------------------- the Kubernetes test cluster
+# From ../shared/k8s when it is there; a cluster that does not start fails the cluster tests, not these services.
+bash "$(dirname "${BASH_SOURCE[0]}")/cluster-up.sh" || say "the Kubernetes test cluster did not start (see above): the cluster tests will fail saying so"
