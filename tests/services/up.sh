@@ -200,9 +200,10 @@ bash "$(dirname "${BASH_SOURCE[0]}")/cluster-up.sh" || say "the Kubernetes test 
 
 # ---------------------------------------------------------------- in-cluster builder images (cloud-build tests)
 # Kaniko, BuildKit rootless and Buildah images made from ../shared/builders and Debian's packages,
-# loaded into dockerd (the cluster's dockershim node); skipped where the bundle is absent (the
-# cloud-build cluster tests then fail saying so). Idempotent and quick once cached.
+# loaded into dockerd (the cluster's dockershim node); skipped where the bundle is absent. A failure
+# here fails the cloud-build cluster tests (they run the script again and show why), not these services.
 BUILDERS_DIR=${SEELIE_BUILDERS_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/../shared/builders}
 if [[ $MODE == all && -d $BUILDERS_DIR ]]; then
-  SEELIE_BUILDERS_DIR=$BUILDERS_DIR bash "$(dirname "$0")/builder-images.sh"
+  SEELIE_BUILDERS_DIR=$BUILDERS_DIR bash "$(dirname "$0")/builder-images.sh" ||
+    say "the in-cluster builder images could not be made (see above): the cloud-build cluster tests will fail saying so"
 fi
