@@ -65,9 +65,18 @@ export function parseNfs(value: string): { server: string; path: string } {
 /** Checks `--context_subpath`: relative, without `..`. */
 export function checkSubpath(value: string | undefined): string {
   const v = (value ?? ".").trim() || ".";
-  if (v.startsWith("/")) throw new UsageError(`--context_subpath "${v}" must be relative to the volume's root`, "drop the leading '/', e.g. --context_subpath alice/mnist");
-  if (v.split("/").includes("..")) throw new UsageError(`--context_subpath "${v}" must not contain '..'`, "give the project's path inside the volume");
-  if (/[\s$`"'\\]/.test(v)) throw new UsageError(`--context_subpath "${v}" has spaces or shell characters`, "rename the directory or mount a volume whose root is the project");
+  if (v.startsWith("/"))
+    throw new UsageError(
+      `--context_subpath "${v}" must be relative to the volume's root`,
+      "drop the leading '/', e.g. --context_subpath alice/mnist",
+    );
+  if (v.split("/").includes(".."))
+    throw new UsageError(`--context_subpath "${v}" must not contain '..'`, "give the project's path inside the volume");
+  if (/[\s$`"'\\]/.test(v))
+    throw new UsageError(
+      `--context_subpath "${v}" has spaces or shell characters`,
+      "rename the directory or mount a volume whose root is the project",
+    );
   return v;
 }
 
@@ -82,21 +91,22 @@ export function resolveToolsImage(flag: string | undefined, config: Pick<SeelieC
  * `--tag`/`--repo_type`), the builder and tools images. With `contextDir`, also runs the project checks
  * of the prepare step locally (ml.flag, Dockerfile FROMs), so a bad project fails before any Pod.
  */
-export function resolveCloudBuildInputs(
-  opts: CloudBuildOptions,
-  config: SeelieConfig,
-  notice?: (msg: string) => void,
-): CloudBuildInputs {
+export function resolveCloudBuildInputs(opts: CloudBuildOptions, config: SeelieConfig, notice?: (msg: string) => void): CloudBuildInputs {
   const tool = parseBuildTool(opts.tool);
   if (!opts.baseImage) throw new UsageError("--base_image is required", "pass --base_image=<registry>/<image>:<tag> from the allow list");
   parseImageRef(opts.baseImage, "--base_image");
   assertBaseImageAllowed(opts.baseImage, config.allowedBaseImages, "--base_image");
 
-  if (opts.contextPvc && opts.contextNfs) throw new UsageError("--context_pvc and --context_nfs are exclusive", "give the project's volume once");
+  if (opts.contextPvc && opts.contextNfs)
+    throw new UsageError("--context_pvc and --context_nfs are exclusive", "give the project's volume once");
   let context: ContextVolume;
   if (opts.contextPvc) context = { pvc: checkName(opts.contextPvc, "--context_pvc", "PersistentVolumeClaim") };
   else if (opts.contextNfs) context = { nfs: parseNfs(opts.contextNfs) };
-  else throw new UsageError("no build context: --context_pvc NAME or --context_nfs SERVER:/PATH is required", "name the volume that holds the project");
+  else
+    throw new UsageError(
+      "no build context: --context_pvc NAME or --context_nfs SERVER:/PATH is required",
+      "name the volume that holds the project",
+    );
   const contextSubpath = checkSubpath(opts.contextSubpath);
 
   const registrySecret = checkName(opts.registrySecret, "--registry_secret", "kubernetes.io/dockerconfigjson Secret");
@@ -105,11 +115,18 @@ export function resolveCloudBuildInputs(
 
   let image: string;
   if (opts.image) {
-    if (opts.tag || opts.repoType) throw new UsageError("--image cannot be combined with --tag/--repo_type", "give either --image REF or --tag and --repo_type");
+    if (opts.tag || opts.repoType)
+      throw new UsageError("--image cannot be combined with --tag/--repo_type", "give either --image REF or --tag and --repo_type");
     parseImageRef(opts.image, "--image");
     image = opts.image;
   } else {
-    image = platformImageName({ registryHost: config.registryHost, repo: config.repo, username: config.username, repoType: opts.repoType ?? "", tag: opts.tag ?? "" });
+    image = platformImageName({
+      registryHost: config.registryHost,
+      repo: config.repo,
+      username: config.username,
+      repoType: opts.repoType ?? "",
+      tag: opts.tag ?? "",
+    });
   }
   const builderImage = opts.builderImage || DEFAULT_BUILDER_IMAGES[tool];
   parseImageRef(builderImage, "--builder_image");
@@ -121,7 +138,19 @@ export function resolveCloudBuildInputs(
     prepareBuild({ projectDir: opts.contextDir, baseImage: opts.baseImage, tool, allowedBaseImages: config.allowedBaseImages, notice });
   }
   const name = opts.name ? checkName(opts.name, "--name", "Pod") : generatedPodName(tool);
-  const inputs: CloudBuildInputs = { tool, baseImage: opts.baseImage, context, contextSubpath, registrySecret, image, namespace, builderImage, toolsImage, allowedBaseImages: config.allowedBaseImages, name };
+  const inputs: CloudBuildInputs = {
+    tool,
+    baseImage: opts.baseImage,
+    context,
+    contextSubpath,
+    registrySecret,
+    image,
+    namespace,
+    builderImage,
+    toolsImage,
+    allowedBaseImages: config.allowedBaseImages,
+    name,
+  };
   if (opts.deadlineSeconds) inputs.deadlineSeconds = opts.deadlineSeconds;
   if (opts.hostNetwork) inputs.hostNetwork = true;
   return inputs;

@@ -4,7 +4,7 @@
  * builder container builds and pushes. Only the parts listed in TOOL_SPECIFIC_PARTS change with the tool.
  */
 import { stringify } from "yaml";
-import { REGISTRY_AUTH_DIR, SCRATCH_DIR, VOLUME_MOUNT, builderContainer, toolFragment } from "./tools.ts";
+import { builderContainer, REGISTRY_AUTH_DIR, SCRATCH_DIR, toolFragment, VOLUME_MOUNT } from "./tools.ts";
 import type { CloudBuildInputs, ContainerSpec, EnvVar, PodSpecDoc, VolumeMount, VolumeSpec } from "./types.ts";
 
 /** Labels every build Pod carries (and `seelie.dev/build-tool`). */
@@ -97,7 +97,10 @@ export function renderBuildPod(inputs: CloudBuildInputs): PodSpecDoc {
       volumes: [
         contextVolume(inputs),
         { name: "scratch", emptyDir: {} },
-        { name: "registry-auth", secret: { secretName: inputs.registrySecret, items: [{ key: ".dockerconfigjson", path: "config.json" }] } },
+        {
+          name: "registry-auth",
+          secret: { secretName: inputs.registrySecret, items: [{ key: ".dockerconfigjson", path: "config.json" }] },
+        },
         ...frag.volumes,
       ],
     },

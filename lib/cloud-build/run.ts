@@ -3,7 +3,7 @@
  * on the one Pod loop (lib/kube/pod-run.ts: create, follow the prepare and build logs, stop early on a
  * Pod that cannot start, delete it on success, failure, timeout and Ctrl-C), and reads the pushed digest.
  */
-import type { CoreV1Api, V1Pod } from "@kubernetes/client-node";
+import type { CoreV1Api, V1Pod, V1Secret } from "@kubernetes/client-node";
 import { InterruptedError, SeelieError, UsageError } from "../errors.ts";
 import type { KubeClients } from "../kube/client.ts";
 import { kubeError, kubeFailure } from "../kube/errors.ts";
@@ -46,7 +46,7 @@ const CONTAINERS = ["prepare", "build"] as const;
 
 /** Refuses a missing or wrongly typed registry Secret before any Pod exists (its contents are never read out). */
 export async function checkRegistrySecret(api: CoreV1Api, namespace: string, name: string): Promise<void> {
-  let secret;
+  let secret: V1Secret;
   try {
     secret = await api.readNamespacedSecret({ name, namespace });
   } catch (err) {
@@ -72,7 +72,10 @@ export async function checkContextClaim(api: CoreV1Api, namespace: string, claim
     await api.readNamespacedPersistentVolumeClaim({ name: claim, namespace });
   } catch (err) {
     if (kubeError(err).code === 404) {
-      throw new UsageError(`the build context volume claim "${claim}" does not exist in namespace "${namespace}"`, "check --context_pvc and --namespace (kubectl get pvc)");
+      throw new UsageError(
+        `the build context volume claim "${claim}" does not exist in namespace "${namespace}"`,
+        "check --context_pvc and --namespace (kubectl get pvc)",
+      );
     }
     throw kubeFailure(`read the volume claim ${namespace}/${claim}`, err);
   }
@@ -108,7 +111,8 @@ export async function runCloudBuild(kube: KubeClients, inputs: CloudBuildInputs,
     unschedulableMs: opts.unschedulableMs,
     // A build holds nothing worth a graceful stop; the Pod must be gone when the command returns.
     deleteGraceSeconds: 0,
-    onCreated: async (pod) => opts.progress(`[cloud-build] Pod ${ns}/${pod.metadata?.name} created (${inputs.tool}, ${inputs.builderImage})`),
+    onCreated: async (pod) =>
+      opts.progress(`[cloud-build] Pod ${ns}/${pod.metadata?.name} created (${inputs.tool}, ${inputs.builderImage})`),
     onState: (state) => opts.progress(`[cloud-build] Pod ${state}`),
     hints: {
       imagePull: (image) => `check that ${image} exists and the node can pull it (pass --builder_image/--tools_image to use a mirror)`,
@@ -128,10 +132,13 @@ export function buildOutcome(pod: V1Pod, inputs: CloudBuildInputs, name: string,
       if (t && t.exitCode !== 0) {
         const msg = (t.message ?? "").trim().split("\n").slice(-3).join(" | ");
         const where = c === "prepare" ? "preparing the project (ml.flag, Dockerfile, base image allow list)" : `the ${inputs.tool} build`;
-        throw new SeelieError(`the build Pod ${ns}/${name} failed while ${where}: container "${c}" exited with ${t.exitCode}${msg ? `: ${msg}` : ""}`, {
-          hint: c === "prepare" ? "fix the project on the volume and run again" : "see the build log above",
-          exitCode: c === "prepare" && t.exitCode === 2 ? 2 : 1,
-        });
+        throw new SeelieError(
+          `the build Pod ${ns}/${name} failed while ${where}: container "${c}" exited with ${t.exitCode}${msg ? `: ${msg}` : ""}`,
+          {
+            hint: c === "prepare" ? "fix the project on the volume and run again" : "see the build log above",
+            exitCode: c === "prepare" && t.exitCode === 2 ? 2 : 1,
+          },
+        );
       }
     }
     throw new SeelieError(`the build Pod ${ns}/${name} failed: ${pod.status?.reason ?? ""} ${pod.status?.message ?? ""}`.trim(), {
@@ -142,7 +149,9 @@ export function buildOutcome(pod: V1Pod, inputs: CloudBuildInputs, name: string,
   const message = containerStatus(pod, "build")?.state?.terminated?.message ?? "";
   const digest = DIGEST_RE.exec(message)?.[0] ?? DIGEST_RE.exec(digestLines.at(-1) ?? "")?.[0];
   if (!digest) {
-    throw new SeelieError(`the build Pod ${ns}/${name} succeeded but reported no image digest`, { hint: `check ${inputs.image} in the registry` });
+    throw new SeelieError(`the build Pod ${ns}/${name} succeeded but reported no image digest`, {
+      hint: `check ${inputs.image} in the registry`,
+    });
   }
   return { image: inputs.image, digest, pushed: true, tool: inputs.tool, namespace: ns, pod: name };
 }

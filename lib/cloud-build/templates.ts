@@ -3,16 +3,18 @@
  * header that tells kubectl users which values to change. A test checks the files equal this output,
  * so the templates and `seelie image cloud-build --render` cannot drift apart.
  */
+
+import { DEFAULT_TOOLS_IMAGE } from "./inputs.ts";
 import { buildPodYaml, renderBuildPod } from "./pod.ts";
 import { DEFAULT_BUILDER_IMAGES } from "./tools.ts";
-import { DEFAULT_TOOLS_IMAGE } from "./inputs.ts";
 import { BUILD_TOOLS, type BuildTool, type CloudBuildInputs } from "./types.ts";
 
 /** The example values the templates carry. */
 export function templateInputs(tool: BuildTool): CloudBuildInputs {
   return {
     tool,
-    baseImage: tool === "buildpacks" ? "registry.example.com/paketobuildpacks/run-jammy-base:0.1.130" : "registry.example.com/base/python:3.10",
+    baseImage:
+      tool === "buildpacks" ? "registry.example.com/paketobuildpacks/run-jammy-base:0.1.130" : "registry.example.com/base/python:3.10",
     context: { pvc: "ml-projects" },
     contextSubpath: "alice/mnist",
     registrySecret: "seelie-registry",
@@ -36,12 +38,12 @@ const TOOL_NOTES: Record<BuildTool, string[]> = {
   buildkit: [
     "BuildKit rootless (buildctl-daemonless.sh): uid 1000, no added capabilities; seccomp and AppArmor",
     "Unconfined so rootlesskit can create its user namespace (measured: under RuntimeDefault it fails with",
-    "\"fork/exec /proc/self/exe: operation not permitted\"); --oci-worker-no-process-sandbox.",
+    '"fork/exec /proc/self/exe: operation not permitted"); --oci-worker-no-process-sandbox.',
   ],
   buildah: [
     "Buildah (vfs storage, chroot isolation): root in the container, not privileged; capabilities",
     "SETUID SETGID SETFCAP only, seccomp and AppArmor Unconfined for its user namespace (measured: under",
-    "RuntimeDefault it fails with \"unshare(CLONE_NEWUSER): Operation not permitted\").",
+    'RuntimeDefault it fails with "unshare(CLONE_NEWUSER): Operation not permitted").',
   ],
   buildpacks: [
     "Cloud Native Buildpacks (lifecycle creator in the builder image): the builder's non-root user, no capabilities,",

@@ -116,7 +116,10 @@ function buildkit(): ToolFragment {
     "--metadata-file",
     `${SCRATCH_DIR}/buildkit-metadata.json`,
   ];
-  const s = script([build], `sed -n 's/.*"containerimage.digest": *"\\(sha256:[0-9a-f]*\\)".*/\\1/p' ${SCRATCH_DIR}/buildkit-metadata.json`);
+  const s = script(
+    [build],
+    `sed -n 's/.*"containerimage.digest": *"\\(sha256:[0-9a-f]*\\)".*/\\1/p' ${SCRATCH_DIR}/buildkit-metadata.json`,
+  );
   return {
     steps: [build],
     command: ["/bin/sh", "-c", s],

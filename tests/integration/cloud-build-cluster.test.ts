@@ -40,7 +40,11 @@ async function builderImages(): Promise<typeof builders> {
     if (!m) throw new Error(`builder-images.env does not set ${k}`);
     return m[1]!;
   };
-  return { kaniko: get("SEELIE_TEST_KANIKO_IMAGE"), buildkit: get("SEELIE_TEST_BUILDKIT_IMAGE"), buildah: get("SEELIE_TEST_BUILDAH_IMAGE") };
+  return {
+    kaniko: get("SEELIE_TEST_KANIKO_IMAGE"),
+    buildkit: get("SEELIE_TEST_BUILDKIT_IMAGE"),
+    buildah: get("SEELIE_TEST_BUILDAH_IMAGE"),
+  };
 }
 
 /** A wheel pip installs without an index: the generated Dockerfile's `pip install -r` must work on a PEP 668 base. */
@@ -109,7 +113,19 @@ beforeAll(async () => {
   const b = await sh(["bun", "build", "--compile", "bin/seelie.ts", "--outfile", join(ctx, "seelie")], { cwd: ROOT });
   if (b.code !== 0) throw new Error(b.stderr);
   toolsImage = `seelie-test/seelie-tools:cloudbuild-${RUN_ID}`;
-  const d = await sh(dockerCli("build", "-q", "--build-arg", "BASE=seelie-test/debian:12", "-f", join(ROOT, "pods/cloud-build/seelie-tools.Dockerfile"), "-t", toolsImage, ctx));
+  const d = await sh(
+    dockerCli(
+      "build",
+      "-q",
+      "--build-arg",
+      "BASE=seelie-test/debian:12",
+      "-f",
+      join(ROOT, "pods/cloud-build/seelie-tools.Dockerfile"),
+      "-t",
+      toolsImage,
+      ctx,
+    ),
+  );
   if (d.code !== 0) throw new Error(`docker build of the seelie-tools image failed: ${d.stderr}`);
 
   ns = await testNamespace(c, "cloudbuild");
@@ -140,13 +156,27 @@ beforeAll(async () => {
           apiVersion: "v1",
           kind: "PersistentVolumeClaim",
           metadata: { name: "projects", namespace: ns.name },
-          spec: { accessModes: ["ReadOnlyMany"], storageClassName: ns.name, volumeName: pvName, resources: { requests: { storage: "1Gi" } } },
+          spec: {
+            accessModes: ["ReadOnlyMany"],
+            storageClassName: ns.name,
+            volumeName: pvName,
+            resources: { requests: { storage: "1Gi" } },
+          },
         },
       ],
     }),
   );
   const dockerconfig = join(need("SEELIE_TEST_DOCKER_CONFIG"), "config.json");
-  await kubectlOk(c, ["-n", ns.name, "create", "secret", "generic", "regcred", "--type=kubernetes.io/dockerconfigjson", `--from-file=.dockerconfigjson=${dockerconfig}`]);
+  await kubectlOk(c, [
+    "-n",
+    ns.name,
+    "create",
+    "secret",
+    "generic",
+    "regcred",
+    "--type=kubernetes.io/dockerconfigjson",
+    `--from-file=.dockerconfigjson=${dockerconfig}`,
+  ]);
   for (let i = 0; i < 60; i++) {
     if ((await kubectlOk(c, ["-n", ns.name, "get", "pvc", "projects", "-o", "jsonpath={.status.phase}"])) === "Bound") break;
     await Bun.sleep(500);
@@ -193,15 +223,24 @@ const imageRef = (tag: string) => `${reg}/seelie/cloudbuild-t-${RUN_ID}:${tag}`;
 
 function buildArgs(tool: keyof typeof builders, project: string, tag: string, extra: string[] = []): string[] {
   return [
-    "--tool", tool,
-    "--builder_image", builders[tool],
-    "--tools_image", toolsImage,
-    "--base_image", need("SEELIE_TEST_PYTHON"),
-    "--context_pvc", "projects",
-    "--context_subpath", `alice/${project}`,
-    "--registry_secret", "regcred",
-    "--image", imageRef(tag),
-    "--namespace", ns.name,
+    "--tool",
+    tool,
+    "--builder_image",
+    builders[tool],
+    "--tools_image",
+    toolsImage,
+    "--base_image",
+    need("SEELIE_TEST_PYTHON"),
+    "--context_pvc",
+    "projects",
+    "--context_subpath",
+    `alice/${project}`,
+    "--registry_secret",
+    "regcred",
+    "--image",
+    imageRef(tag),
+    "--namespace",
+    ns.name,
     "--host_network",
     ...extra,
   ];
@@ -299,14 +338,36 @@ describe("--render | kubectl apply", () => {
     expect(applied.code, applied.stderr).toBe(0);
     expect(applied.stdout).toContain(`pod/${pod.metadata.name} created`);
     const phase = await podEnd(pod.metadata.name);
-    const msg = await kubectlOk(c, ["-n", ns.name, "get", "pod", pod.metadata.name, "-o", "jsonpath={.status.containerStatuses[0].state.terminated.message}"]);
+    const msg = await kubectlOk(c, [
+      "-n",
+      ns.name,
+      "get",
+      "pod",
+      pod.metadata.name,
+      "-o",
+      "jsonpath={.status.containerStatuses[0].state.terminated.message}",
+    ]);
     await kubectl(c, ["-n", ns.name, "delete", "pod", pod.metadata.name, "--grace-period=0", "--force"]);
     expect(phase).toBe("Succeeded");
     expect(msg.trim()).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 
   test("Buildpacks: render and a server-side dry run only (no Buildpacks builder image can be made offline)", async () => {
-    const r = await cli(["--tool", "buildpacks", "--base_image", need("SEELIE_TEST_PYTHON"), "--context_pvc", "projects", "--context_subpath", "alice/gen", "--registry_secret", "regcred", "--image", imageRef("bp"), "--render"]);
+    const r = await cli([
+      "--tool",
+      "buildpacks",
+      "--base_image",
+      need("SEELIE_TEST_PYTHON"),
+      "--context_pvc",
+      "projects",
+      "--context_subpath",
+      "alice/gen",
+      "--registry_secret",
+      "regcred",
+      "--image",
+      imageRef("bp"),
+      "--render",
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const dry = await kubectl(c, ["-n", ns.name, "apply", "--dry-run=server", "-f", "-"], r.stdout);
     expect(dry.code, dry.stderr).toBe(0);
@@ -408,23 +469,41 @@ describe("what the API server and the scheduler refuse, for real (a second names
   beforeAll(async () => {
     ns2 = await testNamespace(c, "cloudbuild-limits");
     const dockerconfig = join(need("SEELIE_TEST_DOCKER_CONFIG"), "config.json");
-    await kubectlOk(c, ["-n", ns2.name, "create", "secret", "generic", "regcred", "--type=kubernetes.io/dockerconfigjson", `--from-file=.dockerconfigjson=${dockerconfig}`]);
+    await kubectlOk(c, [
+      "-n",
+      ns2.name,
+      "create",
+      "secret",
+      "generic",
+      "regcred",
+      "--type=kubernetes.io/dockerconfigjson",
+      `--from-file=.dockerconfigjson=${dockerconfig}`,
+    ]);
   });
   afterAll(async () => {
     await ns2?.remove();
   });
   // An NFS context: the Pod never starts here, so no volume is needed (and no claim is checked).
   const args = () => [
-    ...buildArgs("kaniko", "own", "never").filter((a, i, all) => !["--namespace", "--context_pvc"].includes(a) && !["--namespace", "--context_pvc"].includes(all[i - 1]!)),
-    "--context_nfs", "nfs.invalid:/exports",
-    "--namespace", ns2.name,
+    ...buildArgs("kaniko", "own", "never").filter(
+      (a, i, all) => !["--namespace", "--context_pvc"].includes(a) && !["--namespace", "--context_pvc"].includes(all[i - 1]!),
+    ),
+    "--context_nfs",
+    "nfs.invalid:/exports",
+    "--namespace",
+    ns2.name,
   ];
 
   test("a Pod no node can take (a LimitRange asks 1000 CPUs): the scheduler's reason, the wait ends, Pod deleted", async () => {
     await kubectlOk(
       c,
       ["-n", ns2.name, "create", "-f", "-"],
-      JSON.stringify({ apiVersion: "v1", kind: "LimitRange", metadata: { name: "huge" }, spec: { limits: [{ type: "Container", defaultRequest: { cpu: "1000" }, default: { cpu: "1000" } }] } }),
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "LimitRange",
+        metadata: { name: "huge" },
+        spec: { limits: [{ type: "Container", defaultRequest: { cpu: "1000" }, default: { cpu: "1000" } }] },
+      }),
     );
     const name = `cb-unsched-${RUN_ID}`;
     const r = await cli([...args(), "--name", name, "--timeout", "3s"]);

@@ -11,9 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { V1Pod } from "@kubernetes/client-node";
 import { parse } from "yaml";
-import { SeelieError } from "../../lib/errors.ts";
 import { buildOutcome } from "../../lib/cloud-build/run.ts";
 import type { CloudBuildInputs } from "../../lib/cloud-build/types.ts";
+import type { SeelieError } from "../../lib/errors.ts";
 import { validatePodV121 } from "../helpers/json-schema.ts";
 
 const ROOT = join(import.meta.dir, "../..");
@@ -33,14 +33,22 @@ current-context: nowhere
 );
 
 const BASE_ARGS = [
-  "--tool", "kaniko",
-  "--base_image", "registry.example.com/base/python:3.10",
-  "--context_pvc", "ml-projects",
-  "--context_subpath", "alice/mnist",
-  "--registry_secret", "regcred",
-  "--tag", "v1",
-  "--repo_type", "training",
-  "--namespace", NS,
+  "--tool",
+  "kaniko",
+  "--base_image",
+  "registry.example.com/base/python:3.10",
+  "--context_pvc",
+  "ml-projects",
+  "--context_subpath",
+  "alice/mnist",
+  "--registry_secret",
+  "regcred",
+  "--tag",
+  "v1",
+  "--repo_type",
+  "training",
+  "--namespace",
+  NS,
 ];
 
 async function cli(args: string[], env: Record<string, string> = {}) {
@@ -84,13 +92,21 @@ describe("bad input: a clear error before any API call", () => {
 
   const cases: [string, string[], string][] = [
     ["unknown tool", set(BASE_ARGS, "--tool", "docker"), 'unknown build tool "docker"'],
-    ["base image outside the allow list", set(BASE_ARGS, "--base_image", "docker.io/library/ubuntu:22.04"), '--base_image "docker.io/library/ubuntu:22.04" is not allowed'],
+    [
+      "base image outside the allow list",
+      set(BASE_ARGS, "--base_image", "docker.io/library/ubuntu:22.04"),
+      '--base_image "docker.io/library/ubuntu:22.04" is not allowed',
+    ],
     ["no context volume", set(BASE_ARGS, "--context_pvc", null), "no build context"],
     ["context sub-path escaping the volume", set(BASE_ARGS, "--context_subpath", "../etc"), "must not contain '..'"],
     ["missing context path (local view)", [...BASE_ARGS, "--context_dir", join(projects, "absent")], "does not exist"],
     ["missing ml.flag (local view)", [...BASE_ARGS, "--context_dir", noFlag], "has no ml.flag"],
     ["project Dockerfile FROM outside the allow list (local view)", [...BASE_ARGS, "--context_dir", badFrom], "is not allowed"],
-    ["an unknown --cluster (kubeconfig context), naming the contexts there", [...BASE_ARGS, "--cluster", "prod"], '--cluster "prod": no such context in the kubeconfig'],
+    [
+      "an unknown --cluster (kubeconfig context), naming the contexts there",
+      [...BASE_ARGS, "--cluster", "prod"],
+      '--cluster "prod": no such context in the kubeconfig',
+    ],
   ];
   for (const [name, args, message] of cases) {
     test(name, async () => {
@@ -159,8 +175,18 @@ describe("buildOutcome: the digest and the failing container from the ended Pod"
   };
 
   test("from the termination message", () => {
-    const p = pod("Succeeded", [{ name: "prepare", exitCode: 0 }, { name: "build", exitCode: 0, message: DIGEST }]);
-    expect(buildOutcome(p, inputs, "b", [])).toEqual({ image: inputs.image, digest: DIGEST, pushed: true, tool: "buildkit", namespace: NS, pod: "b" });
+    const p = pod("Succeeded", [
+      { name: "prepare", exitCode: 0 },
+      { name: "build", exitCode: 0, message: DIGEST },
+    ]);
+    expect(buildOutcome(p, inputs, "b", [])).toEqual({
+      image: inputs.image,
+      digest: DIGEST,
+      pushed: true,
+      tool: "buildkit",
+      namespace: NS,
+      pod: "b",
+    });
   });
   // A termination message can be lost (e.g. a full /dev/termination-log mount); the log line is the fallback.
   test("from the last digest line of the build log when the termination message is empty", () => {
@@ -174,13 +200,19 @@ describe("buildOutcome: the digest and the failing container from the ended Pod"
     const e = fails(pod("Failed", [{ name: "prepare", exitCode: 2, message: "no ml.flag" }]));
     expect(e.message).toContain('container "prepare" exited with 2: no ml.flag');
     expect(e.exitCode).toBe(2);
-    const b = fails(pod("Failed", [{ name: "prepare", exitCode: 0 }, { name: "build", exitCode: 3, message: "a\nb\nc\nd" }]));
+    const b = fails(
+      pod("Failed", [
+        { name: "prepare", exitCode: 0 },
+        { name: "build", exitCode: 3, message: "a\nb\nc\nd" },
+      ]),
+    );
     expect(b.message).toContain('the buildkit build: container "build" exited with 3: b | c | d');
     expect(b.exitCode).toBe(1);
   });
   test("a Pod stopped by its deadline", () => {
-    expect(fails(pod("Failed", [], { reason: "DeadlineExceeded", message: "Pod was active on the node longer than the specified deadline" })).message).toContain(
-      "failed: DeadlineExceeded",
-    );
+    expect(
+      fails(pod("Failed", [], { reason: "DeadlineExceeded", message: "Pod was active on the node longer than the specified deadline" }))
+        .message,
+    ).toContain("failed: DeadlineExceeded");
   });
 });

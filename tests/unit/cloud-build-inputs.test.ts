@@ -2,7 +2,14 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEFAULT_TOOLS_IMAGE, checkSubpath, generatedPodName, parseNfs, resolveCloudBuildInputs, resolveToolsImage } from "../../lib/cloud-build/inputs.ts";
+import {
+  checkSubpath,
+  DEFAULT_TOOLS_IMAGE,
+  generatedPodName,
+  parseNfs,
+  resolveCloudBuildInputs,
+  resolveToolsImage,
+} from "../../lib/cloud-build/inputs.ts";
 import { contextDirIn } from "../../lib/cloud-build/pod.ts";
 import { loadConfig } from "../../lib/config/load.ts";
 import { UsageError } from "../../lib/errors.ts";
@@ -17,7 +24,9 @@ describe("context flags", () => {
     ["nas.example.com:/exports/ml", { server: "nas.example.com", path: "/exports/ml" }],
     ["10.0.0.5:/", { server: "10.0.0.5", path: "/" }],
   ])("--context_nfs %s", (v, want) => expect(parseNfs(v)).toEqual(want));
-  test.each(["nas.example.com", "nas:exports", ":/x", "nas:/a b"])("--context_nfs %s is refused", (v) => expect(() => parseNfs(v)).toThrow(UsageError));
+  test.each(["nas.example.com", "nas:exports", ":/x", "nas:/a b"])("--context_nfs %s is refused", (v) =>
+    expect(() => parseNfs(v)).toThrow(UsageError),
+  );
 
   test.each([
     [undefined, ".", "/workspace/volume"],
@@ -28,7 +37,9 @@ describe("context flags", () => {
     expect(checkSubpath(v)).toBe(checked);
     expect(contextDirIn(checked)).toBe(dir);
   });
-  test.each(["/abs", "a/../b", "..", "a b", "x$(id)", "q'uote"])("--context_subpath %s is refused", (v) => expect(() => checkSubpath(v)).toThrow(UsageError));
+  test.each(["/abs", "a/../b", "..", "a b", "x$(id)", "q'uote"])("--context_subpath %s is refused", (v) =>
+    expect(() => checkSubpath(v)).toThrow(UsageError),
+  );
 });
 
 describe("the seelie-tools image: flag > SEELIE_TOOLS_IMAGE > config file > default", () => {
@@ -45,7 +56,14 @@ describe("the seelie-tools image: flag > SEELIE_TOOLS_IMAGE > config file > defa
 });
 
 describe("resolveCloudBuildInputs", () => {
-  const base = { tool: "kaniko", baseImage: "registry.example.com/base/python:3.10", contextPvc: "projects", registrySecret: "regcred", tag: "v1", repoType: "training" };
+  const base = {
+    tool: "kaniko",
+    baseImage: "registry.example.com/base/python:3.10",
+    contextPvc: "projects",
+    registrySecret: "regcred",
+    tag: "v1",
+    repoType: "training",
+  };
   test("the platform image name from --tag/--repo_type, the pinned builder, the default namespace", () => {
     const i = resolveCloudBuildInputs(base, config());
     expect(i.image).toBe("registry.example.com/team/alice-training:v1");

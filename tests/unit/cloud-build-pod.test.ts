@@ -129,7 +129,11 @@ describe("switching the tool changes only the declared tool-specific parts", () 
       ]);
       // the project's volume is read-only everywhere; only the scratch emptyDir is written
       for (const c of [...pod.spec.initContainers, ...pod.spec.containers]) {
-        expect(c.volumeMounts!.find((m) => m.name === "context")).toEqual({ name: "context", mountPath: "/workspace/volume", readOnly: true });
+        expect(c.volumeMounts!.find((m) => m.name === "context")).toEqual({
+          name: "context",
+          mountPath: "/workspace/volume",
+          readOnly: true,
+        });
       }
     }
   });
@@ -144,7 +148,11 @@ describe("security contexts: unprivileged everywhere, least capabilities", () =>
         const caps = (c.securityContext?.capabilities ?? {}) as { add?: string[] };
         expect(caps.add ?? []).not.toContain("SYS_ADMIN");
       }
-      expect(pod.spec.initContainers[0]!.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+      expect(pod.spec.initContainers[0]!.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ["ALL"] },
+      });
       expect(pod.spec.automountServiceAccountToken).toBe(false);
     });
   }
@@ -164,7 +172,10 @@ describe("security contexts: unprivileged everywhere, least capabilities", () =>
     expect(own?.type ?? pod.spec.securityContext.seccompProfile.type).toBe(profile);
   });
   test("BuildKit runs rootless (uid 1000)", () => {
-    expect(renderBuildPod(cliInputs("buildkit")).spec.containers[0]!.securityContext).toMatchObject({ runAsUser: 1000, runAsNonRoot: true });
+    expect(renderBuildPod(cliInputs("buildkit")).spec.containers[0]!.securityContext).toMatchObject({
+      runAsUser: 1000,
+      runAsNonRoot: true,
+    });
   });
 });
 
@@ -187,14 +198,17 @@ function semanticProblems(pod: PodSpecDoc): string[] {
     const defined = new Set<string>();
     for (const e of c.env ?? []) {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(e.name)) out.push(`${c.name}: env name ${e.name}`);
-      for (const m of e.value.matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g)) if (!defined.has(m[1]!)) out.push(`${c.name}: env ${e.name} uses $(${m[1]}) before it is defined`);
+      for (const m of e.value.matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g))
+        if (!defined.has(m[1]!)) out.push(`${c.name}: env ${e.name} uses $(${m[1]}) before it is defined`);
       defined.add(e.name);
     }
     for (const a of [...(c.command ?? []), ...(c.args ?? [])]) {
-      for (const m of a.matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g)) if (!defined.has(m[1]!)) out.push(`${c.name}: $(${m[1]}) is not in its env`);
+      for (const m of a.matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g))
+        if (!defined.has(m[1]!)) out.push(`${c.name}: $(${m[1]}) is not in its env`);
     }
     const caps = (c.securityContext?.capabilities ?? {}) as { add?: string[]; drop?: string[] };
-    for (const cap of [...(caps.add ?? []), ...(caps.drop ?? [])]) if (!/^[A-Z_]+$/.test(cap) || cap.startsWith("CAP_")) out.push(`${c.name}: capability ${cap}`);
+    for (const cap of [...(caps.add ?? []), ...(caps.drop ?? [])])
+      if (!/^[A-Z_]+$/.test(cap) || cap.startsWith("CAP_")) out.push(`${c.name}: capability ${cap}`);
   }
   for (const [k, v] of Object.entries(pod.metadata.annotations ?? {})) {
     const m = /^container\.apparmor\.security\.beta\.kubernetes\.io\/(.+)$/.exec(k);

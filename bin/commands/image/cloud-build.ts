@@ -14,7 +14,10 @@ const args = {
   context_pvc: { type: "string", description: "PersistentVolumeClaim holding the project (mounted read-only)" },
   context_nfs: { type: "string", description: "NFS export holding the project, SERVER:/PATH (mounted read-only)" },
   context_subpath: { type: "string", description: "the project's directory on the volume", default: "." },
-  context_dir: { type: "string", description: "the same project as seen from here (optional): checked (ml.flag, Dockerfile) before any Pod" },
+  context_dir: {
+    type: "string",
+    description: "the same project as seen from here (optional): checked (ml.flag, Dockerfile) before any Pod",
+  },
   registry_secret: { type: "string", description: "kubernetes.io/dockerconfigjson Secret with the push (and pull) credentials" },
   tag: { type: "string", description: "tag of the platform image {registry}/{repo}/{user}-{repo_type}:{tag}" },
   repo_type: { type: "string", description: "repo type of the platform image, e.g. training" },
@@ -22,17 +25,36 @@ const args = {
   namespace: { type: "string", alias: "n", description: "namespace of the build Pod (default: the kubeconfig context's, else default)" },
   cluster: { type: "string", description: "kubeconfig context (default: the current one)" },
   builder_image: { type: "string", description: "the builder's image (default: the tool's pinned image)" },
-  tools_image: { type: "string", description: "image with the seelie binary for the prepare step (SEELIE_TOOLS_IMAGE, config cloudBuild.toolsImage)" },
+  tools_image: {
+    type: "string",
+    description: "image with the seelie binary for the prepare step (SEELIE_TOOLS_IMAGE, config cloudBuild.toolsImage)",
+  },
   name: { type: "string", description: "Pod name (default: seelie-build-<tool>-xxxxx, random)" },
-  host_network: { type: "boolean", description: "run the build in the node's network (a registry only the node reaches, e.g. on its 127.0.0.1)", default: false },
-  timeout: { type: "string", description: "time before Kubernetes stops the build (activeDeadlineSeconds), e.g. 30m, 1h; a bare number is seconds", default: "1h" },
-  render: { type: "boolean", description: "print the Pod YAML for kubectl apply -f - instead of running it (no namespace in it unless --namespace: kubectl -n decides)", default: false },
+  host_network: {
+    type: "boolean",
+    description: "run the build in the node's network (a registry only the node reaches, e.g. on its 127.0.0.1)",
+    default: false,
+  },
+  timeout: {
+    type: "string",
+    description: "time before Kubernetes stops the build (activeDeadlineSeconds), e.g. 30m, 1h; a bare number is seconds",
+    default: "1h",
+  },
+  render: {
+    type: "boolean",
+    description:
+      "print the Pod YAML for kubectl apply -f - instead of running it (no namespace in it unless --namespace: kubectl -n decides)",
+    default: false,
+  },
   ...outputArg,
 } as const;
 
 /** `seelie image cloud-build`: build and push inside Kubernetes with Kaniko, BuildKit, Buildah or Buildpacks. */
 export default defineCommand({
-  meta: { name: "cloud-build", description: "Build and push an image inside Kubernetes, without a container runtime (Kaniko, BuildKit, Buildah, Buildpacks)" },
+  meta: {
+    name: "cloud-build",
+    description: "Build and push an image inside Kubernetes, without a container runtime (Kaniko, BuildKit, Buildah, Buildpacks)",
+  },
   args,
   async run({ args: a, rawArgs }) {
     rejectUnknownFlags(rawArgs, args);
