@@ -352,6 +352,27 @@ describe("--render | kubectl apply", () => {
     expect(msg.trim()).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 
+  // Why BuildKit and Buildah run Unconfined while Kaniko runs under RuntimeDefault: the same rendered
+  // Pod with the runtime's default profile fails. Should a builder stop needing it, this fails and the
+  // Pod can be tightened.
+  test.each([
+    ["buildkit", "fork/exec /proc/self/exe: operation not permitted"],
+    ["buildah", "unshare(CLONE_NEWUSER): Operation not permitted"],
+  ] as const)("seccomp measured: the %s Pod fails under RuntimeDefault (%s)", async (tool, error) => {
+    const name = `cb-seccomp-${tool}-${RUN_ID}`;
+    const r = await cli([...buildArgs(tool, "own", "never", ["--name", name]), "--render"]);
+    expect(r.code, r.stderr).toBe(0);
+    const pod = parse(r.stdout);
+    expect(pod.spec.containers[0].securityContext.seccompProfile).toEqual({ type: "Unconfined" });
+    pod.spec.containers[0].securityContext.seccompProfile = { type: "RuntimeDefault" };
+    await kubectlOk(c, ["-n", ns.name, "create", "-f", "-"], JSON.stringify(pod));
+    const phase = await podEnd(name);
+    const logs = (await kubectl(c, ["-n", ns.name, "logs", name, "-c", "build"])).stdout;
+    await kubectl(c, ["-n", ns.name, "delete", "pod", name, "--grace-period=0", "--force"]);
+    expect(phase, logs).toBe("Failed");
+    expect(logs).toContain(error);
+  });
+
   test("Buildpacks: render and a server-side dry run only (no Buildpacks builder image can be made offline)", async () => {
     const r = await cli([
       "--tool",
