@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { type Cluster, kubectl, kubectlOk, needCluster, testNamespace } from "../helpers/cluster.ts";
-import { dockerCli, need, sh } from "../helpers/services.ts";
+import { dockerCli, need, sh, testRegistry } from "../helpers/services.ts";
 
 setDefaultTimeout(300_000);
 
@@ -29,6 +29,8 @@ let toolsImage: string;
 let builders: Record<"kaniko" | "buildkit" | "buildah", string>;
 let reg: string;
 const timings: string[] = [];
+/** Digests pushed by this run: deleted from the registry and the containerd node afterwards. */
+const pushed = new Set<string>();
 
 /** Runs tests/services/builder-images.sh (idempotent; well under a second when the images exist). */
 async function builderImages(): Promise<typeof builders> {
@@ -192,6 +194,20 @@ afterAll(async () => {
     await ns.remove();
   }
   if (pvName) await kubectl(c, ["delete", "pv", pvName, "--wait=false"]);
+  // The images this run pushed: from the containerd node (the kubelet's image GC is off there) and
+  // from the registry (manifests; its blobs go with the registry's own garbage collection).
+  const repo = `${reg}/seelie/cloudbuild-t-${RUN_ID}`;
+  const listed = await sh(["ctr", "-a", c.containerdSocket, "-n", "k8s.io", "images", "ls", "-q"]);
+  const refs = listed.stdout.split("\n").filter((r) => r.startsWith(`${repo}@`) || r.startsWith(`${repo}:`));
+  if (refs.length) await sh(["ctr", "-a", c.containerdSocket, "-n", "k8s.io", "images", "rm", ...refs]);
+  const { user, password } = testRegistry();
+  const auth = `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
+  for (const digest of pushed) {
+    await fetch(`http://${reg}/v2/seelie/cloudbuild-t-${RUN_ID}/manifests/${digest}`, {
+      method: "DELETE",
+      headers: { authorization: auth },
+    }).catch(() => undefined);
+  }
   if (toolsImage) await sh(dockerCli("rmi", "-f", toolsImage));
   if (work) rmSync(work, { recursive: true, force: true });
 });
@@ -301,6 +317,7 @@ describe("cloud-build runs for real on Kubernetes v1.21 and the pushed image run
       timings.push(`${tool} ${((Date.now() - started) / 1000).toFixed(1)} s`);
       expect(r.code, r.stderr).toBe(0);
       const out = JSON.parse(r.stdout);
+      pushed.add(out.digest);
       expect(out).toMatchObject({ image: imageRef(tool), pushed: true, tool, namespace: ns.name });
       expect(out.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
       expect(r.stderr).toContain("[prepare]");
@@ -315,6 +332,7 @@ describe("cloud-build runs for real on Kubernetes v1.21 and the pushed image run
     const r = await cli([...buildArgs("kaniko", "gen", "gen"), "-o", "json"]);
     expect(r.code, r.stderr).toBe(0);
     const { digest } = JSON.parse(r.stdout);
+    pushed.add(digest);
     const ran = await runOnContainerdNode("run-gen", `${reg}/seelie/cloudbuild-t-${RUN_ID}@${digest}`, [
       "sh",
       "-c",
@@ -350,6 +368,7 @@ describe("--render | kubectl apply", () => {
     await kubectl(c, ["-n", ns.name, "delete", "pod", pod.metadata.name, "--grace-period=0", "--force"]);
     expect(phase).toBe("Succeeded");
     expect(msg.trim()).toMatch(/^sha256:[0-9a-f]{64}$/);
+    pushed.add(msg.trim());
   });
 
   // Why BuildKit and Buildah run Unconfined while Kaniko runs under RuntimeDefault: the same rendered
