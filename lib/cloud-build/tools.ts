@@ -77,6 +77,8 @@ function kaniko(): ToolFragment {
     "--build-arg=BASE_IMAGE=$(BASE_IMAGE)",
     "--destination=$(IMAGE)",
     "--digest-file=/dev/termination-log",
+    // Its default is "color" even without a terminal: escape codes in every streamed log line.
+    "--log-format=text",
   ];
   return {
     steps: [argv],

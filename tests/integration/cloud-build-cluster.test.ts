@@ -322,6 +322,7 @@ describe("cloud-build runs for real on Kubernetes v1.21 and the pushed image run
       expect(out.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
       expect(r.stderr).toContain("[prepare]");
       expect(r.stderr).toContain("[build]");
+      expect(r.stderr).not.toContain("\u001b["); // plain lines (Kaniko colours by default)
       expect(await podGone(out.pod)).toBe(true);
       const ran = await runOnContainerdNode(`run-${tool}`, `${imageRef(tool).split(":").slice(0, -1).join(":")}@${out.digest}`);
       expect(ran).toContain("trained on hello as uid 1234");

@@ -232,6 +232,7 @@ describe("builder command lines use only documented flags", () => {
     expect(used.get("--build-arg")).toEqual(["BASE_IMAGE=$(BASE_IMAGE)"]);
     expect(used.get("--destination")).toEqual(["$(IMAGE)"]);
     expect(used.get("--digest-file")).toEqual(["/dev/termination-log"]);
+    expect(used.get("--log-format")).toEqual(["text"]);
     // the executor image has no shell: command + args, expanded by Kubernetes
     expect(f.command).toEqual(["/kaniko/executor"]);
     expect(f.env).toContainEqual({ name: "DOCKER_CONFIG", value: "/workspace/registry-auth" });
