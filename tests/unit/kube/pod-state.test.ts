@@ -57,7 +57,7 @@ describe("describePod and podEnded", () => {
   });
 
   test("ended: the phase, or the main container's end while a sidecar runs", () => {
-    const sidecar: V1Pod = {
+    const sidecar = {
       status: {
         phase: "Running",
         containerStatuses: [
@@ -65,7 +65,7 @@ describe("describePod and podEnded", () => {
           { name: "sidecar", state: { running: {} } },
         ],
       },
-    };
+    } as V1Pod;
     expect(podEnded(sidecar)).toBe(false);
     expect(podEnded(sidecar, "main")).toBe(true);
     expect(podEnded(sidecar, "sidecar")).toBe(false);
