@@ -158,7 +158,9 @@ async function readPod(kube: KubeClients, ns: string, name: string, what: string
 }
 
 function deletedError(what: string, ns: string, name: string): SeelieError {
-  return new SeelieError(`the ${what} ${ns}/${name} was deleted before it finished`, { hint: "someone or something (e.g. a namespace clean-up) deleted it; run again" });
+  return new SeelieError(`the ${what} ${ns}/${name} was deleted before it finished`, {
+    hint: "someone or something (e.g. a namespace clean-up) deleted it; run again",
+  });
 }
 
 function problemError(opts: PodRunOptions, ns: string, name: string, p: PodProblem): SeelieError {

@@ -407,7 +407,9 @@ describe("stopping and refusing, with nothing left behind", () => {
     );
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain("the committer will push anonymously");
-    expect(r.stderr).toMatch(/the committer on node seelie-docker failed \(exit code \d+\): pushing \S+: the registry \S+ refused the credentials/);
+    expect(r.stderr).toMatch(
+      /the committer on node seelie-docker failed \(exit code \d+\): pushing \S+: the registry \S+ refused the credentials/,
+    );
     await expectNothingLeft();
   });
 

@@ -8,13 +8,21 @@
  * tests/integration/commit-pod.test.ts.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { SeelieError } from "../../../lib/errors.ts";
 import { loadKube } from "../../../lib/kube/client.ts";
-import { commitPod, type CommitPodOptions } from "../../../lib/kube/commit-pod.ts";
-import { startFakeKube, type FakeKube, type KubeObject } from "../../helpers/fake-kube.ts";
+import { type CommitPodOptions, commitPod } from "../../../lib/kube/commit-pod.ts";
+import { type FakeKube, type KubeObject, startFakeKube } from "../../helpers/fake-kube.ts";
 
 const CNS = "seelie-system";
-const RESULT = { image: "127.0.0.1:5000/x/y:1", digest: `sha256:${"a".repeat(64)}`, size: 10, layers: 2, runtime: "docker", containerId: "c", cleanup: { skipped: false, files: 0, bytes: 0, removed: [] }, timings: { total: 5 } };
+const RESULT = {
+  image: "127.0.0.1:5000/x/y:1",
+  digest: `sha256:${"a".repeat(64)}`,
+  size: 10,
+  layers: 2,
+  runtime: "docker",
+  containerId: "c",
+  cleanup: { skipped: false, files: 0, bytes: 0, removed: [] },
+  timings: { total: 5 },
+};
 let fk: FakeKube;
 afterEach(() => fk?.stop());
 
@@ -53,15 +61,28 @@ function setup(script: Script) {
         fk.objects.delete(`/pods/${ns}/${name}`);
         return;
       }
-      if (script.hang) return set({ phase: "Pending", containerStatuses: [{ name: "committer", state: { waiting: { reason: "ContainerCreating" } } }] });
+      if (script.hang)
+        return set({ phase: "Pending", containerStatuses: [{ name: "committer", state: { waiting: { reason: "ContainerCreating" } } }] });
       set({ phase: "Running", containerStatuses: [{ name: "committer", state: { running: {} } }] });
       fk.appendLog(ns, name, "committer", script.log ?? "");
       await Bun.sleep(30);
-      if (script.podFailure) set({ phase: "Failed", reason: script.podFailure, message: "Pod was active on the node longer than the specified deadline" });
+      if (script.podFailure)
+        set({ phase: "Failed", reason: script.podFailure, message: "Pod was active on the node longer than the specified deadline" });
       else
         set({
           phase: script.exitCode ? "Failed" : "Succeeded",
-          containerStatuses: [{ name: "committer", state: { terminated: { exitCode: script.exitCode ?? 0, reason: script.reason ?? (script.exitCode ? "Error" : "Completed"), message: script.message } } }],
+          containerStatuses: [
+            {
+              name: "committer",
+              state: {
+                terminated: {
+                  exitCode: script.exitCode ?? 0,
+                  reason: script.reason ?? (script.exitCode ? "Error" : "Completed"),
+                  message: script.message,
+                },
+              },
+            },
+          ],
         });
       fk.endLog(ns, name, "committer");
     })();
@@ -73,8 +94,24 @@ function run(script: Script, over: Partial<CommitPodOptions> = {}) {
   const kube = setup(script);
   const lines: string[] = [];
   const p = commitPod(
-    { pod: "nb", namespace: "team-a", image: RESULT.image, clean: true, keepPod: false, timeoutMs: 10_000, committerImage: "committer:1", committerNamespace: CNS, hostNetwork: false, pollMs: 20, ...over },
-    { kube, resolveAuth: async () => ({ serveraddress: "127.0.0.1:5000", username: "u", password: "p", source: "test" }), progress: (l) => lines.push(l) },
+    {
+      pod: "nb",
+      namespace: "team-a",
+      image: RESULT.image,
+      clean: true,
+      keepPod: false,
+      timeoutMs: 10_000,
+      committerImage: "committer:1",
+      committerNamespace: CNS,
+      hostNetwork: false,
+      pollMs: 20,
+      ...over,
+    },
+    {
+      kube,
+      resolveAuth: async () => ({ serveraddress: "127.0.0.1:5000", username: "u", password: "p", source: "test" }),
+      progress: (l) => lines.push(l),
+    },
   );
   return { p, lines };
 }
@@ -89,7 +126,9 @@ describe("commitPod's outcomes", () => {
 
   test("the Pod's deadline", async () => {
     const { p } = run({ podFailure: "DeadlineExceeded" });
-    expect((await p.catch((e) => e)).message).toMatch(/did not finish: pod seelie-system\/seelie-commit-ffffffffffffffff is Failed \(it ran longer than its activeDeadlineSeconds\)/);
+    expect((await p.catch((e) => e)).message).toMatch(
+      /did not finish: pod seelie-system\/seelie-commit-ffffffffffffffff is Failed \(it ran longer than its activeDeadlineSeconds\)/,
+    );
     expect(left()).toBe(0);
   });
 
