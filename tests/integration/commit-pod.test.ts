@@ -328,6 +328,29 @@ describe("stopping and refusing, with nothing left behind", () => {
     await expectNothingLeft();
   });
 
+  test("Ctrl-C while the real committer is mid-commit: exit 130, the source container not left paused", async () => {
+    const ids = await sourcePod("nb-mid", "docker", { script: "dd if=/dev/urandom of=/root/big bs=1M count=48 2>/dev/null" });
+    let sent = false;
+    const r = await seelie(
+      ["--pod", "nb-mid", "-n", src.name, "--image", `${need("SEELIE_TEST_REGISTRY")}/seelie/k8s-commit:${RUN}-mid`, "--host_network"],
+      {
+        onStderr: (text, proc) => {
+          // The committer has cleaned and now pauses and commits the container.
+          if (!sent && /committer \|.*clean-up (removed|skipped)/.test(text)) {
+            sent = true;
+            proc.kill("SIGINT");
+          }
+        },
+      },
+    );
+    expect(sent).toBe(true);
+    expect(r.code, r.stderr).toBe(130);
+    await expectNothingLeft();
+    const id = ids.main!.slice("docker://".length);
+    const state = (await sh(dockerCli("inspect", "-f", "{{.State.Status}}", id))).stdout.trim();
+    expect(state).toBe("running");
+  });
+
   test("--timeout: exit 1 naming what it waited for; pod and secret deleted", async () => {
     await sourcePod("nb-slow", "docker", { script: "true" });
     const r = await seelie(
