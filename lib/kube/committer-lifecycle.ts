@@ -5,21 +5,27 @@
 import type { CoreV1Api, V1Pod } from "@kubernetes/client-node";
 import { SeelieError } from "../errors.ts";
 import { log } from "../log.ts";
-import { type KubeHints, kubeError, kubeFailure } from "./errors.ts";
-import { COMMITTER_APP, COMMIT_RBAC, LABELS, containerKey } from "./committer-pod.ts";
-import type { CommitTarget } from "./locate.ts";
 import { sleep } from "../util/sleep.ts";
+import { COMMIT_RBAC, COMMITTER_APP, containerKey, LABELS } from "./committer-pod.ts";
+import { type KubeHints, kubeError, kubeFailure } from "./errors.ts";
+import type { CommitTarget } from "./locate.ts";
 
 /** Hints for API failures in the committer namespace: the RBAC file, and what a 404 there means. */
 export function committerHints(ns: string): KubeHints {
-  return { rbac: COMMIT_RBAC, notFound: `the committer namespace ${ns} does not exist: kubectl apply -f ${COMMIT_RBAC} (or set committer.namespace)` };
+  return {
+    rbac: COMMIT_RBAC,
+    notFound: `the committer namespace ${ns} does not exist: kubectl apply -f ${COMMIT_RBAC} (or set committer.namespace)`,
+  };
 }
 
 /** Refuses when a committer Pod for the same container is still pending or running; deletes our finished leftover. */
 export async function refuseConcurrent(core: CoreV1Api, ns: string, name: string, target: CommitTarget): Promise<void> {
   let pods: V1Pod[];
   try {
-    const list = await core.listNamespacedPod({ namespace: ns, labelSelector: `${LABELS.name}=${COMMITTER_APP},${LABELS.container}=${containerKey(target)}` });
+    const list = await core.listNamespacedPod({
+      namespace: ns,
+      labelSelector: `${LABELS.name}=${COMMITTER_APP},${LABELS.container}=${containerKey(target)}`,
+    });
     pods = list.items;
   } catch (err) {
     throw kubeFailure(`list committer pods in namespace ${ns}`, err, committerHints(ns));
@@ -45,7 +51,9 @@ function concurrentError(ns: string, p: V1Pod, target: CommitTarget): SeelieErro
   const terminating = p.metadata?.deletionTimestamp ? " (being deleted)" : "";
   return new SeelieError(
     `container "${target.container}" of pod ${target.namespace}/${target.pod} is already being committed by committer pod ${ns}/${podName}${since}${terminating}`,
-    { hint: `wait for that commit to finish (kubectl get pod -n ${ns} ${podName}), or stop it with kubectl delete pod -n ${ns} ${podName}` },
+    {
+      hint: `wait for that commit to finish (kubectl get pod -n ${ns} ${podName}), or stop it with kubectl delete pod -n ${ns} ${podName}`,
+    },
   );
 }
 
@@ -94,7 +102,9 @@ export async function createPod(core: CoreV1Api, ns: string, body: V1Pod, target
 export async function removeSecret(core: CoreV1Api, ns: string, secret: string | undefined, keep: boolean): Promise<void> {
   if (!secret) return;
   if (keep) {
-    log.info(`kept the committer's registry secret ${ns}/${secret} (owned by the kept pod); delete with: kubectl delete secret -n ${ns} ${secret}`);
+    log.info(
+      `kept the committer's registry secret ${ns}/${secret} (owned by the kept pod); delete with: kubectl delete secret -n ${ns} ${secret}`,
+    );
     return;
   }
   try {
@@ -102,6 +112,8 @@ export async function removeSecret(core: CoreV1Api, ns: string, secret: string |
     log.debug(`deleted secret ${ns}/${secret}`);
   } catch (err) {
     if (kubeError(err).code === 404) return;
-    log.warn(`could not delete secret ${ns}/${secret}: ${kubeError(err).message}; delete it with: kubectl delete secret -n ${ns} ${secret}`);
+    log.warn(
+      `could not delete secret ${ns}/${secret}: ${kubeError(err).message}; delete it with: kubectl delete secret -n ${ns} ${secret}`,
+    );
   }
 }

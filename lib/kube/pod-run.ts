@@ -107,6 +107,8 @@ export async function runPodToEnd(kube: KubeClients, opts: PodRunOptions): Promi
       if (interrupted()) throw new InterruptedError(opts.what);
       if (timeout.aborted) throw await timeoutError(kube, opts, name, last);
       last = await readPod(kube, ns, name, opts.what);
+      // Only someone else deletes it while the loop runs: its containers are being killed, their exit is not the run's.
+      if (last.metadata?.deletionTimestamp) throw deletedError(opts.what, ns, name);
       const now = describePod(last);
       if (now !== state) opts.onState?.(now);
       state = now;
@@ -153,6 +155,12 @@ async function readPod(kube: KubeClients, ns: string, name: string, what: string
     }
     throw kubeFailure(`read the ${what} ${ns}/${name}`, err);
   }
+}
+
+function deletedError(what: string, ns: string, name: string): SeelieError {
+  return new SeelieError(`the ${what} ${ns}/${name} was deleted before it finished`, {
+    hint: "someone or something (e.g. a namespace clean-up) deleted it; run again",
+  });
 }
 
 function problemError(opts: PodRunOptions, ns: string, name: string, p: PodProblem): SeelieError {

@@ -25,8 +25,18 @@ const ROOT = join(import.meta.dir, "../..");
 const SEELIE = join(ROOT, "bin/seelie.ts");
 const RUN = Math.random().toString(36).slice(2, 8);
 const COMMITTER = `seelie-test/committer:k8s-${RUN}`;
-/** A stand-in committer that runs until stopped (exits on SIGTERM): for Ctrl-C, timeout and concurrency. */
-const HANGING = `seelie-test/committer-hang:k8s-${RUN}`;
+/** Stand-in committers (busybox images on the docker node) for what the real one does not do on demand. */
+const STAND_INS = {
+  /** Runs until stopped (exits on SIGTERM): Ctrl-C, timeout, concurrency, a deleted pod. */
+  hang: "echo 'test stand-in committer: waiting to be stopped'\ntrap 'exit 143' TERM\nsleep 600 &\nwait",
+  /** An older committer: commits, exits 0, prints no result document. */
+  silent: "echo 'committed (a committer that knows no -o json)'",
+  /** Fails without an error document: its ERROR line and hint are what the user gets. */
+  "error-line":
+    "echo 'pausing the container'\necho 'ERROR cannot reach the registry: test stand-in failure' >&2\necho 'hint: check the registry address' >&2\nexit 4",
+};
+const standIn = (kind: keyof typeof STAND_INS) => `seelie-test/committer-${kind}:k8s-${RUN}`;
+const HANGING = standIn("hang");
 const SECRET_VALUE = `s3cr3t-${RUN}-value`;
 const tmp = mkdtempSync(join(tmpdir(), "seelie-commit-pod-"));
 const cleanups: string[][] = [];
@@ -186,17 +196,15 @@ beforeAll(async () => {
   );
   if (b.code !== 0) throw new Error(`docker build of the committer image failed: ${b.stderr}`);
   cleanups.push(dockerCli("rmi", "-f", COMMITTER));
-  const hangDir = join(tmp, "hang");
-  mkdirSync(hangDir);
-  writeFileSync(
-    join(hangDir, "seelie-committer"),
-    "#!/bin/sh\necho 'test stand-in committer: waiting to be stopped'\ntrap 'exit 143' TERM\nsleep 600 &\nwait\n",
-    { mode: 0o755 },
-  );
-  writeFileSync(join(hangDir, "Dockerfile"), `FROM ${c.busyboxImage}\nCOPY seelie-committer /usr/local/bin/seelie-committer\n`);
-  const h = await sh(dockerCli("build", "-q", "-t", HANGING, hangDir));
-  if (h.code !== 0) throw new Error(`docker build of the stand-in committer failed: ${h.stderr}`);
-  cleanups.push(dockerCli("rmi", "-f", HANGING));
+  for (const [kind, script] of Object.entries(STAND_INS)) {
+    const dir = join(tmp, `stand-in-${kind}`);
+    mkdirSync(dir);
+    writeFileSync(join(dir, "seelie-committer"), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
+    writeFileSync(join(dir, "Dockerfile"), `FROM ${c.busyboxImage}\nCOPY seelie-committer /usr/local/bin/seelie-committer\n`);
+    const h = await sh(dockerCli("build", "-q", "-t", standIn(kind as keyof typeof STAND_INS), dir));
+    if (h.code !== 0) throw new Error(`docker build of the stand-in committer ${kind} failed: ${h.stderr}`);
+    cleanups.push(dockerCli("rmi", "-f", standIn(kind as keyof typeof STAND_INS)));
+  }
   // Into the containerd node's runtime too (its own containerd, namespace k8s.io).
   const tar = join(tmp, "committer.tar");
   const save = await sh(dockerCli("save", "-o", tar, COMMITTER));
@@ -320,6 +328,29 @@ describe("stopping and refusing, with nothing left behind", () => {
     await expectNothingLeft();
   });
 
+  test("Ctrl-C while the real committer is mid-commit: exit 130, the source container not left paused", async () => {
+    const ids = await sourcePod("nb-mid", "docker", { script: "dd if=/dev/urandom of=/root/big bs=1M count=48 2>/dev/null" });
+    let sent = false;
+    const r = await seelie(
+      ["--pod", "nb-mid", "-n", src.name, "--image", `${need("SEELIE_TEST_REGISTRY")}/seelie/k8s-commit:${RUN}-mid`, "--host_network"],
+      {
+        onStderr: (text, proc) => {
+          // The committer has cleaned and now pauses and commits the container.
+          if (!sent && /committer \|.*clean-up (removed|skipped)/.test(text)) {
+            sent = true;
+            proc.kill("SIGINT");
+          }
+        },
+      },
+    );
+    expect(sent).toBe(true);
+    expect(r.code, r.stderr).toBe(130);
+    await expectNothingLeft();
+    const id = ids.main!.slice("docker://".length);
+    const state = (await sh(dockerCli("inspect", "-f", "{{.State.Status}}", id))).stdout.trim();
+    expect(state).toBe("running");
+  });
+
   test("--timeout: exit 1 naming what it waited for; pod and secret deleted", async () => {
     await sourcePod("nb-slow", "docker", { script: "true" });
     const r = await seelie(
@@ -385,6 +416,130 @@ describe("stopping and refusing, with nothing left behind", () => {
     expect(r.stderr).toMatch(/committer pod \S+ cannot run: its container "committer" (ErrImagePull|ImagePullBackOff)/);
     expect(r.stderr).toContain(`can pull ${bad}`);
     expect(r.stderr).toContain("--committer_image");
+    await expectNothingLeft();
+  });
+
+  test("a failing real committer (the registry refuses an anonymous push): its error document reaches the user", async () => {
+    await sourcePod("nb-anon", "docker", { script: "echo work > /tmp/w.txt" });
+    const noCreds = mkdtempSync(join(tmp, "no-creds-"));
+    const r = await seelie(
+      ["--pod", "nb-anon", "-n", src.name, "--image", `${need("SEELIE_TEST_REGISTRY")}/seelie/k8s-commit:${RUN}-anon`, "--host_network"],
+      {
+        env: { DOCKER_CONFIG: noCreds },
+      },
+    );
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain("the committer will push anonymously");
+    expect(r.stderr).toMatch(
+      /the committer on node seelie-docker failed \(exit code \d+\): pushing \S+: the registry \S+ refused the credentials/,
+    );
+    await expectNothingLeft();
+  });
+
+  test("a committer without an error document: its last ERROR line and hint", async () => {
+    await sourcePod("nb-errline", "docker", { script: "true" });
+    const r = await seelie(
+      ["--pod", "nb-errline", "-n", src.name, "--image", `${need("SEELIE_TEST_REGISTRY")}/seelie/k8s-commit:${RUN}-el`, "--host_network"],
+      {
+        env: { SEELIE_COMMITTER_IMAGE: standIn("error-line") },
+      },
+    );
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain("failed (exit code 4): cannot reach the registry: test stand-in failure");
+    expect(r.stderr).toContain("check the registry address");
+    await expectNothingLeft();
+  });
+
+  test("an older committer that reports no result", async () => {
+    await sourcePod("nb-silent", "docker", { script: "true" });
+    const r = await seelie(
+      [
+        "--pod",
+        "nb-silent",
+        "-n",
+        src.name,
+        "--image",
+        `${need("SEELIE_TEST_REGISTRY")}/seelie/k8s-commit:${RUN}-silent`,
+        "--host_network",
+      ],
+      {
+        env: { SEELIE_COMMITTER_IMAGE: standIn("silent") },
+      },
+    );
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain("finished but reported no result");
+    await expectNothingLeft();
+  });
+
+  test("someone deletes the committer pod while it runs: exit 1 saying so", async () => {
+    await sourcePod("nb-del", "docker", { script: "true" });
+    let deleted = false;
+    const r = await seelie(
+      ["--pod", "nb-del", "-n", src.name, "--image", `${need("SEELIE_TEST_REGISTRY")}/seelie/k8s-commit:${RUN}-del`, "--host_network"],
+      {
+        env: { SEELIE_COMMITTER_IMAGE: HANGING },
+        onStderr: (text) => {
+          const m = /committer pod (\S+)\/(\S+): Running/.exec(text);
+          if (!deleted && m) {
+            deleted = true;
+            void kubectl(c, ["-n", m[1]!, "delete", "pod", m[2]!, "--grace-period=1", "--wait=false"]);
+          }
+        },
+      },
+    );
+    expect(deleted).toBe(true);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/the committer pod \S+ was deleted before it finished/);
+    await expectNothingLeft();
+  });
+
+  test("a committer pod that never starts (its --registry_secret does not exist): the timeout names the state and the FailedMount event", async () => {
+    await sourcePod("nb-mount", "docker", { script: "true" });
+    const r = await seelie([
+      "--pod",
+      "nb-mount",
+      "-n",
+      src.name,
+      "--image",
+      `${need("SEELIE_TEST_REGISTRY")}/seelie/k8s-commit:${RUN}-mount`,
+      "--host_network",
+      "--registry_secret",
+      "no-such-secret",
+      "--timeout",
+      "15s",
+    ]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(
+      /did not finish within 15s \(it never started: Pending \(ContainerCreating\)\); events: FailedMount: .*no-such-secret/,
+    );
+    await expectNothingLeft();
+  });
+
+  test("--keep-pod keeps the committer pod after a failure and says how to delete it", async () => {
+    await sourcePod("nb-keep", "docker", { script: "true" });
+    const r = await seelie(
+      [
+        "--pod",
+        "nb-keep",
+        "-n",
+        src.name,
+        "--image",
+        `${need("SEELIE_TEST_REGISTRY")}/seelie/k8s-commit:${RUN}-keep`,
+        "--host_network",
+        "--keep-pod",
+        "--timeout",
+        "6s",
+      ],
+      {
+        env: { SEELIE_COMMITTER_IMAGE: HANGING },
+      },
+    );
+    expect(r.code, r.stderr).toBe(1);
+    const m = /kubectl delete pod -n (\S+) (\S+)/.exec(r.stderr);
+    expect(m?.[1]).toBe(cns.name);
+    expect((await kubectl(c, ["-n", cns.name, "get", "pod", m![2]!])).code).toBe(0);
+    await kubectlOk(c, ["-n", cns.name, "delete", "pod", m![2]!, "--grace-period=1"]);
+    await kubectlOk(c, ["-n", cns.name, "delete", "secrets", "-l", "app.kubernetes.io/name=seelie-committer"]);
     await expectNothingLeft();
   });
 
