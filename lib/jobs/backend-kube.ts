@@ -2,8 +2,9 @@
  * The Kubernetes backend (`--cluster CONTEXT`): the job becomes a Kubeflow TFJob in the context's
  * cluster. client-node is imported lazily by the callers of this file (it is slow to load).
  */
-import { CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
-import { SeelieError, UsageError, errorMessage } from "../errors.ts";
+import type { CustomObjectsApi } from "@kubernetes/client-node";
+import { loadKube } from "../kube/client.ts";
+import { SeelieError, errorMessage } from "../errors.ts";
 import { checkTfJob } from "./schema-check.ts";
 import { TFJOB_GROUP, TFJOB_PLURAL, TFJOB_VERSION, buildTfJob, tfJobStatus } from "./tfjob.ts";
 import type { BackendRef, JobRecord, JobStatus } from "./types.ts";
@@ -16,11 +17,6 @@ export interface KubeCluster {
 
 const INSTALL_HINT =
   'install the Kubeflow training operator in that cluster (kubectl apply --server-side -k "github.com/kubeflow/training-operator.git/manifests/overlays/standalone?ref=v1.8.1"), or use --cluster local';
-
-/** Where the kubeconfig comes from, for messages. */
-function kubeconfigSource(env: Record<string, string | undefined>): string {
-  return env.KUBECONFIG ? `KUBECONFIG=${env.KUBECONFIG}` : "~/.kube/config";
-}
 
 function apiCode(err: unknown): number | undefined {
   const c = (err as { code?: unknown }).code;
@@ -36,21 +32,7 @@ function unreachable(context: string, err: unknown): SeelieError {
 
 /** Loads the kubeconfig (KUBECONFIG honoured) and selects `context`; an unknown context is a UsageError listing the known ones. */
 export function connectKube(context: string, env: Record<string, string | undefined>): KubeCluster {
-  const kc = new KubeConfig();
-  try {
-    kc.loadFromDefault();
-  } catch (err) {
-    throw new UsageError(`cannot read the kubeconfig (${kubeconfigSource(env)}): ${errorMessage(err)}`, "fix the file, or use --cluster local");
-  }
-  const names = kc.getContexts().map((c) => c.name);
-  if (!names.includes(context)) {
-    throw new UsageError(
-      `--cluster "${context}": no such context in the kubeconfig (${kubeconfigSource(env)})`,
-      names.length ? `use --cluster local or one of the contexts: ${names.join(", ")}` : "use --cluster local, or add the cluster to your kubeconfig",
-    );
-  }
-  kc.setCurrentContext(context);
-  return { context, api: kc.makeApiClient(CustomObjectsApi) };
+  return { context, api: loadKube({ context, env, flag: "--cluster" }).custom };
 }
 
 /** Checks that the cluster serves TFJobs (kubeflow.org/v1 tfjobs); says to install the training operator when not. */

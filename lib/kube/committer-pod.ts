@@ -2,8 +2,9 @@
  * The committer Pod and its per-run registry Secret, as pure data. `pods/committer/pod.yaml` is the
  * same Pod as a template (a unit test keeps the two equal).
  */
-import type { V1Pod, V1Secret } from "@kubernetes/client-node";
+
 import { createHash } from "node:crypto";
+import type { V1Pod, V1Secret } from "@kubernetes/client-node";
 import { RESULT_FILE_ENV } from "../commit/result-file.ts";
 import type { RegistryAuth } from "../registry/credentials.ts";
 import type { CommitTarget } from "./locate.ts";
@@ -35,13 +36,14 @@ export const ANNOTATIONS = {
 
 export const COMMITTER_APP = "seelie-committer";
 export const COMMITTER_CONTAINER = "committer";
+/** The permissions `image commit --pod` needs, written down. */
+export const COMMIT_RBAC = "pods/committer/rbac.yaml";
 /** Where the committer executable lives in the committer image (pods/committer/Dockerfile). */
 const COMMITTER_PATH = "/usr/local/bin/seelie-committer";
 /** Where the registry Secret is mounted; the committer gets the file by `--docker-config`. */
 export const REGISTRY_AUTH_DIR = "/var/run/seelie/registry";
 const DOCKER_CONFIG_KEY = ".dockerconfigjson";
 export const TERMINATION_LOG = "/dev/termination-log";
-
 
 const sha = (s: string, n: number) => createHash("sha256").update(s).digest("hex").slice(0, n);
 
@@ -100,7 +102,14 @@ export interface CommitterPodInput {
 /** The committer's command line (no secret in it: the credentials are a mounted file). */
 function committerArgs(input: CommitterPodInput): string[] {
   const { target } = input;
-  const args = ["--container-id", `${target.runtime}://${target.containerId}`, "--image", input.image, "--runtime-endpoint", input.socket.endpoint];
+  const args = [
+    "--container-id",
+    `${target.runtime}://${target.containerId}`,
+    "--image",
+    input.image,
+    "--runtime-endpoint",
+    input.socket.endpoint,
+  ];
   if (target.runtime === "containerd") args.push("--namespace", input.containerdNamespace ?? "k8s.io");
   if (input.registrySecret) args.push("--docker-config", `${REGISTRY_AUTH_DIR}/${DOCKER_CONFIG_KEY}`);
   if (!input.clean) args.push("--no-clean");
@@ -125,7 +134,10 @@ export function buildCommitterPod(input: CommitterPodInput): V1Pod {
     { name: "tmp", mountPath: "/tmp" },
   ];
   if (input.registrySecret) {
-    volumes.push({ name: "registry-auth", secret: { secretName: input.registrySecret, items: [{ key: DOCKER_CONFIG_KEY, path: DOCKER_CONFIG_KEY }], defaultMode: 0o400 } });
+    volumes.push({
+      name: "registry-auth",
+      secret: { secretName: input.registrySecret, items: [{ key: DOCKER_CONFIG_KEY, path: DOCKER_CONFIG_KEY }], defaultMode: 0o400 },
+    });
     mounts.push({ name: "registry-auth", mountPath: REGISTRY_AUTH_DIR, readOnly: true });
   }
   const annotations: Record<string, string> = {
@@ -216,6 +228,8 @@ export function buildRegistrySecret(podName: string, namespace: string, labels: 
 }
 
 /** The merge patch that makes the Secret owned by the Pod. */
-export function ownerPatch(pod: { name: string; uid: string }): { metadata: { ownerReferences: { apiVersion: string; kind: string; name: string; uid: string }[] } } {
+export function ownerPatch(pod: { name: string; uid: string }): {
+  metadata: { ownerReferences: { apiVersion: string; kind: string; name: string; uid: string }[] };
+} {
   return { metadata: { ownerReferences: [{ apiVersion: "v1", kind: "Pod", name: pod.name, uid: pod.uid }] } };
 }

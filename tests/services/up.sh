@@ -204,3 +204,17 @@ export SEELIE_TEST_CONTAINERD_SOCK=/run/containerd/containerd.sock
 export SEELIE_TEST_DOCKER_SOCK=/var/run/docker.sock
 EOF
 say "all services up; variables in $T/env.sh"
+
+# ---------------------------------------------------------------- the Kubernetes test cluster
+# From ../shared/k8s when it is there; a cluster that does not start fails the cluster tests, not these services.
+bash "$(dirname "${BASH_SOURCE[0]}")/cluster-up.sh" || say "the Kubernetes test cluster did not start (see above): the cluster tests will fail saying so"
+
+# ---------------------------------------------------------------- in-cluster builder images (cloud-build tests)
+# Kaniko, BuildKit rootless and Buildah images made from ../shared/builders and Debian's packages,
+# loaded into dockerd (the cluster's dockershim node); skipped where the bundle is absent. A failure
+# here fails the cloud-build cluster tests (they run the script again and show why), not these services.
+BUILDERS_DIR=${SEELIE_BUILDERS_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/../shared/builders}
+if [[ $MODE == all && -d $BUILDERS_DIR ]]; then
+  SEELIE_BUILDERS_DIR=$BUILDERS_DIR bash "$(dirname "$0")/builder-images.sh" ||
+    say "the in-cluster builder images could not be made (see above): the cloud-build cluster tests will fail saying so"
+fi
