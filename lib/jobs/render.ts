@@ -3,13 +3,13 @@
  * table row. Secret-looking `-E` values are masked unless asked for.
  */
 import { formatNumber } from "./cmdline.ts";
-import type { JobRecord } from "./types.ts";
+import type { JobRecord, WorkerStatus } from "./types.ts";
 import { isSecretKey } from "./types.ts";
 
 const MASK = "********";
 
 /** The job as a JSON-able document. */
-export function jobDocument(job: JobRecord, opts: { showSecrets?: boolean } = {}): Record<string, unknown> {
+export function jobDocument(job: JobRecord, opts: { showSecrets?: boolean; workers?: WorkerStatus[] } = {}): Record<string, unknown> {
   const s = job.spec;
   return {
     job_id: job.id,
@@ -29,9 +29,22 @@ export function jobDocument(job: JobRecord, opts: { showSecrets?: boolean } = {}
     status: job.status,
     ...(job.message !== undefined ? { message: job.message } : {}),
     ...(job.backend ? { backend: job.backend } : {}),
+    ...(opts.workers ? { workers: opts.workers.map(workerDocument) } : {}),
     created_at: job.createdAt,
     updated_at: job.updatedAt,
   };
+}
+
+/** A worker as a JSON-able document (snake_case, like the job's). */
+export function workerDocument(w: WorkerStatus): Record<string, unknown> {
+  return { worker: w.worker, name: w.name, state: w.state, ...(w.reason ? { reason: w.reason } : {}), restarts: w.restarts, ...(w.exitCode !== undefined ? { exit_code: w.exitCode } : {}) };
+}
+
+/** The workers as table lines under the job summary: worker, state, restarts, exit code, name. */
+function workerLines(workers: readonly WorkerStatus[]): string[] {
+  const rows = [["WORKER", "STATE", "RESTARTS", "EXIT", "NAME"], ...workers.map((w) => [w.worker, oneLine(w.state + (w.reason ? ` (${w.reason})` : "")), String(w.restarts), w.exitCode === undefined ? "-" : String(w.exitCode), w.name])];
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) => `  ${r.map((v, c) => (c === r.length - 1 ? v : v.padEnd(widths[c]!))).join("  ")}`);
 }
 
 /** Makes a value printable on one line: control characters escaped. */
@@ -40,11 +53,11 @@ function oneLine(s: string): string {
 }
 
 /** A readable summary of a job. */
-export function jobText(job: JobRecord, opts: { showSecrets?: boolean } = {}): string {
+export function jobText(job: JobRecord, opts: { showSecrets?: boolean; workers?: WorkerStatus[] } = {}): string {
   const s = job.spec;
   const where =
     job.backend?.kind === "local"
-      ? `local Docker, network ${job.backend.network}, containers ${job.backend.containers.join(", ")}`
+      ? `local Docker, ${job.backend.network ? `network ${job.backend.network}` : job.spec.workerCount > 1 ? "network removed once the job ended" : "no network of its own"}, containers ${job.backend.containers.join(", ")}`
       : job.backend?.kind === "tfjob"
         ? `TFJob ${job.backend.namespace}/${job.backend.name} in context ${job.backend.context}`
         : "-";
@@ -62,7 +75,9 @@ export function jobText(job: JobRecord, opts: { showSecrets?: boolean } = {}): s
     ["Created", job.createdAt],
     ["Updated", job.updatedAt],
   ];
-  return rows.map(([k, v]) => `${k.padEnd(12)}${v}`).join("\n");
+  const lines = rows.map(([k, v]) => `${k.padEnd(12)}${v}`);
+  if (opts.workers) lines.push(opts.workers.length ? "Workers" : `Workers     ${job.backend?.kind === "tfjob" ? "no pods (yet)" : "none"}`, ...(opts.workers.length ? workerLines(opts.workers) : []));
+  return lines.join("\n");
 }
 
 /** `seelie job list`'s table. */

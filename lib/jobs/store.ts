@@ -251,6 +251,11 @@ export class JobStore {
     }, undefined);
   }
 
+  /** Removes a job's record (`seelie job delete --forget`). Its id is never given out again. */
+  remove(id: number): void {
+    this.run((db) => db.query("DELETE FROM jobs WHERE id = ?").run(id), undefined);
+  }
+
   /** Jobs newest first, filtered. */
   list(filter: ListFilter = {}): JobRecord[] {
     return this.run((db) => {

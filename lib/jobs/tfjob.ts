@@ -74,13 +74,21 @@ const CONDITION_STATUS: Record<string, JobStatus> = {
   Failed: "Failed",
 };
 
-/** The status a TFJob's conditions mean: the last condition that is True; `Submitted` when there is none yet. */
+/** What `job get` says of a TFJob nobody has given a status: only the training operator writes it. */
+export const NO_OPERATOR_STATUS = "no status (is the training operator installed?)";
+
+/**
+ * The status a TFJob's conditions mean: the last condition that is True. A TFJob without any
+ * condition is `Submitted` with a message saying so, never a guess.
+ */
 export function tfJobStatus(obj: { status?: { conditions?: { type?: string; status?: string; message?: string }[] } }): {
   status: JobStatus;
   message?: string;
 } {
-  const conds = (obj.status?.conditions ?? []).filter((c) => c.status === "True" && c.type && c.type in CONDITION_STATUS);
+  const all = obj.status?.conditions ?? [];
+  if (all.length === 0) return { status: "Submitted", message: NO_OPERATOR_STATUS };
+  const conds = all.filter((c) => c.status === "True" && c.type && c.type in CONDITION_STATUS);
   const last = conds[conds.length - 1];
   if (!last) return { status: "Submitted" };
-  return { status: CONDITION_STATUS[last.type!]!, message: last.message };
+  return { status: CONDITION_STATUS[last.type!]!, ...(last.message ? { message: last.message } : {}) };
 }

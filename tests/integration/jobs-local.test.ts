@@ -17,7 +17,7 @@ afterAll(async () => {
   for (const j of store.list({ limit: 1000 })) {
     if (j.backend?.kind !== "local") continue;
     for (const c of j.backend.containers) await sh(dockerCli("rm", "-f", c));
-    await sh(dockerCli("network", "rm", j.backend.network));
+    if (j.backend.network) await sh(dockerCli("network", "rm", j.backend.network));
   }
   store.close();
   rmSync(h.home, { recursive: true, force: true });

@@ -88,7 +88,8 @@ test.each([
 
 test("local plan: per-job network, workers with limits, env, TF_CONFIG, labels", () => {
   const p = localPlan({ id: 7, spec }, "abcd1234");
-  expect(p.network.Name).toBe("seelie-job-7-abcd1234");
+  expect(p.network!.Name).toBe("seelie-job-7-abcd1234");
+  expect(p.network!.Labels).toMatchObject({ "seelie.io/job-id": "7", "seelie.io/managed-by": "seelie" });
   expect(p.containers.map((c) => c.name)).toEqual(["seelie-job-7-abcd1234-worker-0", "seelie-job-7-abcd1234-worker-1", "seelie-job-7-abcd1234-worker-2"]);
   const o = p.containers[1]!.options;
   expect(o.Hostname).toBe("worker-1");
@@ -106,6 +107,16 @@ test("local plan: per-job network, workers with limits, env, TF_CONFIG, labels",
   expect(localPlan({ id: 7, spec: { ...spec, gpu: 0 } }, "x").containers[0]!.options.HostConfig.DeviceRequests).toBeUndefined();
 });
 
+test("local plan: a single worker gets no network of its own (default bridge, hostname from /etc/hosts)", () => {
+  const p = localPlan({ id: 8, spec: { ...spec, workerCount: 1 } }, "x");
+  expect(p.network).toBeUndefined();
+  const o = p.containers[0]!.options;
+  expect(o.HostConfig.NetworkMode).toBe("bridge");
+  expect(o.NetworkingConfig).toBeUndefined();
+  expect(o.Hostname).toBe("worker-0");
+  expect(o.Env).toContain(`TF_CONFIG=${tfConfig(1, 0)}`);
+});
+
 test.each([
   [[{ state: "created" }, { state: "created" }], "Created"],
   [[{ state: "running" }, { state: "created" }], "Running"],
@@ -113,6 +124,28 @@ test.each([
   [[{ state: "exited", exitCode: 0 }, { state: "exited", exitCode: 0 }], "Succeeded"],
   [[{ state: "exited", exitCode: 1 }, { state: "running" }], "Failed"],
   [[{ state: "missing" }], "Unknown"],
+  [[{ state: "restarting", restarts: 2 }], "Restarting"],
+  [[{ state: "exited", exitCode: 0 }, { state: "missing" }], "Unknown"],
+  [[{ state: "dead" }, { state: "running" }], "Failed"],
 ])("local workers %j mean %s", (workers, want) => {
   expect(localStatus((workers as any[]).map((w, i) => ({ name: `w${i}`, ...w }))).status).toBe(want as any);
+});
+
+test("local status lists each worker's state, restarts, exit code and OOM kill", () => {
+  const st = localStatus([
+    { name: "c0", state: "exited", exitCode: 137, oomKilled: true, restarts: 1 },
+    { name: "c1", state: "running", exitCode: 0, restarts: 0 },
+  ]);
+  expect(st.status).toBe("Failed");
+  expect(st.message).toBe("worker 0: exited (137) OOMKilled, worker 1: running");
+  expect(st.workers).toEqual([
+    { worker: "worker-0", name: "c0", state: "exited", exitCode: 137, reason: "OOMKilled", restarts: 1 },
+    { worker: "worker-1", name: "c1", state: "running", restarts: 0 },
+  ]);
+});
+
+test("a TFJob without any condition says so instead of guessing", () => {
+  expect(tfJobStatus({})).toEqual({ status: "Submitted", message: "no status (is the training operator installed?)" });
+  expect(tfJobStatus({ status: { conditions: [] } }).message).toBe("no status (is the training operator installed?)");
+  expect(tfJobStatus({ status: { conditions: [{ type: "Created", status: "True" }] } })).toEqual({ status: "Created" });
 });
