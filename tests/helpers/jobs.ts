@@ -161,3 +161,28 @@ export function kubeconfigFor(servers: { fk: FakeKube; contexts: string[] }[], d
   writeFileSync(path, JSON.stringify(cfg));
   return path;
 }
+
+/** Starts the CLI, waits until its stdout or stderr shows `ready` (or `afterMs`), sends SIGINT, and returns how it ended. */
+export async function cliInterrupted(args: string[], env: Record<string, string | undefined>, ready: RegExp, afterMs = 30_000) {
+  const p = Bun.spawn([BUN, SEELIE, ...args], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+  let stdout = "";
+  let stderr = "";
+  let sawReady!: () => void;
+  const seen = new Promise<void>((r) => (sawReady = r));
+  const read = async (s: ReadableStream<Uint8Array>, add: (t: string) => void) => {
+    const dec = new TextDecoder();
+    for await (const c of s) {
+      add(dec.decode(c, { stream: true }));
+      if (ready.test(stdout) || ready.test(stderr)) sawReady();
+    }
+  };
+  const reading = Promise.all([read(p.stdout, (t) => (stdout += t)), read(p.stderr, (t) => (stderr += t))]);
+  const timer = setTimeout(sawReady, afterMs);
+  await seen;
+  clearTimeout(timer);
+  const sentAt = Date.now();
+  p.kill("SIGINT");
+  const code = await p.exited;
+  await reading;
+  return { code, stdout, stderr, exitMs: Date.now() - sentAt };
+}
