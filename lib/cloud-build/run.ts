@@ -3,9 +3,9 @@
  * the prepare and build logs, waits for the end, reads the pushed digest and always deletes the Pod
  * (on success, failure and interruption).
  */
-import { ApiException, CoreV1Api, type KubeConfig, Log, type V1ContainerStatus, type V1Pod } from "@kubernetes/client-node";
+import { ApiException, type CoreV1Api, type V1ContainerStatus, type V1Pod } from "@kubernetes/client-node";
 import { InterruptedError, SeelieError, UsageError, errorMessage } from "../errors.ts";
-import { kubeError } from "../kube/client.ts";
+import { kubeError, type KubeClients } from "../kube/client.ts";
 import type { ProgressSink } from "../log.ts";
 import { ContainerLogFollower } from "./logs.ts";
 import { renderBuildPod } from "./pod.ts";
@@ -105,8 +105,8 @@ const waitUnlessAborted = (ms: number, signal?: AbortSignal) => sleep(ms, signal
  * throws SeelieError naming the failed container (prepare or build), UsageError for a missing secret or
  * claim (no Pod is created then), InterruptedError on abort. The Pod is deleted in every case.
  */
-export async function runCloudBuild(kc: KubeConfig, inputs: CloudBuildInputs, opts: RunCloudBuildOptions): Promise<CloudBuildResult> {
-  const api = kc.makeApiClient(CoreV1Api);
+export async function runCloudBuild(kube: KubeClients, inputs: CloudBuildInputs, opts: RunCloudBuildOptions): Promise<CloudBuildResult> {
+  const api = kube.core;
   const ns = inputs.namespace;
   await checkRegistrySecret(api, ns, inputs.registrySecret);
   if ("pvc" in inputs.context) await checkContextClaim(api, ns, inputs.context.pvc);
@@ -124,7 +124,7 @@ export async function runCloudBuild(kc: KubeConfig, inputs: CloudBuildInputs, op
   const deadline = inputs.deadlineSeconds ?? 3600;
   const waitMs = opts.waitMs ?? (deadline + Math.min(deadline, 300)) * 1000;
   try {
-    const pod = await follow(kc, api, ns, name, { ...opts, waitMs }, digestLines);
+    const pod = await follow(kube, api, ns, name, { ...opts, waitMs }, digestLines);
     return finish(pod, inputs, name, digestLines);
   } finally {
     try {
@@ -137,8 +137,8 @@ export async function runCloudBuild(kc: KubeConfig, inputs: CloudBuildInputs, op
 }
 
 /** Polls the Pod, streaming each container's log once it has started, until it succeeds or fails. */
-async function follow(kc: KubeConfig, api: CoreV1Api, ns: string, name: string, opts: RunCloudBuildOptions & { waitMs: number }, digestLines: string[]): Promise<V1Pod> {
-  const logs = new Log(kc);
+async function follow(kube: KubeClients, api: CoreV1Api, ns: string, name: string, opts: RunCloudBuildOptions & { waitMs: number }, digestLines: string[]): Promise<V1Pod> {
+  const logs = kube.log;
   const progress = (msg: string) => opts.progress(`[cloud-build] ${msg}`);
   const followers = new Map(
     ["prepare", "build"].map((c) => [

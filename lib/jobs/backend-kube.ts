@@ -2,8 +2,9 @@
  * The Kubernetes backend (`--cluster CONTEXT`): the job becomes a Kubeflow TFJob in the context's
  * cluster. client-node is imported lazily by the callers of this file (it is slow to load).
  */
-import { CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
-import { SeelieError, UsageError, errorMessage } from "../errors.ts";
+import type { CoreV1Api, CustomObjectsApi, Log } from "@kubernetes/client-node";
+import { loadKube } from "../kube/client.ts";
+import { SeelieError, errorMessage } from "../errors.ts";
 import { checkTfJob } from "./schema-check.ts";
 import { JOB_ID_LABEL, TFJOB_GROUP, TFJOB_PLURAL, TFJOB_VERSION, buildTfJob, tfJobStatus } from "./tfjob.ts";
 import { workersFromPods, type PodLike } from "./kube-workers.ts";
@@ -12,9 +13,10 @@ import type { BackendRef, JobRecord, LiveStatus } from "./types.ts";
 /** A client for one kubeconfig context. */
 export interface KubeCluster {
   context: string;
-  kc: KubeConfig;
   api: CustomObjectsApi;
   core: CoreV1Api;
+  /** Pod logs, sent through the kube transport. */
+  log: Log;
 }
 
 /** Where a TFJob lives. */
@@ -22,11 +24,6 @@ export type TfJobRef = Extract<BackendRef, { kind: "tfjob" }>;
 
 const INSTALL_HINT =
   'install the Kubeflow training operator in that cluster (kubectl apply --server-side -k "github.com/kubeflow/training-operator.git/manifests/overlays/standalone?ref=v1.8.1"), or use --cluster local';
-
-/** Where the kubeconfig comes from, for messages. */
-function kubeconfigSource(env: Record<string, string | undefined>): string {
-  return env.KUBECONFIG ? `KUBECONFIG=${env.KUBECONFIG}` : "~/.kube/config";
-}
 
 /** The HTTP status of an API error, if it is one. */
 export function apiCode(err: unknown): number | undefined {
@@ -44,21 +41,8 @@ export function unreachable(context: string, err: unknown): SeelieError {
 
 /** Loads the kubeconfig (KUBECONFIG honoured) and selects `context`; an unknown context is a UsageError listing the known ones. */
 export function connectKube(context: string, env: Record<string, string | undefined>): KubeCluster {
-  const kc = new KubeConfig();
-  try {
-    kc.loadFromDefault();
-  } catch (err) {
-    throw new UsageError(`cannot read the kubeconfig (${kubeconfigSource(env)}): ${errorMessage(err)}`, "fix the file, or use --cluster local");
-  }
-  const names = kc.getContexts().map((c) => c.name);
-  if (!names.includes(context)) {
-    throw new UsageError(
-      `--cluster "${context}": no such context in the kubeconfig (${kubeconfigSource(env)})`,
-      names.length ? `use --cluster local or one of the contexts: ${names.join(", ")}` : "use --cluster local, or add the cluster to your kubeconfig",
-    );
-  }
-  kc.setCurrentContext(context);
-  return { context, kc, api: kc.makeApiClient(CustomObjectsApi), core: kc.makeApiClient(CoreV1Api) };
+  const k = loadKube({ context, env, flag: "--cluster" });
+  return { context, api: k.custom, core: k.core, log: k.log };
 }
 
 /** Checks that the cluster serves TFJobs (kubeflow.org/v1 tfjobs); says to install the training operator when not. */

@@ -3,7 +3,6 @@
  * job's id label and the TFJob's ownership), followed until the container stops or Ctrl-C.
  */
 import { Writable } from "node:stream";
-import { Log } from "@kubernetes/client-node";
 import { InterruptedError, SeelieError, errorMessage } from "../errors.ts";
 import { apiCode, tfJobPods, type KubeCluster, type TfJobRef } from "./backend-kube.ts";
 import { TF_CONTAINER, workerIndex } from "./kube-workers.ts";
@@ -51,7 +50,7 @@ async function podLog(cluster: KubeCluster, namespace: string, pod: string, req:
   });
   let controller: AbortController;
   try {
-    controller = await new Log(cluster.kc).log(namespace, pod, TF_CONTAINER, out, {
+    controller = await cluster.log.log(namespace, pod, TF_CONTAINER, out, {
       follow: req.follow,
       timestamps: req.timestamps,
       ...(req.tail !== undefined ? { tailLines: req.tail } : {}),

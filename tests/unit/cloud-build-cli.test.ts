@@ -222,7 +222,7 @@ describe("API failures are named", () => {
   test("an unknown --cluster (kubeconfig context): exit 2 naming the contexts, no Pod", async () => {
     const r = await cli([...BASE_ARGS, "--cluster", "prod"]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('no kubeconfig context named "prod"');
+    expect(r.stderr).toContain('--cluster "prod": no such context in the kubeconfig');
     expect(r.stderr).toContain("fake");
     expect(podPosts()).toEqual([]);
   }, 20_000);

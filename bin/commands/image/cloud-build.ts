@@ -1,10 +1,9 @@
 import { defineCommand } from "citty";
-import { KubeConfig } from "@kubernetes/client-node";
 import { type CloudBuildOptions, resolveCloudBuildInputs } from "../../../lib/cloud-build/inputs.ts";
 import { buildPodYaml, renderBuildPod } from "../../../lib/cloud-build/pod.ts";
 import { runCloudBuild } from "../../../lib/cloud-build/run.ts";
 import { loadConfig } from "../../../lib/config/load.ts";
-import { UsageError } from "../../../lib/errors.ts";
+import { loadKube } from "../../../lib/kube/client.ts";
 import { log, stderrProgress } from "../../../lib/log.ts";
 import { parseDuration } from "../../../lib/util/duration.ts";
 import { interruptSignal, outputArg, outputFormat, printData, rejectUnknownFlags } from "../_cli.ts";
@@ -39,18 +38,9 @@ export default defineCommand({
     const format = outputFormat(a.output, ["text", "json"] as const);
     // The same duration syntax as `image commit --timeout`; Kubernetes counts whole seconds.
     const timeout = Math.max(1, Math.ceil(parseDuration(a.timeout, "--timeout") / 1000));
-    const kc = new KubeConfig();
-    if (!a.render || !a.namespace) {
-      kc.loadFromDefault();
-      if (a.cluster) {
-        const ctx = String(a.cluster);
-        if (!kc.getContextObject(ctx)) {
-          throw new UsageError(`no kubeconfig context named "${ctx}" (--cluster)`, `pick one of: ${kc.getContexts().map((c) => c.name).join(", ") || "(none)"} — kubectl config get-contexts`);
-        }
-        kc.setCurrentContext(ctx);
-      }
-    }
-    const namespace = a.namespace ? String(a.namespace) : (kc.getContextObject(kc.getCurrentContext())?.namespace ?? "default");
+    // Rendering with an explicit namespace needs no cluster; everything else reads the kubeconfig.
+    const kube = !a.render || !a.namespace ? loadKube({ context: a.cluster ? String(a.cluster) : undefined, flag: "--cluster" }) : undefined;
+    const namespace = a.namespace ? String(a.namespace) : (kube?.namespace ?? "default");
     const str = (v: unknown) => (v === undefined || v === "" ? undefined : String(v));
     const opts: CloudBuildOptions = {
       tool: str(a.tool),
@@ -70,12 +60,12 @@ export default defineCommand({
       deadlineSeconds: timeout,
     };
     const inputs = resolveCloudBuildInputs(opts, loadConfig({ env: process.env }), (m) => log.warn(m));
-    if (a.render) {
+    if (a.render || !kube) {
       process.stdout.write(buildPodYaml(renderBuildPod(inputs)));
       return;
     }
     try {
-      const result = await runCloudBuild(kc, inputs, { progress: stderrProgress, signal: interruptSignal() });
+      const result = await runCloudBuild(kube, inputs, { progress: stderrProgress, signal: interruptSignal() });
       log.success(`pushed ${result.image}@${result.digest}`);
       printData(format === "json" ? result : `${result.image}@${result.digest}`, format);
     } finally {

@@ -5,9 +5,8 @@
  * starts (events in the message), API failures during the owner patch and the clean-up.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { KubeConfig } from "@kubernetes/client-node";
 import { SeelieError } from "../../../lib/errors.ts";
-import { kubeClients } from "../../../lib/kube/client.ts";
+import { loadKube } from "../../../lib/kube/client.ts";
 import { commitPod, type CommitPodOptions } from "../../../lib/kube/commit-pod.ts";
 import { startFakeKube, type FakeKube, type KubeObject } from "../../helpers/fake-kube.ts";
 
@@ -64,9 +63,7 @@ function setup(script: Script) {
       fk.endLog(ns, name, "committer");
     })();
   });
-  const kc = new KubeConfig();
-  kc.loadFromFile(fk.kubeconfig());
-  return kubeClients(kc);
+  return loadKube({ env: { KUBECONFIG: fk.kubeconfig() } });
 }
 
 function run(script: Script, over: Partial<CommitPodOptions> = {}) {
