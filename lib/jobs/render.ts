@@ -65,7 +65,8 @@ export function jobText(job: JobRecord, opts: { showSecrets?: boolean; workers?:
     ["Job", String(job.id)],
     ["Name", oneLine(s.name)],
     ["Description", oneLine(s.description)],
-    ["Status", job.status + (job.message ? ` (${oneLine(job.message)})` : "")],
+    // "no status (is the training operator installed?)" reads badly inside another pair of parentheses.
+    ["Status", job.status + (job.message ? (job.message.startsWith("no status") ? `: ${job.message}` : ` (${oneLine(job.message)})`) : "")],
     ["Cluster", `${oneLine(s.cluster)} (namespace ${s.namespace})`],
     ["Resources", `${s.workerCount} worker(s) × ${formatNumber(s.cpu)} CPU, ${formatNumber(s.memory)} GiB, ${s.gpu} GPU`],
     ["Image", s.image],

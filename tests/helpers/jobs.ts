@@ -186,3 +186,42 @@ export async function cliInterrupted(args: string[], env: Record<string, string 
   await reading;
   return { code, stdout, stderr, exitMs: Date.now() - sentAt };
 }
+
+/**
+ * The worker Pod the Kubeflow training operator (v1.x) makes for replica `index` of a TFJob: the
+ * template's labels plus the operator's, owned by the TFJob (so deleting it deletes the Pod), named
+ * `<tfjob>-worker-<i>`, with TF_CONFIG. Tests create it because the test cluster runs no operator.
+ */
+export function operatorWorkerPod(tfjob: any, index: number): Record<string, unknown> {
+  const name = tfjob.metadata.name as string;
+  const worker = tfjob.spec.tfReplicaSpecs.Worker;
+  const template = structuredClone(worker.template);
+  const hosts = Array.from({ length: worker.replicas }, (_, i) => `${name}-worker-${i}.${tfjob.metadata.namespace}.svc:2222`);
+  for (const c of template.spec.containers) {
+    c.env = [...(c.env ?? []), { name: "TF_CONFIG", value: JSON.stringify({ cluster: { worker: hosts }, task: { type: "worker", index }, environment: "cloud" }) }];
+  }
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name: `${name}-worker-${index}`,
+      namespace: tfjob.metadata.namespace,
+      labels: {
+        ...(template.metadata?.labels ?? {}),
+        "training.kubeflow.org/job-name": name,
+        "training.kubeflow.org/operator-name": "tfjob-controller",
+        "training.kubeflow.org/replica-type": "worker",
+        "training.kubeflow.org/replica-index": String(index),
+        ...(index === 0 ? { "training.kubeflow.org/job-role": "master" } : {}),
+      },
+      ownerReferences: [{ apiVersion: "kubeflow.org/v1", kind: "TFJob", name, uid: tfjob.metadata.uid, controller: true, blockOwnerDeletion: true }],
+    },
+    spec: { ...template.spec, restartPolicy: worker.restartPolicy ?? "Never", terminationGracePeriodSeconds: 1 },
+  };
+}
+
+/** A TFJob condition as the operator writes it. */
+export function tfJobCondition(type: string, reason: string, message: string) {
+  const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  return { type, status: "True", reason, message, lastUpdateTime: now, lastTransitionTime: now };
+}
