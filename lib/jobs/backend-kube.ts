@@ -91,7 +91,7 @@ export async function createTfJob(cluster: KubeCluster, job: JobRecord): Promise
 }
 
 /** The TFJob, or undefined when it no longer exists. */
-async function readTfJob(cluster: KubeCluster, ref: TfJobRef): Promise<Parameters<typeof tfJobStatus>[0] | undefined> {
+export async function readTfJob(cluster: KubeCluster, ref: TfJobRef): Promise<Parameters<typeof tfJobStatus>[0] | undefined> {
   try {
     return (await cluster.api.getNamespacedCustomObject({
       group: TFJOB_GROUP,

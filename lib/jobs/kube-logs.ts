@@ -4,7 +4,7 @@
  */
 import { Writable } from "node:stream";
 import { InterruptedError, SeelieError, errorMessage } from "../errors.ts";
-import { apiCode, tfJobPods, type KubeCluster, type TfJobRef } from "./backend-kube.ts";
+import { apiCode, readTfJob, tfJobPods, type KubeCluster, type TfJobRef } from "./backend-kube.ts";
 import { TF_CONTAINER, workerIndex } from "./kube-workers.ts";
 import { prefixedLines, type LogSink } from "./log-lines.ts";
 import type { LogRequest } from "./logs.ts";
@@ -15,6 +15,11 @@ export async function kubeLogs(cluster: KubeCluster, jobId: number, ref: TfJobRe
   const byIndex = new Map(pods.map((p) => [workerIndex(p), p.metadata?.name ?? ""]));
   const missing = req.workers.filter((i) => !byIndex.has(i));
   if (missing.length === req.workers.length) {
+    if (pods.length === 0 && !(await readTfJob(cluster, ref))) {
+      throw new SeelieError(`job ${jobId}: TFJob ${ref.namespace}/${ref.name} no longer exists (deleted outside seelie?); its pods and logs went with it`, {
+        hint: `seelie job delete --job_id ${jobId} --forget drops the record`,
+      });
+    }
     throw new SeelieError(`job ${jobId}: TFJob ${ref.namespace}/${ref.name} has no worker pods${missing.length < pods.length ? "" : " yet"}`, {
       hint: `the training operator creates them; seelie job get --job_id ${jobId} shows the TFJob's status`,
     });
