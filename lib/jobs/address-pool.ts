@@ -32,9 +32,12 @@ export function poolExhaustedError(jobId: number, engineMessage: string, network
   const parts: string[] = [];
   if (ours.length) parts.push(`${ours.length} by seelie jobs (job ${list(ids)})`);
   if (others.length) parts.push(`${others.length} by other networks (${list(others.map((n) => n.Name))})`);
-  const held = parts.length ? `${holders.length} networks hold them: ${parts.join(", ")}` : "no network seelie can see holds them";
+  const held = parts.length ? `${holders.length} network${holders.length === 1 ? " holds" : "s hold"} them: ${parts.join(", ")}` : "no network seelie can see holds them";
   const steps: string[] = [];
-  if (ids.length) steps.push(`delete the seelie jobs you are done with (seelie job delete --job_id ${ids[0]}; their networks go with them)`);
+  if (ids.length) {
+    steps.push("seelie job list --refresh gives back the networks of seelie jobs that have ended");
+    steps.push(`delete the seelie jobs you are done with (seelie job delete --job_id ${ids[0]}; their networks go with them)`);
+  }
   steps.push("remove networks no container uses (docker network prune)");
   steps.push('or give Docker more pools ("default-address-pools" in /etc/docker/daemon.json)');
   return new SeelieError(

@@ -225,3 +225,40 @@ export function tfJobCondition(type: string, reason: string, message: string) {
   const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
   return { type, status: "True", reason, message, lastUpdateTime: now, lastTransitionTime: now };
 }
+
+/**
+ * A private dockerd of the test's own (its own data/exec roots and socket, the system containerd in
+ * namespaces of its own, no iptables, no default bridge) with a tiny default address pool, so that
+ * "no address pool left" can be reached without touching the shared engine's pools. `stop()` stops
+ * exactly this daemon (by its pid) and removes what it left.
+ */
+export async function privateDockerd(pool: string): Promise<{ host: string; docker: (...args: string[]) => string[]; stop: () => Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), "sjp-"));
+  const sock = join(dir, "sock");
+  const ns = `seelie-jobs-pooltest-${dir.slice(-6).toLowerCase()}`;
+  writeFileSync(join(dir, "daemon.json"), "{}");
+  const proc = Bun.spawn(
+    ["dockerd", "--config-file", join(dir, "daemon.json"), "--data-root", join(dir, "data"), "--exec-root", join(dir, "exec"), "--pidfile", join(dir, "pid"),
+      "-H", `unix://${sock}`, "--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-masq=false", "--storage-driver", "vfs",
+      "--containerd", "/run/containerd/containerd.sock", "--containerd-namespace", ns, "--containerd-plugins-namespace", `${ns}-plugins`,
+      "--default-address-pool", pool],
+    { stdout: "ignore", stderr: Bun.file(join(dir, "log")) },
+  );
+  const docker = (...args: string[]) => ["/usr/bin/docker", "-H", `unix://${sock}`, ...args];
+  const stop = async () => {
+    proc.kill("SIGTERM");
+    await Promise.race([proc.exited, Bun.sleep(20_000)]);
+    await sh(["ctr", "-a", "/run/containerd/containerd.sock", "namespaces", "rm", ns, `${ns}-plugins`]);
+    await sh(["rm", "-rf", dir]);
+  };
+  for (let i = 0; ; i++) {
+    if ((await sh(docker("version"))).code === 0) break;
+    if (i > 60 || proc.exitCode !== null) {
+      const log = await Bun.file(join(dir, "log")).text().catch(() => "");
+      await stop();
+      throw new Error(`the private dockerd did not start: ${log.split("\n").slice(-5).join("\n")}`);
+    }
+    await Bun.sleep(500);
+  }
+  return { host: `unix://${sock}`, docker, stop };
+}
