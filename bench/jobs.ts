@@ -76,7 +76,9 @@ function stats(xs: number[]) {
 try {
   const store = join(dir, "jobs.db");
   const fillMs = fill(store);
-  console.log(`store: ${JOBS.toLocaleString("en")} jobs in ${(fillMs / 1000).toFixed(2)} s, ${(statSync(store).size / 1e6).toFixed(1)} MB (${store})`);
+  console.log(
+    `store: ${JOBS.toLocaleString("en")} jobs in ${(fillMs / 1000).toFixed(2)} s, ${(statSync(store).size / 1e6).toFixed(1)} MB (${store})`,
+  );
   console.log(`runs: ${RUNS} per command after ${WARMUP} warm-up runs; each run is a new process (bun ${Bun.version})\n`);
   const mid = String(Math.ceil(JOBS / 2));
   const cases: { label: string; args: string[]; goal?: number }[] = [
@@ -98,9 +100,24 @@ try {
     cpu.length = 0;
     const st = stats(Array.from({ length: RUNS }, run));
     const c50 = stats(cpu).median;
-    rows.push([c.label, st.median.toFixed(1), st.min.toFixed(1), st.p90.toFixed(1), c50.toFixed(1), c.goal ? `< ${c.goal}` : "", c.goal ? (st.median < c.goal ? "yes" : "NO") : ""]);
+    rows.push([
+      c.label,
+      st.median.toFixed(1),
+      st.min.toFixed(1),
+      st.p90.toFixed(1),
+      c50.toFixed(1),
+      c.goal ? `< ${c.goal}` : "",
+      c.goal ? (st.median < c.goal ? "yes" : "NO") : "",
+    ]);
   }
-  const load = (await Bun.file("/proc/loadavg").text().catch(() => "")).split(" ").slice(0, 3).join(" ");
+  const load = (
+    await Bun.file("/proc/loadavg")
+      .text()
+      .catch(() => "")
+  )
+    .split(" ")
+    .slice(0, 3)
+    .join(" ");
   if (load) console.log(`load average during the runs: ${load} (on ${navigator.hardwareConcurrency} CPUs)\n`);
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const r of rows) console.log(r.map((v, i) => (i === 0 ? v.padEnd(w[i]!) : v.padStart(w[i]!))).join("  "));

@@ -4,8 +4,8 @@
  * the pools and how to free them (pure, unit-tested).
  */
 import { SeelieError } from "../errors.ts";
-import { JOB_ID_LABEL } from "./tfjob.ts";
 import { MANAGED_LABEL } from "./local-plan.ts";
+import { JOB_ID_LABEL } from "./tfjob.ts";
 
 /** The part of `docker network ls`/inspect this needs. */
 export interface NetworkInfo {
@@ -28,11 +28,14 @@ export function poolExhaustedError(jobId: number, engineMessage: string, network
   const ours = holders.filter((n) => n.Labels?.[MANAGED_LABEL] === "seelie");
   const others = holders.filter((n) => n.Labels?.[MANAGED_LABEL] !== "seelie");
   const ids = [...new Set(ours.map((n) => n.Labels?.[JOB_ID_LABEL]).filter((x): x is string => !!x))].sort((a, b) => Number(a) - Number(b));
-  const list = (xs: readonly string[], max = 10) => (xs.length > max ? `${xs.slice(0, max).join(", ")}, … (${xs.length - max} more)` : xs.join(", "));
+  const list = (xs: readonly string[], max = 10) =>
+    xs.length > max ? `${xs.slice(0, max).join(", ")}, … (${xs.length - max} more)` : xs.join(", ");
   const parts: string[] = [];
   if (ours.length) parts.push(`${ours.length} by seelie jobs (job ${list(ids)})`);
   if (others.length) parts.push(`${others.length} by other networks (${list(others.map((n) => n.Name))})`);
-  const held = parts.length ? `${holders.length} network${holders.length === 1 ? " holds" : "s hold"} them: ${parts.join(", ")}` : "no network seelie can see holds them";
+  const held = parts.length
+    ? `${holders.length} network${holders.length === 1 ? " holds" : "s hold"} them: ${parts.join(", ")}`
+    : "no network seelie can see holds them";
   const steps: string[] = [];
   if (ids.length) {
     steps.push("seelie job list --refresh gives back the networks of seelie jobs that have ended");

@@ -3,11 +3,11 @@
  * cluster. client-node is imported lazily by the callers of this file (it is slow to load).
  */
 import type { CoreV1Api, CustomObjectsApi, Log } from "@kubernetes/client-node";
+import { errorMessage, SeelieError } from "../errors.ts";
 import { loadKube } from "../kube/client.ts";
-import { SeelieError, errorMessage } from "../errors.ts";
+import { type PodLike, workersFromPods } from "./kube-workers.ts";
 import { checkTfJob } from "./schema-check.ts";
-import { JOB_ID_LABEL, TFJOB_GROUP, TFJOB_PLURAL, TFJOB_VERSION, buildTfJob, tfJobStatus } from "./tfjob.ts";
-import { workersFromPods, type PodLike } from "./kube-workers.ts";
+import { buildTfJob, JOB_ID_LABEL, TFJOB_GROUP, TFJOB_PLURAL, TFJOB_VERSION, tfJobStatus } from "./tfjob.ts";
 import type { BackendRef, JobRecord, LiveStatus } from "./types.ts";
 
 /** A client for one kubeconfig context. */
@@ -55,9 +55,12 @@ export async function checkTfJobApi(cluster: KubeCluster): Promise<void> {
     else throw unreachable(cluster.context, err);
   }
   if (!resources.some((r) => r.name === TFJOB_PLURAL)) {
-    throw new SeelieError(`cluster "${cluster.context}" has no TFJob API (${TFJOB_GROUP}/${TFJOB_VERSION} ${TFJOB_PLURAL}): the Kubeflow training operator is not installed`, {
-      hint: INSTALL_HINT,
-    });
+    throw new SeelieError(
+      `cluster "${cluster.context}" has no TFJob API (${TFJOB_GROUP}/${TFJOB_VERSION} ${TFJOB_PLURAL}): the Kubeflow training operator is not installed`,
+      {
+        hint: INSTALL_HINT,
+      },
+    );
   }
 }
 
@@ -84,7 +87,10 @@ export async function createTfJob(cluster: KubeCluster, job: JobRecord): Promise
         hint: "ask for permission to create tfjobs.kubeflow.org in that namespace, or use another --namespace",
       });
     }
-    if (code === 404) throw new SeelieError(`cluster "${cluster.context}": namespace ${job.spec.namespace} or the TFJob API was not found`, { hint: `check --namespace; ${INSTALL_HINT}` });
+    if (code === 404)
+      throw new SeelieError(`cluster "${cluster.context}": namespace ${job.spec.namespace} or the TFJob API was not found`, {
+        hint: `check --namespace; ${INSTALL_HINT}`,
+      });
     if (code !== undefined) throw new SeelieError(`cluster "${cluster.context}" refused the TFJob (HTTP ${code}): ${errorMessage(err)}`);
     throw unreachable(cluster.context, err);
   }
@@ -124,7 +130,8 @@ export async function tfJobPods(cluster: KubeCluster, ref: TfJobRef, jobId: numb
 /** The live status of a TFJob from its conditions, and each worker pod's state. */
 export async function kubeJobStatus(cluster: KubeCluster, ref: TfJobRef, jobId: number): Promise<LiveStatus> {
   const obj = await readTfJob(cluster, ref);
-  if (!obj) return { status: "Unknown", message: `TFJob ${ref.namespace}/${ref.name} no longer exists (deleted outside seelie?)`, workers: [] };
+  if (!obj)
+    return { status: "Unknown", message: `TFJob ${ref.namespace}/${ref.name} no longer exists (deleted outside seelie?)`, workers: [] };
   const workers = workersFromPods(await tfJobPods(cluster, ref, jobId), ref.name);
   return { ...tfJobStatus(obj), workers };
 }
@@ -152,7 +159,10 @@ export async function deleteTfJob(cluster: KubeCluster, ref: TfJobRef): Promise<
         hint: "ask for permission to delete tfjobs.kubeflow.org in that namespace",
       });
     }
-    if (code !== undefined) throw new SeelieError(`cluster "${cluster.context}" refused to delete TFJob ${ref.namespace}/${ref.name} (HTTP ${code}): ${errorMessage(err)}`);
+    if (code !== undefined)
+      throw new SeelieError(
+        `cluster "${cluster.context}" refused to delete TFJob ${ref.namespace}/${ref.name} (HTTP ${code}): ${errorMessage(err)}`,
+      );
     throw unreachable(cluster.context, err);
   }
 }

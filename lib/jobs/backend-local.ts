@@ -3,16 +3,16 @@
  * (dockerode); with several workers on a per-job user-defined network so TF_CONFIG's hostnames resolve.
  */
 import type Docker from "dockerode";
-import { InterruptedError, SeelieError, UsageError, errorMessage } from "../errors.ts";
-import { engineClient, localDockerEndpoint, pingEngine, type EngineEndpoint } from "../engine/connect.ts";
+import type { SeelieConfig } from "../config/types.ts";
+import { type EngineEndpoint, engineClient, localDockerEndpoint, pingEngine } from "../engine/connect.ts";
 import { hasImage } from "../engine/images.ts";
 import { followEngineStream } from "../engine/stream.ts";
+import { errorMessage, InterruptedError, SeelieError, UsageError } from "../errors.ts";
 import { parseImageRef } from "../image/ref.ts";
-import { resolveRegistryAuth, toEngineAuth } from "../registry/credentials.ts";
-import type { SeelieConfig } from "../config/types.ts";
 import { log } from "../log.ts";
-import { isPoolExhausted, poolExhaustedError, type NetworkInfo } from "./address-pool.ts";
-import { localPlan, localStatus, type ContainerState } from "./local-plan.ts";
+import { resolveRegistryAuth, toEngineAuth } from "../registry/credentials.ts";
+import { isPoolExhausted, type NetworkInfo, poolExhaustedError } from "./address-pool.ts";
+import { type ContainerState, localPlan, localStatus } from "./local-plan.ts";
 import type { BackendRef, JobRecord, JobSpec, LiveStatus } from "./types.ts";
 
 /** Where a local job lives. */
@@ -32,7 +32,10 @@ export async function connectLocal(config: Pick<SeelieConfig, "dockerHost">): Pr
     await pingEngine(docker, endpoint);
   } catch (err) {
     if (!(err instanceof SeelieError)) throw err;
-    throw new SeelieError(err.message, { hint: "start the Docker daemon (or set DOCKER_HOST), or submit to a cluster with --cluster CONTEXT", cause: err });
+    throw new SeelieError(err.message, {
+      hint: "start the Docker daemon (or set DOCKER_HOST), or submit to a cluster with --cluster CONTEXT",
+      cause: err,
+    });
   }
   return { docker, endpoint };
 }
@@ -44,10 +47,16 @@ export async function connectLocal(config: Pick<SeelieConfig, "dockerHost">): Pr
 export async function prepareLocal(engine: LocalEngine, spec: JobSpec, config: SeelieConfig, signal?: AbortSignal): Promise<void> {
   const info = (await engine.docker.info()) as { NCPU?: number; Runtimes?: Record<string, unknown> };
   if (info.NCPU && spec.cpu > info.NCPU) {
-    throw new UsageError(`--cpu ${spec.cpu}: the ${engine.endpoint.label} engine has only ${info.NCPU} CPUs`, `ask for at most --cpu ${info.NCPU}, or submit to a cluster`);
+    throw new UsageError(
+      `--cpu ${spec.cpu}: the ${engine.endpoint.label} engine has only ${info.NCPU} CPUs`,
+      `ask for at most --cpu ${info.NCPU}, or submit to a cluster`,
+    );
   }
   if (spec.gpu > 0 && !Object.keys(info.Runtimes ?? {}).some((r) => r.includes("nvidia"))) {
-    throw new UsageError(`--gpu ${spec.gpu}: the ${engine.endpoint.label} engine has no GPUs (no NVIDIA runtime is configured)`, "use --gpu 0 locally, or submit to a cluster with GPUs (--cluster CONTEXT)");
+    throw new UsageError(
+      `--gpu ${spec.gpu}: the ${engine.endpoint.label} engine has no GPUs (no NVIDIA runtime is configured)`,
+      "use --gpu 0 locally, or submit to a cluster with GPUs (--cluster CONTEXT)",
+    );
   }
   try {
     if (await hasImage(engine.docker, spec.image)) return;
@@ -58,10 +67,16 @@ export async function prepareLocal(engine: LocalEngine, spec: JobSpec, config: S
   const auth = await resolveRegistryAuth(ref.domain, config);
   log.info(`pulling ${spec.image}${auth ? ` (credentials: ${auth.source})` : ""}`);
   try {
-    const stream = await engine.docker.pull(spec.image, auth ? { authconfig: toEngineAuth(auth), abortSignal: signal } : { abortSignal: signal });
+    const stream = await engine.docker.pull(
+      spec.image,
+      auth ? { authconfig: toEngineAuth(auth), abortSignal: signal } : { abortSignal: signal },
+    );
     await followEngineStream(stream, () => undefined, signal);
   } catch (err) {
-    throw new UsageError(`--image ${spec.image}: cannot pull it on the ${engine.endpoint.label} engine: ${errorMessage(err)}`, "check the image name and your registry credentials (docker login, or the seelie config)");
+    throw new UsageError(
+      `--image ${spec.image}: cannot pull it on the ${engine.endpoint.label} engine: ${errorMessage(err)}`,
+      "check the image name and your registry credentials (docker login, or the seelie config)",
+    );
   }
 }
 
@@ -69,9 +84,15 @@ export async function prepareLocal(engine: LocalEngine, spec: JobSpec, config: S
 export function engineError(engine: LocalEngine, err: unknown): SeelieError {
   const msg = errorMessage(err);
   if (/device driver|nvidia/i.test(msg)) {
-    return new UsageError(`the ${engine.endpoint.label} engine cannot give the job GPUs: ${msg}`, "use --gpu 0 locally, or submit to a cluster with GPUs");
+    return new UsageError(
+      `the ${engine.endpoint.label} engine cannot give the job GPUs: ${msg}`,
+      "use --gpu 0 locally, or submit to a cluster with GPUs",
+    );
   }
-  return new SeelieError(`${engine.endpoint.label}: ${msg}`, { hint: "check the Docker daemon (docker info), or run with SEELIE_DEBUG=1", cause: err });
+  return new SeelieError(`${engine.endpoint.label}: ${msg}`, {
+    hint: "check the Docker daemon (docker info), or run with SEELIE_DEBUG=1",
+    cause: err,
+  });
 }
 
 /** Creates the network (several workers only) and the workers and starts them; on failure removes what it created. */
@@ -105,7 +126,11 @@ export async function runLocal(engine: LocalEngine, job: JobRecord, signal?: Abo
 }
 
 /** Creates the job's network; a used-up address pool becomes an error naming what holds the pools. */
-async function createNetwork(engine: LocalEngine, jobId: number, options: NonNullable<ReturnType<typeof localPlan>["network"]>): Promise<Docker.Network> {
+async function createNetwork(
+  engine: LocalEngine,
+  jobId: number,
+  options: NonNullable<ReturnType<typeof localPlan>["network"]>,
+): Promise<Docker.Network> {
   try {
     return await engine.docker.createNetwork(options);
   } catch (err) {
@@ -127,7 +152,14 @@ export async function localContainers(engine: LocalEngine, ref: LocalRef): Promi
     try {
       const info = await engine.docker.getContainer(name).inspect();
       const s = info.State;
-      out.push({ name, state: s.Status, exitCode: s.ExitCode, oomKilled: s.OOMKilled, error: s.Error || undefined, restarts: info.RestartCount ?? 0 });
+      out.push({
+        name,
+        state: s.Status,
+        exitCode: s.ExitCode,
+        oomKilled: s.OOMKilled,
+        error: s.Error || undefined,
+        restarts: info.RestartCount ?? 0,
+      });
     } catch (err) {
       if (isNotFound(err)) out.push({ name, state: "missing" });
       else throw engineError(engine, err);

@@ -59,7 +59,10 @@ export async function deleteJob(input: DeleteInput): Promise<Deleted> {
       store.remove(job.id);
       result.forgotten = true;
     } else {
-      store.update(job.id, { status: "Deleted", message: result.removed.length ? `removed ${result.removed.join(", ")}` : "nothing was left to remove" });
+      store.update(job.id, {
+        status: "Deleted",
+        message: result.removed.length ? `removed ${result.removed.join(", ")}` : "nothing was left to remove",
+      });
     }
   } finally {
     store.close();

@@ -4,7 +4,7 @@
  * the store (the backends are not even loaded).
  */
 import type { SeelieConfig } from "../config/types.ts";
-import { UsageError, errorMessage } from "../errors.ts";
+import { errorMessage, UsageError } from "../errors.ts";
 import { submitCommand } from "./cmdline.ts";
 import { readJob } from "./lookup.ts";
 import { jobDocument, jobTable, jobText } from "./render.ts";
@@ -77,7 +77,12 @@ function checkStatusFilter(status: string | undefined): void {
 }
 
 function listed(jobs: JobRecord[], input: ListInput, workers?: Map<number, WorkerStatus[]>): string {
-  if (input.format === "json") return `${JSON.stringify(jobs.map((j) => jobDocument(j, { showSecrets: input.showSecrets, workers: workers?.get(j.id) })), null, 2)}\n`;
+  if (input.format === "json")
+    return `${JSON.stringify(
+      jobs.map((j) => jobDocument(j, { showSecrets: input.showSecrets, workers: workers?.get(j.id) })),
+      null,
+      2,
+    )}\n`;
   return `${jobTable(jobs)}\n`;
 }
 
@@ -115,19 +120,21 @@ export async function listJobsRefreshed(input: ListInput & { refresh: NonNullabl
   const failures = new Map<string, string>();
   const workers = new Map<number, WorkerStatus[]>();
   const jobs = await mapLimited(candidates, 8, async (job) => {
-      try {
-        const r = await refreshJob(job, backends, input.jobStore);
-        if (r.workers) workers.set(job.id, r.workers);
-        return r.job;
-      } catch (err) {
-        const where = job.backend?.kind === "tfjob" ? `context ${job.backend.context}` : "the local engine";
-        if (!failures.has(where)) failures.set(where, errorMessage(err));
-        return job;
-      }
+    try {
+      const r = await refreshJob(job, backends, input.jobStore);
+      if (r.workers) workers.set(job.id, r.workers);
+      return r.job;
+    } catch (err) {
+      const where = job.backend?.kind === "tfjob" ? `context ${job.backend.context}` : "the local engine";
+      if (!failures.has(where)) failures.set(where, errorMessage(err));
+      return job;
+    }
   });
   const status = input.filter.status?.toLowerCase();
   const shown = (status ? jobs.filter((j) => j.status.toLowerCase() === status) : jobs).slice(0, input.filter.limit ?? 20);
-  const warnings = [...failures].map(([where, msg]) => `could not ask ${where} for the live status (${msg}); its jobs show their last known status`);
+  const warnings = [...failures].map(
+    ([where, msg]) => `could not ask ${where} for the live status (${msg}); its jobs show their last known status`,
+  );
   return { stdout: listed(shown, input, workers), warnings };
 }
 

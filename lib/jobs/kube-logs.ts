@@ -3,10 +3,10 @@
  * job's id label and the TFJob's ownership), followed until the container stops or Ctrl-C.
  */
 import { Writable } from "node:stream";
-import { InterruptedError, SeelieError, errorMessage } from "../errors.ts";
-import { apiCode, readTfJob, tfJobPods, type KubeCluster, type TfJobRef } from "./backend-kube.ts";
+import { errorMessage, InterruptedError, SeelieError } from "../errors.ts";
+import { apiCode, type KubeCluster, readTfJob, type TfJobRef, tfJobPods } from "./backend-kube.ts";
 import { TF_CONTAINER, workerIndex } from "./kube-workers.ts";
-import { prefixedLines, type LogSink } from "./log-lines.ts";
+import { type LogSink, prefixedLines } from "./log-lines.ts";
 import type { LogRequest } from "./logs.ts";
 
 /** Writes the logs of the chosen workers of a TFJob to `sink` (pods' logs carry stdout and stderr together). */
@@ -16,13 +16,19 @@ export async function kubeLogs(cluster: KubeCluster, jobId: number, ref: TfJobRe
   const missing = req.workers.filter((i) => !byIndex.has(i));
   if (missing.length === req.workers.length) {
     if (pods.length === 0 && !(await readTfJob(cluster, ref))) {
-      throw new SeelieError(`job ${jobId}: TFJob ${ref.namespace}/${ref.name} no longer exists (deleted outside seelie?); its pods and logs went with it`, {
-        hint: `seelie job delete --job_id ${jobId} --forget drops the record`,
-      });
+      throw new SeelieError(
+        `job ${jobId}: TFJob ${ref.namespace}/${ref.name} no longer exists (deleted outside seelie?); its pods and logs went with it`,
+        {
+          hint: `seelie job delete --job_id ${jobId} --forget drops the record`,
+        },
+      );
     }
-    throw new SeelieError(`job ${jobId}: TFJob ${ref.namespace}/${ref.name} has no worker pods${missing.length < pods.length ? "" : " yet"}`, {
-      hint: `the training operator creates them; seelie job get --job_id ${jobId} shows the TFJob's status`,
-    });
+    throw new SeelieError(
+      `job ${jobId}: TFJob ${ref.namespace}/${ref.name} has no worker pods${missing.length < pods.length ? "" : " yet"}`,
+      {
+        hint: `the training operator creates them; seelie job get --job_id ${jobId} shows the TFJob's status`,
+      },
+    );
   }
   const one = async (index: number) => {
     const pod = byIndex.get(index);
@@ -39,7 +45,13 @@ export async function kubeLogs(cluster: KubeCluster, jobId: number, ref: TfJobRe
 }
 
 /** Streams one pod's container log into `onChunk`; resolves when the API server ends it. */
-async function podLog(cluster: KubeCluster, namespace: string, pod: string, req: LogRequest, onChunk: (c: Uint8Array) => void): Promise<void> {
+async function podLog(
+  cluster: KubeCluster,
+  namespace: string,
+  pod: string,
+  req: LogRequest,
+  onChunk: (c: Uint8Array) => void,
+): Promise<void> {
   if (req.signal?.aborted) throw new InterruptedError("following the logs");
   let finished!: () => void;
   const ended = new Promise<void>((resolve) => (finished = resolve));
@@ -63,8 +75,13 @@ async function podLog(cluster: KubeCluster, namespace: string, pod: string, req:
     });
   } catch (err) {
     const code = apiCode(err);
-    if (code === 404) throw new SeelieError(`pod ${namespace}/${pod} no longer exists`, { hint: "the TFJob may have been deleted; seelie job get shows it" });
-    throw new SeelieError(`cannot read the log of pod ${namespace}/${pod} in context ${cluster.context}: ${errorMessage(err)}`, { cause: err });
+    if (code === 404)
+      throw new SeelieError(`pod ${namespace}/${pod} no longer exists`, {
+        hint: "the TFJob may have been deleted; seelie job get shows it",
+      });
+    throw new SeelieError(`cannot read the log of pod ${namespace}/${pod} in context ${cluster.context}: ${errorMessage(err)}`, {
+      cause: err,
+    });
   }
   await new Promise<void>((resolve, reject) => {
     const onAbort = () => {

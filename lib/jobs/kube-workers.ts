@@ -7,7 +7,12 @@ import type { WorkerStatus } from "./types.ts";
 
 /** The parts of a Pod this reads. */
 export interface PodLike {
-  metadata?: { name?: string; labels?: Record<string, string>; ownerReferences?: { kind?: string; name?: string }[]; deletionTimestamp?: unknown };
+  metadata?: {
+    name?: string;
+    labels?: Record<string, string>;
+    ownerReferences?: { kind?: string; name?: string }[];
+    deletionTimestamp?: unknown;
+  };
   status?: {
     phase?: string;
     reason?: string;
@@ -41,7 +46,9 @@ function label(pod: PodLike, keys: readonly string[]): string | undefined {
 
 /** True when the pod is one of the TFJob's workers. */
 export function isWorkerPodOf(pod: PodLike, tfJobName: string): boolean {
-  const owned = (pod.metadata?.ownerReferences ?? []).some((o) => o.kind === "TFJob" && o.name === tfJobName) || label(pod, JOB_NAME_LABELS) === tfJobName;
+  const owned =
+    (pod.metadata?.ownerReferences ?? []).some((o) => o.kind === "TFJob" && o.name === tfJobName) ||
+    label(pod, JOB_NAME_LABELS) === tfJobName;
   const type = label(pod, REPLICA_TYPE_LABELS);
   return owned && (type === undefined || type.toLowerCase() === "worker");
 }
@@ -56,7 +63,12 @@ export function workerIndex(pod: PodLike): number | undefined {
 export function workerFromPod(pod: PodLike, index: number): WorkerStatus {
   const name = pod.metadata?.name ?? "";
   const cs = pod.status?.containerStatuses?.find((c) => c.name === TF_CONTAINER) ?? pod.status?.containerStatuses?.[0];
-  const w: WorkerStatus = { worker: `worker-${index}`, name, state: (pod.status?.phase ?? "pending").toLowerCase(), restarts: cs?.restartCount ?? 0 };
+  const w: WorkerStatus = {
+    worker: `worker-${index}`,
+    name,
+    state: (pod.status?.phase ?? "pending").toLowerCase(),
+    restarts: cs?.restartCount ?? 0,
+  };
   if (cs?.state?.running) w.state = "running";
   else if (cs?.state?.terminated) {
     w.state = "terminated";

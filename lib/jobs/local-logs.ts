@@ -5,7 +5,7 @@
 import type { Readable } from "node:stream";
 import { InterruptedError, SeelieError } from "../errors.ts";
 import { engineError, type LocalEngine, type LocalRef } from "./backend-local.ts";
-import { dockerDemuxer, prefixedLines, type LogSink } from "./log-lines.ts";
+import { dockerDemuxer, type LogSink, prefixedLines } from "./log-lines.ts";
 import type { LogRequest } from "./logs.ts";
 
 /** Writes the logs of the chosen workers of a local job to `sink`. */

@@ -4,9 +4,10 @@
  * network so the workers' hostnames resolve. A single worker resolves its own hostname through
  * /etc/hosts on Docker's default bridge, and takes no address pool from Docker.
  */
+
+import { JOB_ID_LABEL } from "./tfjob.ts";
 import type { JobRecord, JobStatus, WorkerStatus } from "./types.ts";
 import { workerCommand } from "./validate.ts";
-import { JOB_ID_LABEL } from "./tfjob.ts";
 
 /** The label with the per-submission token (ids repeat across stores; tokens do not). */
 export const JOB_UID_LABEL = "seelie.io/job-uid";
@@ -59,7 +60,10 @@ export function localPlan(job: Pick<JobRecord, "id" | "spec">, uid: string): Loc
     if (command.length > 0) options.Entrypoint = command;
     return { name: options.name as string, options };
   });
-  return { ...(ownNetwork ? { network: { Name: base, Driver: "bridge" as const, Labels: labels, CheckDuplicate: true as const } } : {}), containers };
+  return {
+    ...(ownNetwork ? { network: { Name: base, Driver: "bridge" as const, Labels: labels, CheckDuplicate: true as const } } : {}),
+    containers,
+  };
 }
 
 /** One worker container's state as the engine reports it (docker inspect's State and RestartCount). */
@@ -85,7 +89,10 @@ export function workerFromContainer(c: ContainerState, index: number): WorkerSta
 /** A one-line summary of the workers: `worker 0: exited (0), worker 1: running`. */
 export function workersSummary(workers: readonly WorkerStatus[]): string {
   return workers
-    .map((w) => `${w.worker.replace("-", " ")}: ${w.state}${w.exitCode !== undefined ? ` (${w.exitCode})` : ""}${w.reason ? ` ${w.reason}` : ""}`)
+    .map(
+      (w) =>
+        `${w.worker.replace("-", " ")}: ${w.state}${w.exitCode !== undefined ? ` (${w.exitCode})` : ""}${w.reason ? ` ${w.reason}` : ""}`,
+    )
     .join(", ");
 }
 

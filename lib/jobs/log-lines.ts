@@ -59,7 +59,10 @@ export function prefixedLines(prefix: string, write: (chunk: Uint8Array) => void
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
-  for (const p of parts) out.set(p, (at += p.length) - p.length);
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }
 
@@ -68,6 +71,10 @@ const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 /** Parses a duration such as `90s`, `10m`, `1h30m`, `2d` into seconds; a UsageError naming the flag otherwise. */
 export function parseDuration(flag: string, raw: string): number {
   const m = /^(?:[0-9]+(?:\.[0-9]+)?[smhd])+$/.test(raw) ? raw.match(/[0-9]+(?:\.[0-9]+)?[smhd]/g)! : null;
-  if (!m) throw new UsageError(`--${flag} "${raw}" is not a duration`, `write it as a number and a unit (s, m, h, d), e.g. --${flag} 10m or 1h30m`);
+  if (!m)
+    throw new UsageError(
+      `--${flag} "${raw}" is not a duration`,
+      `write it as a number and a unit (s, m, h, d), e.g. --${flag} 10m or 1h30m`,
+    );
   return m.reduce((sum, part) => sum + Number(part.slice(0, -1)) * UNIT_SECONDS[part.slice(-1)]!, 0);
 }

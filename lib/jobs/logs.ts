@@ -5,7 +5,7 @@
  */
 import type { SeelieConfig } from "../config/types.ts";
 import { UsageError } from "../errors.ts";
-import { parseDuration, type LogSink } from "./log-lines.ts";
+import { type LogSink, parseDuration } from "./log-lines.ts";
 import { readJob, runningBackend } from "./lookup.ts";
 import { Backends } from "./status.ts";
 
@@ -43,12 +43,19 @@ export interface LogsInput {
 }
 
 /** Validates the flags against the job (worker range) into a request. */
-export function logRequest(input: Pick<LogsInput, "worker" | "follow" | "tail" | "since" | "timestamps" | "signal">, workerCount: number, jobId: number): LogRequest {
+export function logRequest(
+  input: Pick<LogsInput, "worker" | "follow" | "tail" | "since" | "timestamps" | "signal">,
+  workerCount: number,
+  jobId: number,
+): LogRequest {
   let workers = Array.from({ length: workerCount }, (_, i) => i);
   if (input.worker !== undefined) {
     const w = input.worker;
     if (!/^[0-9]+$/.test(w) || Number(w) >= workerCount) {
-      throw new UsageError(`--worker "${w}": job ${jobId} has ${workerCount} worker${workerCount > 1 ? "s" : ""} (${workerCount > 1 ? `0 to ${workerCount - 1}` : "0"})`, "give a worker index, or leave --worker out for all of them");
+      throw new UsageError(
+        `--worker "${w}": job ${jobId} has ${workerCount} worker${workerCount > 1 ? "s" : ""} (${workerCount > 1 ? `0 to ${workerCount - 1}` : "0"})`,
+        "give a worker index, or leave --worker out for all of them",
+      );
     }
     workers = [Number(w)];
   }

@@ -26,7 +26,8 @@ export function runningBackend(job: JobRecord, what: string): BackendRef {
     });
   }
   if (!job.backend) {
-    const why = job.status === "Recorded" ? "was only recorded (--record_only) and never ran" : `never started (${job.message ?? job.status})`;
+    const why =
+      job.status === "Recorded" ? "was only recorded (--record_only) and never ran" : `never started (${job.message ?? job.status})`;
     throw new SeelieError(`job ${job.id} ${why}: there is nothing to ${what}`, { hint: `seelie job get --job_id ${job.id} shows it` });
   }
   return job.backend;

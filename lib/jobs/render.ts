@@ -37,19 +37,38 @@ export function jobDocument(job: JobRecord, opts: { showSecrets?: boolean; worke
 
 /** A worker as a JSON-able document (snake_case, like the job's). */
 export function workerDocument(w: WorkerStatus): Record<string, unknown> {
-  return { worker: w.worker, name: w.name, state: w.state, ...(w.reason ? { reason: w.reason } : {}), restarts: w.restarts, ...(w.exitCode !== undefined ? { exit_code: w.exitCode } : {}) };
+  return {
+    worker: w.worker,
+    name: w.name,
+    state: w.state,
+    ...(w.reason ? { reason: w.reason } : {}),
+    restarts: w.restarts,
+    ...(w.exitCode !== undefined ? { exit_code: w.exitCode } : {}),
+  };
 }
 
 /** The workers as table lines under the job summary: worker, state, restarts, exit code, name. */
 function workerLines(workers: readonly WorkerStatus[]): string[] {
-  const rows = [["WORKER", "STATE", "RESTARTS", "EXIT", "NAME"], ...workers.map((w) => [w.worker, oneLine(w.state + (w.reason ? ` (${w.reason})` : "")), String(w.restarts), w.exitCode === undefined ? "-" : String(w.exitCode), w.name])];
+  const rows = [
+    ["WORKER", "STATE", "RESTARTS", "EXIT", "NAME"],
+    ...workers.map((w) => [
+      w.worker,
+      oneLine(w.state + (w.reason ? ` (${w.reason})` : "")),
+      String(w.restarts),
+      w.exitCode === undefined ? "-" : String(w.exitCode),
+      w.name,
+    ]),
+  ];
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   return rows.map((r) => `  ${r.map((v, c) => (c === r.length - 1 ? v : v.padEnd(widths[c]!))).join("  ")}`);
 }
 
 /** Makes a value printable on one line: control characters escaped. */
 function oneLine(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === "\n" ? "\\n" : c === "\t" ? "\\t" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`));
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+  return s.replace(/[\u0000-\u001f\u007f]/g, (c) =>
+    c === "\n" ? "\\n" : c === "\t" ? "\\t" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
 }
 
 /** A readable summary of a job. */
@@ -71,13 +90,20 @@ export function jobText(job: JobRecord, opts: { showSecrets?: boolean; workers?:
     ["Resources", `${s.workerCount} worker(s) × ${formatNumber(s.cpu)} CPU, ${formatNumber(s.memory)} GiB, ${s.gpu} GPU`],
     ["Image", s.image],
     ["Entrypoint", s.entrypoint === "" ? "(the image's own)" : oneLine(`${s.entrypointType} ${s.entrypoint}`)],
-    ...s.env.map((e, i): [string, string] => [i === 0 ? "Env" : "", oneLine(`${e.name}=${!opts.showSecrets && isSecretKey(e.name) ? MASK : e.value}`)]),
+    ...s.env.map((e, i): [string, string] => [
+      i === 0 ? "Env" : "",
+      oneLine(`${e.name}=${!opts.showSecrets && isSecretKey(e.name) ? MASK : e.value}`),
+    ]),
     ["Runs on", where],
     ["Created", job.createdAt],
     ["Updated", job.updatedAt],
   ];
   const lines = rows.map(([k, v]) => `${k.padEnd(12)}${v}`);
-  if (opts.workers) lines.push(opts.workers.length ? "Workers" : `Workers     ${job.backend?.kind === "tfjob" ? "no pods (yet)" : "none"}`, ...(opts.workers.length ? workerLines(opts.workers) : []));
+  if (opts.workers)
+    lines.push(
+      opts.workers.length ? "Workers" : `Workers     ${job.backend?.kind === "tfjob" ? "no pods (yet)" : "none"}`,
+      ...(opts.workers.length ? workerLines(opts.workers) : []),
+    );
   return lines.join("\n");
 }
 
@@ -86,7 +112,14 @@ export function jobTable(jobs: JobRecord[]): string {
   const rows = [["ID", "NAME", "STATUS", "CLUSTER", "WORKERS", "CREATED"]];
   for (const j of jobs) {
     const name = oneLine(j.spec.name);
-    rows.push([String(j.id), name.length > 40 ? `${name.slice(0, 39)}…` : name, j.status, oneLine(j.spec.cluster), String(j.spec.workerCount), j.createdAt.replace(/\.\d+Z$/, "Z")]);
+    rows.push([
+      String(j.id),
+      name.length > 40 ? `${name.slice(0, 39)}…` : name,
+      j.status,
+      oneLine(j.spec.cluster),
+      String(j.spec.workerCount),
+      j.createdAt.replace(/\.\d+Z$/, "Z"),
+    ]);
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => [...r[c]!].length)));
   return rows.map((r) => r.map((v, c) => (c === r.length - 1 ? v : v + " ".repeat(widths[c]! - [...v].length))).join("  ")).join("\n");

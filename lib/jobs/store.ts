@@ -8,7 +8,7 @@
 import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
-import { SeelieError, errorMessage } from "../errors.ts";
+import { errorMessage, SeelieError } from "../errors.ts";
 import type { BackendRef, EnvVar, JobRecord, JobSpec, JobStatus } from "./types.ts";
 
 /** Migrations: index n upgrades a store from user_version n to n+1. */
@@ -105,7 +105,10 @@ function storeError(path: string, err: unknown): SeelieError {
     });
   }
   if (/BUSY|LOCKED/.test(code) || /database is locked/i.test(msg)) {
-    return new SeelieError(`the job store ${path} stayed locked by another seelie process (${msg})`, { hint: "try again in a moment", cause: err });
+    return new SeelieError(`the job store ${path} stayed locked by another seelie process (${msg})`, {
+      hint: "try again in a moment",
+      cause: err,
+    });
   }
   return new SeelieError(`cannot use the job store ${path}: ${msg}`, {
     hint: "check that the path is a readable and writable file (SEELIE_JOB_STORE, or jobStore in the config)",
@@ -169,7 +172,10 @@ export class JobStore {
       }
       if (version < SCHEMA_VERSION && !opts.create) {
         // A reader never migrates: an empty store at an older version simply has no jobs.
-        if (version === 0) return (db.close(), new JobStore(path, undefined));
+        if (version === 0) {
+          db.close();
+          return new JobStore(path, undefined);
+        }
       }
       if ((db.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode !== "wal") {
         db.run("PRAGMA journal_mode = WAL");
@@ -244,9 +250,18 @@ export class JobStore {
     this.run((db) => {
       const sets: string[] = ["updated_at = ?"];
       const vals: (string | number | null)[] = [now.toISOString()];
-      if (change.status !== undefined) sets.push("status = ?"), vals.push(change.status);
-      if (change.message !== undefined) sets.push("message = ?"), vals.push(change.message);
-      if (change.backend !== undefined) sets.push("backend = ?"), vals.push(JSON.stringify(change.backend));
+      if (change.status !== undefined) {
+        sets.push("status = ?");
+        vals.push(change.status);
+      }
+      if (change.message !== undefined) {
+        sets.push("message = ?");
+        vals.push(change.message);
+      }
+      if (change.backend !== undefined) {
+        sets.push("backend = ?");
+        vals.push(JSON.stringify(change.backend));
+      }
       db.query(`UPDATE jobs SET ${sets.join(", ")} WHERE id = ?`).run(...vals, id);
     }, undefined);
   }
@@ -261,9 +276,18 @@ export class JobStore {
     return this.run((db) => {
       const where: string[] = [];
       const vals: (string | number)[] = [];
-      if (filter.status) where.push("status = ? COLLATE NOCASE"), vals.push(filter.status);
-      if (filter.cluster) where.push("cluster = ?"), vals.push(filter.cluster);
-      if (filter.name) where.push("instr(lower(name), lower(?)) > 0"), vals.push(filter.name);
+      if (filter.status) {
+        where.push("status = ? COLLATE NOCASE");
+        vals.push(filter.status);
+      }
+      if (filter.cluster) {
+        where.push("cluster = ?");
+        vals.push(filter.cluster);
+      }
+      if (filter.name) {
+        where.push("instr(lower(name), lower(?)) > 0");
+        vals.push(filter.name);
+      }
       const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?`;
       return (db.query(sql).all(...vals, filter.limit ?? 20) as Row[]).map(fromRow);
     }, []);

@@ -3,8 +3,9 @@
  * conditions mean. Workers = `--worker-count`, container `tensorflow`, resources as requests and
  * limits (cpu, memory in GiB, `nvidia.com/gpu`), command from the entrypoint, env from `-E`.
  */
-import type { JobRecord, JobStatus } from "./types.ts";
+
 import { formatNumber } from "./cmdline.ts";
+import type { JobRecord, JobStatus } from "./types.ts";
 import { workerCommand } from "./validate.ts";
 
 /** The label carrying the job id on the TFJob, its pods and local containers. */
@@ -25,7 +26,13 @@ function tfJobNamePrefix(id: number): string {
 export interface TfJobObject {
   apiVersion: "kubeflow.org/v1";
   kind: "TFJob";
-  metadata: { name?: string; generateName?: string; namespace: string; labels: Record<string, string>; annotations: Record<string, string> };
+  metadata: {
+    name?: string;
+    generateName?: string;
+    namespace: string;
+    labels: Record<string, string>;
+    annotations: Record<string, string>;
+  };
   spec: Record<string, unknown>;
   status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
 }

@@ -44,7 +44,18 @@ export type JobStatus =
   | "Unknown";
 
 /** Every status, in lifecycle order (for `job list --status` and `job wait --for`). */
-export const JOB_STATUSES: readonly JobStatus[] = ["Recorded", "Submitted", "Created", "Running", "Restarting", "Succeeded", "Failed", "SubmitFailed", "Deleted", "Unknown"];
+export const JOB_STATUSES: readonly JobStatus[] = [
+  "Recorded",
+  "Submitted",
+  "Created",
+  "Running",
+  "Restarting",
+  "Succeeded",
+  "Failed",
+  "SubmitFailed",
+  "Deleted",
+  "Unknown",
+];
 
 /**
  * Where the backend keeps the job, to look up its live status. A local job has a network of its own
@@ -114,7 +125,7 @@ export function isSecretKey(key: string): boolean {
   const words = key
     .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
     .toUpperCase()
-    .split(/[_.\-]+/)
+    .split(/[_.-]+/)
     .filter(Boolean);
   return words.some((w) => (SECRET_WORDS as readonly string[]).includes(w));
 }

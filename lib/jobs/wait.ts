@@ -4,14 +4,14 @@
  * shell automation: reached → the caller exits 0; anything else → an error (exit 1); Ctrl-C → 130.
  */
 import type { SeelieConfig } from "../config/types.ts";
-import { InterruptedError, SeelieError, UsageError, errorMessage } from "../errors.ts";
+import { errorMessage, InterruptedError, SeelieError, UsageError } from "../errors.ts";
 import { log } from "../log.ts";
 import { parseDuration } from "./log-lines.ts";
 import { readJob, runningBackend } from "./lookup.ts";
-import { Backends, refreshJob } from "./status.ts";
 import { workerDocument } from "./render.ts";
+import { Backends, refreshJob } from "./status.ts";
 import { NO_OPERATOR_STATUS } from "./tfjob.ts";
-import type { JobRecord, JobStatus, WorkerStatus } from "./types.ts";
+import type { JobStatus, WorkerStatus } from "./types.ts";
 
 /** The statuses `--for` accepts. */
 export const WAIT_TARGETS = ["Succeeded", "Failed", "Running"] as const;
@@ -76,7 +76,14 @@ export async function waitJob(input: WaitInput): Promise<Waited> {
   let warnedNoOperator = false;
   let workers: WorkerStatus[] | undefined;
   const done = (reached: boolean, error?: SeelieError): Waited => ({
-    document: { job_id: job.id, for: target, reached, status: job.status, ...(job.message ? { message: job.message } : {}), ...(workers ? { workers: workers.map(workerDocument) } : {}) },
+    document: {
+      job_id: job.id,
+      for: target,
+      reached,
+      status: job.status,
+      ...(job.message ? { message: job.message } : {}),
+      ...(workers ? { workers: workers.map(workerDocument) } : {}),
+    },
     text: `job ${job.id} ${job.status}${job.message ? ` (${job.message})` : ""}`,
     error,
   });
@@ -91,8 +98,16 @@ export async function waitJob(input: WaitInput): Promise<Waited> {
     }
     if (job.status === target) return done(true);
     if (ENDED.includes(job.status)) {
-      const why = job.status === "Unknown" ? `vanished: ${job.message ?? "its backend no longer knows it"}` : `ended ${job.status}${job.message ? ` (${job.message})` : ""}`;
-      return done(false, new SeelieError(`job ${job.id} ${why}, not ${target}`, { hint: `seelie job logs --job_id ${job.id} shows what the workers printed` }));
+      const why =
+        job.status === "Unknown"
+          ? `vanished: ${job.message ?? "its backend no longer knows it"}`
+          : `ended ${job.status}${job.message ? ` (${job.message})` : ""}`;
+      return done(
+        false,
+        new SeelieError(`job ${job.id} ${why}, not ${target}`, {
+          hint: `seelie job logs --job_id ${job.id} shows what the workers printed`,
+        }),
+      );
     }
     if (job.message === NO_OPERATOR_STATUS && !warnedNoOperator) {
       warnedNoOperator = true;
@@ -100,9 +115,12 @@ export async function waitJob(input: WaitInput): Promise<Waited> {
     }
     const left = deadline - Date.now();
     if (left <= 0) {
-      return done(false, new SeelieError(`timed out after ${input.timeout} waiting for job ${job.id} to be ${target} (it is ${job.status})`, {
-        hint: "wait longer with a larger --timeout, or look at it with seelie job get",
-      }));
+      return done(
+        false,
+        new SeelieError(`timed out after ${input.timeout} waiting for job ${job.id} to be ${target} (it is ${job.status})`, {
+          hint: "wait longer with a larger --timeout, or look at it with seelie job get",
+        }),
+      );
     }
     await sleep(Math.min(input.pollMs ?? 1000, left), input.signal);
   }

@@ -31,8 +31,25 @@ afterAll(async () => {
 });
 
 async function submit(workers: number, script: string) {
-  const r = await cli(["submit", "tfjob", "--name", `pool ${workers}`, "--worker-count", String(workers), "--memory", "0.0625", "--image", busybox,
-    "--entrypoint-type", "sh -c", "--entrypoint", script], env);
+  const r = await cli(
+    [
+      "submit",
+      "tfjob",
+      "--name",
+      `pool ${workers}`,
+      "--worker-count",
+      String(workers),
+      "--memory",
+      "0.0625",
+      "--image",
+      busybox,
+      "--entrypoint-type",
+      "sh -c",
+      "--entrypoint",
+      script,
+    ],
+    env,
+  );
   const id = Number(r.stdout.trim() || /job (\d+) was recorded/.exec(r.stderr)?.[1]);
   if (id) ids.push(id);
   return { ...r, id };
@@ -45,7 +62,9 @@ test("no pool left: a clear error naming what holds the pools; one worker needs 
 
   const b = await submit(2, "sleep 300");
   expect(b.code).toBe(1);
-  expect(b.stderr).toContain(`job ${b.id} was recorded but could not start: Docker has no free address pool left for job ${b.id}'s network`);
+  expect(b.stderr).toContain(
+    `job ${b.id} was recorded but could not start: Docker has no free address pool left for job ${b.id}'s network`,
+  );
   expect(b.stderr).toContain(`2 networks hold them: 1 by seelie jobs (job ${a.id}), 1 by other networks (seelie-jobs-pooltest-other)`);
   expect(b.stderr).toContain(`seelie job delete --job_id ${a.id}`);
   expect(b.stderr).toContain("docker network prune");

@@ -7,12 +7,12 @@
  */
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { rmSync } from "node:fs";
-import { loadKube } from "../../lib/kube/client.ts";
 import { checkTfJob } from "../../lib/jobs/schema-check.ts";
-import { buildTfJob } from "../../lib/jobs/tfjob.ts";
 import { JobStore } from "../../lib/jobs/store.ts";
+import { buildTfJob } from "../../lib/jobs/tfjob.ts";
+import { loadKube } from "../../lib/kube/client.ts";
 import { type Cluster, kubectlOk, needCluster, testNamespace } from "../helpers/cluster.ts";
-import { BUN, SEELIE, cli, tempHome, tfJobCondition } from "../helpers/jobs.ts";
+import { BUN, cli, SEELIE, tempHome, tfJobCondition } from "../helpers/jobs.ts";
 
 setDefaultTimeout(120_000);
 let c: Cluster;
@@ -37,9 +37,22 @@ async function tfjob(name: string): Promise<any> {
 /** Writes the TFJob's status through the status subresource, as the training operator does. */
 async function writeStatus(name: string, conditions: object[]) {
   const k = loadKube({ context: c.context, env: { KUBECONFIG: c.kubeconfig } });
-  const obj = (await k.custom.getNamespacedCustomObject({ group: "kubeflow.org", version: "v1", namespace: ns.name, plural: "tfjobs", name })) as any;
+  const obj = (await k.custom.getNamespacedCustomObject({
+    group: "kubeflow.org",
+    version: "v1",
+    namespace: ns.name,
+    plural: "tfjobs",
+    name,
+  })) as any;
   obj.status = { conditions, replicaStatuses: { Worker: {} } };
-  await k.custom.replaceNamespacedCustomObjectStatus({ group: "kubeflow.org", version: "v1", namespace: ns.name, plural: "tfjobs", name, body: obj });
+  await k.custom.replaceNamespacedCustomObjectStatus({
+    group: "kubeflow.org",
+    version: "v1",
+    namespace: ns.name,
+    plural: "tfjobs",
+    name,
+    body: obj,
+  });
 }
 
 function storedJob(id: number) {
@@ -60,9 +73,38 @@ test("the real TFJob CRD serves kubeflow.org/v1 with a status subresource", asyn
 
 test("submit to the context creates a TFJob the real CRD keeps exactly as sent; get and list follow its conditions", async () => {
   const sub = await cli(
-    ["submit", "tfjob", "--name", "test job", "--description", "submit by seelie cli", "--cluster", c.context, "--namespace", ns.name, "--cpu", "0.5", "--memory", "0.125",
-      "--gpu", "0", "--worker-count", "3", "--image", "registry.cn-shanghai.aliyuncs.com/shuaiyy/mihoyo-ai:tf2.4.3-gpu-jupyter-lab",
-      "--entrypoint-type", "bash -c", "--entrypoint", "sleep 10m; echo failed; exit 1", "-E", "enable_ema=1", "-E", "QUOTE=it's \"x\"\nline 2", "-o", "json"],
+    [
+      "submit",
+      "tfjob",
+      "--name",
+      "test job",
+      "--description",
+      "submit by seelie cli",
+      "--cluster",
+      c.context,
+      "--namespace",
+      ns.name,
+      "--cpu",
+      "0.5",
+      "--memory",
+      "0.125",
+      "--gpu",
+      "0",
+      "--worker-count",
+      "3",
+      "--image",
+      "registry.cn-shanghai.aliyuncs.com/shuaiyy/mihoyo-ai:tf2.4.3-gpu-jupyter-lab",
+      "--entrypoint-type",
+      "bash -c",
+      "--entrypoint",
+      "sleep 10m; echo failed; exit 1",
+      "-E",
+      "enable_ema=1",
+      "-E",
+      'QUOTE=it\'s "x"\nline 2',
+      "-o",
+      "json",
+    ],
     env,
   );
   expect(sub.stderr).toContain("submitted");
@@ -81,7 +123,10 @@ test("submit to the context creates a TFJob the real CRD keeps exactly as sent; 
   expect(stored.spec.tfReplicaSpecs).toEqual(sent.spec.tfReplicaSpecs);
   expect(stored.spec.runPolicy).toMatchObject(sent.spec.runPolicy as object);
   const container = stored.spec.tfReplicaSpecs.Worker.template.spec.containers[0];
-  expect(container.env).toEqual([{ name: "enable_ema", value: "1" }, { name: "QUOTE", value: "it's \"x\"\nline 2" }]);
+  expect(container.env).toEqual([
+    { name: "enable_ema", value: "1" },
+    { name: "QUOTE", value: 'it\'s "x"\nline 2' },
+  ]);
   expect(container.resources.limits).toEqual({ cpu: "0.5", memory: "0.125Gi" });
 
   const none = await cli(["job", "get", "--job_id", String(id), "-o", "json"], env);
@@ -117,12 +162,39 @@ test("submit to the context creates a TFJob the real CRD keeps exactly as sent; 
 });
 
 test("the pasted command submits an identical second TFJob to the cluster", async () => {
-  const first = await cli(["submit", "tfjob", "--name", "it's $x", "--cluster", c.context, "--namespace", ns.name, "--cpu", "0.25", "--memory", "0.5", "--image", "busybox",
-    "--entrypoint", "echo \"`date`\"\nexit 0", "-E", "A=b=c", "-o", "json"], env);
+  const first = await cli(
+    [
+      "submit",
+      "tfjob",
+      "--name",
+      "it's $x",
+      "--cluster",
+      c.context,
+      "--namespace",
+      ns.name,
+      "--cpu",
+      "0.25",
+      "--memory",
+      "0.5",
+      "--image",
+      "busybox",
+      "--entrypoint",
+      'echo "`date`"\nexit 0',
+      "-E",
+      "A=b=c",
+      "-o",
+      "json",
+    ],
+    env,
+  );
   expect(first.code).toBe(0);
   const one = JSON.parse(first.stdout);
   const cmd = (await cli(["job", "get", "--job_id", String(one.job_id), "-o", "cmd"], env)).stdout.trim();
-  const p = Bun.spawn(["bash", "-c", `${cmd.replace(/^seelie /, `'${BUN}' '${SEELIE}' `)} -o json`], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn(["bash", "-c", `${cmd.replace(/^seelie /, `'${BUN}' '${SEELIE}' `)} -o json`], {
+    env: { ...process.env, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const out = await new Response(p.stdout).text();
   expect(await p.exited).toBe(0);
   const two = JSON.parse(out);
@@ -139,7 +211,10 @@ test("the pasted command submits an identical second TFJob to the cluster", asyn
 });
 
 test("a namespace that does not exist is refused by the cluster, and the job is recorded SubmitFailed", async () => {
-  const r = await cli(["submit", "tfjob", "--name", "x", "--cluster", c.context, "--namespace", `${ns.name}-missing`, "--image", "busybox"], env);
+  const r = await cli(
+    ["submit", "tfjob", "--name", "x", "--cluster", c.context, "--namespace", `${ns.name}-missing`, "--image", "busybox"],
+    env,
+  );
   expect(r.code).toBe(1);
   expect(r.stderr).toContain("was recorded but could not start");
   expect(r.stderr).toContain(`${ns.name}-missing`);

@@ -31,8 +31,33 @@ afterAll(async () => {
 const job = (...args: string[]) => cli(["job", ...args], env);
 
 async function submit(name: string, workers: number, script: string): Promise<{ id: number; tfjob: string }> {
-  const r = await cli(["submit", "tfjob", "--name", name, "--cluster", c.context, "--namespace", ns.name, "--worker-count", String(workers), "--cpu", "0.05", "--memory", "0.0625",
-    "--image", c.busyboxImage, "--entrypoint-type", "sh -c", "--entrypoint", script, "-o", "json"], env);
+  const r = await cli(
+    [
+      "submit",
+      "tfjob",
+      "--name",
+      name,
+      "--cluster",
+      c.context,
+      "--namespace",
+      ns.name,
+      "--worker-count",
+      String(workers),
+      "--cpu",
+      "0.05",
+      "--memory",
+      "0.0625",
+      "--image",
+      c.busyboxImage,
+      "--entrypoint-type",
+      "sh -c",
+      "--entrypoint",
+      script,
+      "-o",
+      "json",
+    ],
+    env,
+  );
   if (r.code !== 0) throw new Error(`submit failed: ${r.stderr}`);
   const out = JSON.parse(r.stdout);
   return { id: out.job_id, tfjob: out.backend.name };
@@ -45,7 +70,8 @@ async function tfjobObject(name: string): Promise<any> {
 /** The operator's part: the worker Pods. */
 async function startWorkers(name: string): Promise<void> {
   const t = await tfjobObject(name);
-  for (let i = 0; i < t.spec.tfReplicaSpecs.Worker.replicas; i++) await kubectlOk(c, ["create", "-f", "-"], JSON.stringify(operatorWorkerPod(t, i)));
+  for (let i = 0; i < t.spec.tfReplicaSpecs.Worker.replicas; i++)
+    await kubectlOk(c, ["create", "-f", "-"], JSON.stringify(operatorWorkerPod(t, i)));
 }
 
 /** The operator's part: the TFJob's status, through the status subresource. */
@@ -53,12 +79,24 @@ async function writeStatus(name: string, types: string[]) {
   const k = loadKube({ context: c.context, env: { KUBECONFIG: c.kubeconfig } });
   const key = { group: "kubeflow.org", version: "v1", namespace: ns.name, plural: "tfjobs", name };
   const obj = (await k.custom.getNamespacedCustomObject(key)) as any;
-  obj.status = { conditions: types.map((t) => tfJobCondition(t, `TFJob${t}`, `TFJob ${ns.name}/${name} is ${t.toLowerCase()}.`)), replicaStatuses: { Worker: {} } };
+  obj.status = {
+    conditions: types.map((t) => tfJobCondition(t, `TFJob${t}`, `TFJob ${ns.name}/${name} is ${t.toLowerCase()}.`)),
+    replicaStatuses: { Worker: {} },
+  };
   await k.custom.replaceNamespacedCustomObjectStatus({ ...key, body: obj });
 }
 
 async function podPhases(name: string): Promise<string[]> {
-  const out = await kubectlOk(c, ["-n", ns.name, "get", "pods", "-l", `training.kubeflow.org/job-name=${name}`, "-o", "jsonpath={.items[*].status.phase}"]);
+  const out = await kubectlOk(c, [
+    "-n",
+    ns.name,
+    "get",
+    "pods",
+    "-l",
+    `training.kubeflow.org/job-name=${name}`,
+    "-o",
+    "jsonpath={.items[*].status.phase}",
+  ]);
   return out.split(/\s+/).filter(Boolean);
 }
 
@@ -71,10 +109,16 @@ async function until(what: string, f: () => Promise<boolean>, ms = 90_000) {
 }
 
 test("worker Pods: live state, exit codes and restarts in get; prefixed logs, one worker, tail; wait; list --refresh", async () => {
-  const j = await submit("cluster two", 2, 'echo "hello from $HOSTNAME"; echo "to stderr" >&2; sleep 3; [ "$HOSTNAME" = "${HOSTNAME%-1}" ] || exit 4');
+  const j = await submit(
+    "cluster two",
+    2,
+    'echo "hello from $HOSTNAME"; echo "to stderr" >&2; sleep 3; [ "$HOSTNAME" = "${HOSTNAME%-1}" ] || exit 4',
+  );
   const before = JSON.parse((await job("get", "--job_id", String(j.id), "-o", "json")).stdout);
   expect(before).toMatchObject({ status: "Submitted", message: "no status (is the training operator installed?)", workers: [] });
-  expect((await job("get", "--job_id", String(j.id))).stdout).toContain("Status      Submitted: no status (is the training operator installed?)");
+  expect((await job("get", "--job_id", String(j.id))).stdout).toContain(
+    "Status      Submitted: no status (is the training operator installed?)",
+  );
   const noPods = await job("logs", "--job_id", String(j.id));
   expect(noPods.code).toBe(1);
   expect(noPods.stderr).toContain(`TFJob ${ns.name}/${j.tfjob} has no worker pods yet`);
@@ -136,7 +180,12 @@ test("delete removes the TFJob and, through the garbage collector, its Pods; twi
   expect(await podPhases(j.tfjob)).toHaveLength(2);
   const d = await job("delete", "--job_id", String(j.id), "-o", "json");
   expect(d.code).toBe(0);
-  expect(JSON.parse(d.stdout)).toMatchObject({ job_id: j.id, status: "Deleted", removed: [`TFJob ${ns.name}/${j.tfjob}`], already_gone: [] });
+  expect(JSON.parse(d.stdout)).toMatchObject({
+    job_id: j.id,
+    status: "Deleted",
+    removed: [`TFJob ${ns.name}/${j.tfjob}`],
+    already_gone: [],
+  });
   expect((await kubectl(c, ["-n", ns.name, "get", "tfjob", j.tfjob])).code).not.toBe(0);
   await until("the garbage collector to remove the pods", async () => (await podPhases(j.tfjob)).length === 0);
   expect(JSON.parse((await job("get", "--job_id", String(j.id), "-o", "json")).stdout).status).toBe("Deleted");

@@ -22,14 +22,38 @@ afterAll(async () => {
   for (const uid of made) {
     const ids = (await sh(dockerCli("ps", "-aq", "--filter", `label=seelie.io/job-uid=${uid}`))).stdout.split(/\s+/).filter(Boolean);
     if (ids.length) await sh(dockerCli("rm", "-f", ...ids));
-    const nets = (await sh(dockerCli("network", "ls", "-q", "--filter", `label=seelie.io/job-uid=${uid}`))).stdout.split(/\s+/).filter(Boolean);
+    const nets = (await sh(dockerCli("network", "ls", "-q", "--filter", `label=seelie.io/job-uid=${uid}`))).stdout
+      .split(/\s+/)
+      .filter(Boolean);
     if (nets.length) await sh(dockerCli("network", "rm", ...nets));
   }
   rmSync(h.home, { recursive: true, force: true });
 });
 
 async function submit(name: string, workers: number, script: string): Promise<{ id: number; containers: string[]; network?: string }> {
-  const r = await cli(["submit", "tfjob", "--name", name, "--worker-count", String(workers), "--cpu", "0.25", "--memory", "0.125", "--image", busybox, "--entrypoint-type", "sh -c", "--entrypoint", script, "-o", "json"], env);
+  const r = await cli(
+    [
+      "submit",
+      "tfjob",
+      "--name",
+      name,
+      "--worker-count",
+      String(workers),
+      "--cpu",
+      "0.25",
+      "--memory",
+      "0.125",
+      "--image",
+      busybox,
+      "--entrypoint-type",
+      "sh -c",
+      "--entrypoint",
+      script,
+      "-o",
+      "json",
+    ],
+    env,
+  );
   if (r.code !== 0) throw new Error(`submit failed: ${r.stderr}`);
   const { job_id: id, backend } = JSON.parse(r.stdout);
   made.add(String(backend.containers[0]).replace(/^seelie-job-\d+-([0-9a-f]+)-worker-0$/, "$1"));
@@ -47,15 +71,26 @@ test("two workers: prefixed logs, one worker's logs, stdout and stderr apart; wa
   const follow = await job("logs", "--job_id", String(j.id), "--follow");
   expect(follow.code).toBe(0);
   const lines = follow.stdout.trim().split("\n");
-  expect(lines.filter((l) => l.startsWith("[worker-0] "))).toEqual(["[worker-0] out 1 worker-0", "[worker-0] out 2 worker-0", "[worker-0] out 3 worker-0"]);
-  expect(lines.filter((l) => l.startsWith("[worker-1] "))).toEqual(["[worker-1] out 1 worker-1", "[worker-1] out 2 worker-1", "[worker-1] out 3 worker-1"]);
+  expect(lines.filter((l) => l.startsWith("[worker-0] "))).toEqual([
+    "[worker-0] out 1 worker-0",
+    "[worker-0] out 2 worker-0",
+    "[worker-0] out 3 worker-0",
+  ]);
+  expect(lines.filter((l) => l.startsWith("[worker-1] "))).toEqual([
+    "[worker-1] out 1 worker-1",
+    "[worker-1] out 2 worker-1",
+    "[worker-1] out 3 worker-1",
+  ]);
   expect(follow.stderr).toContain("[worker-1] err 3");
 
   const waited = await job("wait", "--job_id", String(j.id), "-o", "json");
   expect(waited.code).toBe(0);
   const doc = JSON.parse(waited.stdout);
   expect(doc).toMatchObject({ job_id: j.id, for: "Succeeded", reached: true, status: "Succeeded" });
-  expect(doc.workers.map((w: any) => [w.worker, w.state, w.exit_code, w.restarts])).toEqual([["worker-0", "exited", 0, 0], ["worker-1", "exited", 0, 0]]);
+  expect(doc.workers.map((w: any) => [w.worker, w.state, w.exit_code, w.restarts])).toEqual([
+    ["worker-0", "exited", 0, 0],
+    ["worker-1", "exited", 0, 0],
+  ]);
   // Seen ended: the network is gone, the stopped containers (status, logs) stay.
   expect(await exists("network", j.network!)).toBe(false);
   for (const c of j.containers) expect(await exists("container", c)).toBe(true);

@@ -1,7 +1,7 @@
 /** A TFJob's worker pods as `job get` reports them, and the error for a used-up Docker address pool. */
 import { expect, test } from "bun:test";
 import { isPoolExhausted, poolExhaustedError } from "../../lib/jobs/address-pool.ts";
-import { workersFromPods, type PodLike } from "../../lib/jobs/kube-workers.ts";
+import { type PodLike, workersFromPods } from "../../lib/jobs/kube-workers.ts";
 
 const owner = (name: string) => [{ kind: "TFJob", name }];
 const pod = (name: string, labels: Record<string, string>, status: PodLike["status"], ownerName = "seelie-job-3-abc"): PodLike => ({
@@ -11,14 +11,33 @@ const pod = (name: string, labels: Record<string, string>, status: PodLike["stat
 
 test("worker pods: index from the operator's label or the name, container state, restarts and exit codes; other pods ignored", () => {
   const pods: PodLike[] = [
-    pod("seelie-job-3-abc-worker-1", { "training.kubeflow.org/replica-type": "worker", "training.kubeflow.org/replica-index": "1" }, {
-      phase: "Failed",
-      containerStatuses: [{ name: "tensorflow", restartCount: 2, state: { terminated: { exitCode: 3, reason: "Error" } } }],
-    }),
-    pod("seelie-job-3-abc-worker-0", { "tf-replica-type": "worker" }, { phase: "Running", containerStatuses: [{ name: "tensorflow", restartCount: 0, state: { running: {} } }] }),
-    pod("seelie-job-3-abc-worker-2", {}, { phase: "Pending", containerStatuses: [{ name: "tensorflow", restartCount: 0, state: { waiting: { reason: "ImagePullBackOff" } } }] }),
+    pod(
+      "seelie-job-3-abc-worker-1",
+      { "training.kubeflow.org/replica-type": "worker", "training.kubeflow.org/replica-index": "1" },
+      {
+        phase: "Failed",
+        containerStatuses: [{ name: "tensorflow", restartCount: 2, state: { terminated: { exitCode: 3, reason: "Error" } } }],
+      },
+    ),
+    pod(
+      "seelie-job-3-abc-worker-0",
+      { "tf-replica-type": "worker" },
+      { phase: "Running", containerStatuses: [{ name: "tensorflow", restartCount: 0, state: { running: {} } }] },
+    ),
+    pod(
+      "seelie-job-3-abc-worker-2",
+      {},
+      {
+        phase: "Pending",
+        containerStatuses: [{ name: "tensorflow", restartCount: 0, state: { waiting: { reason: "ImagePullBackOff" } } }],
+      },
+    ),
     pod("seelie-job-3-abc-worker-3", {}, { phase: "Pending" }),
-    pod("seelie-job-3-abc-ps-0", { "training.kubeflow.org/replica-type": "ps", "training.kubeflow.org/replica-index": "0" }, { phase: "Running" }),
+    pod(
+      "seelie-job-3-abc-ps-0",
+      { "training.kubeflow.org/replica-type": "ps", "training.kubeflow.org/replica-index": "0" },
+      { phase: "Running" },
+    ),
     pod("seelie-job-3-zzz-worker-0", {}, { phase: "Running" }, "seelie-job-3-zzz"), // job 3 of another store
   ];
   expect(workersFromPods(pods, "seelie-job-3-abc")).toEqual([
@@ -30,19 +49,30 @@ test("worker pods: index from the operator's label or the name, container state,
 });
 
 test("a pod found by the operator's job-name label without an owner reference still counts", () => {
-  const p: PodLike = { metadata: { name: "x-worker-0", labels: { "training.kubeflow.org/job-name": "x" } }, status: { phase: "Succeeded" } };
+  const p: PodLike = {
+    metadata: { name: "x-worker-0", labels: { "training.kubeflow.org/job-name": "x" } },
+    status: { phase: "Succeeded" },
+  };
   expect(workersFromPods([p], "x").map((w) => w.state)).toEqual(["succeeded"]);
   expect(workersFromPods([p], "y")).toEqual([]);
 });
 
 test("the engine's address-pool messages are recognised", () => {
-  expect(isPoolExhausted("Error response from daemon: could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network")).toBe(true);
+  expect(
+    isPoolExhausted(
+      "Error response from daemon: could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network",
+    ),
+  ).toBe(true);
   expect(isPoolExhausted("all predefined address pools have been fully subnetted")).toBe(true);
   expect(isPoolExhausted("network with name x already exists")).toBe(false);
 });
 
 test("a used-up pool says which networks hold it and how to free them", () => {
-  const seelie = (id: number) => ({ Name: `seelie-job-${id}-aa`, Labels: { "seelie.io/managed-by": "seelie", "seelie.io/job-id": String(id) }, IPAM: { Config: [{ Subnet: `172.${id}.0.0/16` }] } });
+  const seelie = (id: number) => ({
+    Name: `seelie-job-${id}-aa`,
+    Labels: { "seelie.io/managed-by": "seelie", "seelie.io/job-id": String(id) },
+    IPAM: { Config: [{ Subnet: `172.${id}.0.0/16` }] },
+  });
   const nets = [
     { Name: "bridge", IPAM: { Config: [{ Subnet: "172.17.0.0/16" }] } },
     { Name: "host", IPAM: { Config: [] } },
@@ -58,6 +88,10 @@ test("a used-up pool says which networks hold it and how to free them", () => {
   expect(err.hint).toContain("docker network prune");
   expect(err.hint).toContain("default-address-pools");
   expect(err.exitCode).toBe(1);
-  const many = poolExhaustedError(1, "x", Array.from({ length: 25 }, (_, i) => seelie(i + 1)));
+  const many = poolExhaustedError(
+    1,
+    "x",
+    Array.from({ length: 25 }, (_, i) => seelie(i + 1)),
+  );
   expect(many.message).toContain("job 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, … (15 more)");
 });

@@ -17,7 +17,13 @@ function frame(type: 1 | 2, s: string): Uint8Array {
 }
 
 test.each([1, 2, 3, 7, 8, 9, 1000])("Docker frames split every %i bytes come back whole, stdout and stderr apart", (step) => {
-  const stream = Buffer.concat([frame(1, "out one\n"), frame(2, "err ü\n"), frame(1, ""), frame(1, "out two\nno newline"), frame(2, "x".repeat(300))]);
+  const stream = Buffer.concat([
+    frame(1, "out one\n"),
+    frame(2, "err ü\n"),
+    frame(1, ""),
+    frame(1, "out two\nno newline"),
+    frame(2, "x".repeat(300)),
+  ]);
   const got: { 1: Uint8Array[]; 2: Uint8Array[] } = { 1: [], 2: [] };
   const push = dockerDemuxer((t, p) => got[t].push(p.slice()));
   for (let i = 0; i < stream.length; i += step) push(stream.subarray(i, i + step));
@@ -62,7 +68,13 @@ test.each(["", "10", "m", "-5m", "10 m", "1w", "5m3"])("duration %j is refused n
 test("logRequest: all workers prefixed, one worker plain, out-of-range and bad values named", () => {
   expect(logRequest({}, 3, 5)).toMatchObject({ workers: [0, 1, 2], prefix: true, follow: false, timestamps: false });
   expect(logRequest({}, 1, 5)).toMatchObject({ workers: [0], prefix: false });
-  expect(logRequest({ worker: "2", tail: "10", since: "10m", follow: true }, 3, 5)).toMatchObject({ workers: [2], prefix: false, tail: 10, sinceSeconds: 600, follow: true });
+  expect(logRequest({ worker: "2", tail: "10", since: "10m", follow: true }, 3, 5)).toMatchObject({
+    workers: [2],
+    prefix: false,
+    tail: 10,
+    sinceSeconds: 600,
+    follow: true,
+  });
   expect(() => logRequest({ worker: "3" }, 3, 5)).toThrow('--worker "3": job 5 has 3 workers (0 to 2)');
   expect(() => logRequest({ worker: "-1" }, 1, 5)).toThrow('--worker "-1": job 5 has 1 worker (0)');
   expect(() => logRequest({ tail: "ten" }, 1, 5)).toThrow('--tail "ten" is not a number of lines');

@@ -10,7 +10,10 @@ const args = {
 
 /** `seelie job delete`: removes what a job runs on (containers and network, or the TFJob and its pods). */
 export default defineCommand({
-  meta: { name: "delete", description: "Delete a job: its local containers and network, or its TFJob and pods; --forget removes the record too" },
+  meta: {
+    name: "delete",
+    description: "Delete a job: its local containers and network, or its TFJob and pods; --forget removes the record too",
+  },
   args,
   async run({ args: a, rawArgs }) {
     rejectUnknownFlags(rawArgs, args);

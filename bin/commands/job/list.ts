@@ -20,8 +20,12 @@ export default defineCommand({
     rejectUnknownFlags(rawArgs, args);
     const format = outputFormat(a.output, ["text", "json"] as const);
     const limit = String(a.limit);
-    if (!/^[0-9]+$/.test(limit) || Number(limit) < 1) throw new UsageError(`--limit "${limit}" is not a positive whole number`, "e.g. --limit 50");
-    const [{ listJobs, listJobsRefreshed }, { jobStorePath }] = await Promise.all([import("../../../lib/jobs/get.ts"), import("../../../lib/jobs/store-path.ts")]);
+    if (!/^[0-9]+$/.test(limit) || Number(limit) < 1)
+      throw new UsageError(`--limit "${limit}" is not a positive whole number`, "e.g. --limit 50");
+    const [{ listJobs, listJobsRefreshed }, { jobStorePath }] = await Promise.all([
+      import("../../../lib/jobs/get.ts"),
+      import("../../../lib/jobs/store-path.ts"),
+    ]);
     const input = {
       filter: { status: a.status, cluster: a.cluster, name: a.name, limit: Number(limit) },
       format,

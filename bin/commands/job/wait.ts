@@ -10,7 +10,11 @@ const args = {
 
 /** `seelie job wait`: exits 0 when the job reaches --for, 1 when it ends otherwise or times out (as kubectl wait). */
 export default defineCommand({
-  meta: { name: "wait", description: "Wait until a job is Succeeded (or --for Failed|Running): exit 0 when reached, 1 when it ends otherwise or --timeout passes" },
+  meta: {
+    name: "wait",
+    description:
+      "Wait until a job is Succeeded (or --for Failed|Running): exit 0 when reached, 1 when it ends otherwise or --timeout passes",
+  },
   args,
   async run({ args: a, rawArgs }) {
     rejectUnknownFlags(rawArgs, args);
