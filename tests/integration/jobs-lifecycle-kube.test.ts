@@ -174,6 +174,17 @@ test("wait exits 0 when the operator marks the TFJob Succeeded, and 130 on Ctrl-
   expect(r.stdout).toContain(`job ${j.id} Succeeded`);
 });
 
+test("logs --follow on a running worker pod: Ctrl-C exits 130 at once", async () => {
+  const j = await submit("cluster ticker", 1, "while true; do echo tick; sleep 0.3; done");
+  await startWorkers(j.tfjob);
+  await until("the pod to run", async () => (await podPhases(j.tfjob)).every((p) => p === "Running"));
+  const r = await cliInterrupted(["job", "logs", "--job_id", String(j.id), "--follow"], env, /tick\n.*tick/s);
+  expect(r.code).toBe(130);
+  expect(r.stdout).toStartWith("tick\n");
+  expect(r.exitMs).toBeLessThan(5000);
+  expect((await job("delete", "--job_id", String(j.id))).code).toBe(0);
+});
+
 test("delete removes the TFJob and, through the garbage collector, its Pods; twice is a clear error", async () => {
   const j = await submit("cluster delete", 2, "sleep 120");
   await startWorkers(j.tfjob);
