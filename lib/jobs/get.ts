@@ -83,7 +83,7 @@ function listed(jobs: JobRecord[], input: ListInput, workers?: Map<number, Worke
       null,
       2,
     )}\n`;
-  return `${jobTable(jobs)}\n`;
+  return `${jobTable(jobs, workers)}\n`;
 }
 
 /** `seelie job list`: jobs newest first (last known status, offline), as a table or a JSON document. */

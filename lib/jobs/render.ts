@@ -107,9 +107,22 @@ export function jobText(job: JobRecord, opts: { showSecrets?: boolean; workers?:
   return lines.join("\n");
 }
 
-/** `seelie job list`'s table. */
-export function jobTable(jobs: JobRecord[]): string {
-  const rows = [["ID", "NAME", "STATUS", "CLUSTER", "WORKERS", "CREATED"]];
+/** The workers in a few words: `2 running, 1 exited (3), 4 restarts`. */
+export function workersBrief(workers: readonly WorkerStatus[]): string {
+  const counts = new Map<string, number>();
+  for (const w of workers) {
+    const k = `${w.state}${w.exitCode !== undefined ? ` (${w.exitCode})` : ""}`;
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
+  const restarts = workers.reduce((n, w) => n + w.restarts, 0);
+  const parts = [...counts].map(([k, n]) => `${n} ${k}`);
+  if (restarts > 0) parts.push(`${restarts} restart${restarts > 1 ? "s" : ""}`);
+  return parts.join(", ") || "-";
+}
+
+/** `seelie job list`'s table; with the workers seen by `--refresh`, a last column sums them up. */
+export function jobTable(jobs: JobRecord[], workers?: ReadonlyMap<number, WorkerStatus[]>): string {
+  const rows = [["ID", "NAME", "STATUS", "CLUSTER", "WORKERS", "CREATED", ...(workers ? ["WORKER STATES"] : [])]];
   for (const j of jobs) {
     const name = oneLine(j.spec.name);
     rows.push([
@@ -119,6 +132,7 @@ export function jobTable(jobs: JobRecord[]): string {
       oneLine(j.spec.cluster),
       String(j.spec.workerCount),
       j.createdAt.replace(/\.\d+Z$/, "Z"),
+      ...(workers ? [oneLine(workersBrief(workers.get(j.id) ?? []))] : []),
     ]);
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => [...r[c]!].length)));

@@ -196,6 +196,9 @@ test("list --refresh records the live status; a plain list shows the last known 
   expect(row).toMatchObject({ job_id: j.id, status: "Succeeded" });
   expect(row.workers[0]).toMatchObject({ worker: "worker-0", state: "exited", exit_code: 0 });
   expect((await job("list", "--name", "refresh me")).stdout).toMatch(new RegExp(`^${j.id}\\s+refresh me\\s+Succeeded`, "m"));
+  const table = await job("list", "--name", "refresh me", "--refresh");
+  expect(table.stdout).toMatch(/WORKER STATES\n/);
+  expect(table.stdout).toMatch(new RegExp(`^${j.id}\\s+refresh me\\s+Succeeded\\s+local\\s+1\\s+\\S+\\s+1 exited \\(0\\)$`, "m"));
   // --status filters on the live status.
   const k = await submit("refresh status", 1, "sleep 1");
   await Bun.sleep(4000);

@@ -2,6 +2,7 @@
 import { expect, test } from "bun:test";
 import { isPoolExhausted, poolExhaustedError } from "../../lib/jobs/address-pool.ts";
 import { type PodLike, workersFromPods } from "../../lib/jobs/kube-workers.ts";
+import { workersBrief } from "../../lib/jobs/render.ts";
 
 const owner = (name: string) => [{ kind: "TFJob", name }];
 const pod = (name: string, labels: Record<string, string>, status: PodLike["status"], ownerName = "seelie-job-3-abc"): PodLike => ({
@@ -94,4 +95,17 @@ test("a used-up pool says which networks hold it and how to free them", () => {
     Array.from({ length: 25 }, (_, i) => seelie(i + 1)),
   );
   expect(many.message).toContain("job 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, … (15 more)");
+});
+
+test("workersBrief sums up the workers for job list --refresh", () => {
+  const w = (state: string, exitCode?: number, restarts = 0) => ({
+    worker: "worker-0",
+    name: "x",
+    state,
+    restarts,
+    ...(exitCode !== undefined ? { exitCode } : {}),
+  });
+  expect(workersBrief([w("running"), w("running", undefined, 2), w("terminated", 3, 1)])).toBe("2 running, 1 terminated (3), 3 restarts");
+  expect(workersBrief([w("exited", 0)])).toBe("1 exited (0)");
+  expect(workersBrief([])).toBe("-");
 });
