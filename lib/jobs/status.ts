@@ -27,7 +27,11 @@ export class Backends {
 
   /** The local Docker engine. */
   local(): Promise<LocalEngine> {
-    this.localEngine ??= (async () => (await import("./backend-local.ts")).connectLocal(await this.config()))();
+    // A failed connection is not kept: `job wait` tries again on its next look.
+    this.localEngine ??= (async () => (await import("./backend-local.ts")).connectLocal(await this.config()))().catch((err) => {
+      this.localEngine = undefined;
+      throw err;
+    });
     return this.localEngine;
   }
 
@@ -35,7 +39,10 @@ export class Backends {
   kube(context: string): Promise<KubeCluster> {
     let c = this.clusters.get(context);
     if (!c) {
-      c = (async () => (await import("./backend-kube.ts")).connectKube(context, this.env))();
+      c = (async () => (await import("./backend-kube.ts")).connectKube(context, this.env))().catch((err) => {
+        this.clusters.delete(context);
+        throw err;
+      });
       this.clusters.set(context, c);
     }
     return c;
