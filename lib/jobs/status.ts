@@ -23,13 +23,14 @@ export class Backends {
   constructor(
     private readonly config: () => Promise<SeelieConfig>,
     readonly env: Record<string, string | undefined>,
+    /** Forget a failed connection so the next call tries again (`job wait`); else one failure answers every job (`list --refresh`). */
+    private readonly retryFailed = false,
   ) {}
 
   /** The local Docker engine. */
   local(): Promise<LocalEngine> {
-    // A failed connection is not kept: `job wait` tries again on its next look.
     this.localEngine ??= (async () => (await import("./backend-local.ts")).connectLocal(await this.config()))().catch((err) => {
-      this.localEngine = undefined;
+      if (this.retryFailed) this.localEngine = undefined;
       throw err;
     });
     return this.localEngine;
@@ -40,7 +41,7 @@ export class Backends {
     let c = this.clusters.get(context);
     if (!c) {
       c = (async () => (await import("./backend-kube.ts")).connectKube(context, this.env))().catch((err) => {
-        this.clusters.delete(context);
+        if (this.retryFailed) this.clusters.delete(context);
         throw err;
       });
       this.clusters.set(context, c);

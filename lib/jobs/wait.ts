@@ -70,7 +70,7 @@ export async function waitJob(input: WaitInput): Promise<Waited> {
   const timeoutMs = input.timeout === undefined ? Number.POSITIVE_INFINITY : parseDuration("timeout", input.timeout) * 1000;
   let job = readJob(input.jobStore, input.id);
   runningBackend(job, "wait for");
-  const backends = new Backends(input.config, input.env);
+  const backends = new Backends(input.config, input.env, true);
   const deadline = Date.now() + timeoutMs;
   let failures = 0;
   let warnedNoOperator = false;
