@@ -223,6 +223,20 @@ test("a job whose containers vanished: get says so, logs and wait fail clearly, 
   expect(JSON.parse(d.stdout)).toMatchObject({ removed: [], already_gone: [`container ${j.containers[0]}`] });
 });
 
+test("an engine that stops answering: wait tries again a few times, then fails naming it; list --refresh warns once", async () => {
+  const j = await submit("engine gone", 1, "sleep 30");
+  const gone = { ...env, DOCKER_HOST: `unix://${h.home}/no-such.sock` };
+  const w = await cli(["job", "wait", "--job_id", String(j.id)], gone);
+  expect(w.code).toBe(1);
+  expect(w.stderr.match(/trying again/g)?.length).toBe(4);
+  expect(w.stderr).toContain("no-such.sock");
+  const l = await cli(["job", "list", "--refresh", "--name", "engine gone"], gone);
+  expect(l.code).toBe(0);
+  expect(l.stderr.match(/could not ask the local engine/g)?.length).toBe(1);
+  expect(l.stdout).toMatch(new RegExp(`^${j.id}\\s+engine gone\\s+Submitted`, "m"));
+  expect((await job("delete", "--job_id", String(j.id))).code).toBe(0);
+});
+
 test("bad ids and flags get clear errors", async () => {
   const rec = await cli(["submit", "tfjob", "--name", "rec", "--image", busybox, "--record-only"], env);
   const recId = rec.stdout.trim();
