@@ -71,6 +71,47 @@ test("the real TFJob CRD serves kubeflow.org/v1 with a status subresource", asyn
   expect(v1.subresources).toHaveProperty("status");
 });
 
+/**
+ * Every place in lib/jobs/tfjob-schema.json (the trimmed copy `submit` checks against) under `spec`
+ * that the real CRD's openAPIV3Schema does not have, or types differently, or whose enum allows a
+ * value the CRD's does not.
+ */
+function trimmedVersusCrd(trimmed: any, crd: any, root: any, path: string, out: string[], seen: string[] = []): void {
+  if (trimmed.$ref) {
+    const target = String(trimmed.$ref)
+      .replace(/^#\//, "")
+      .split("/")
+      .reduce((o: any, k) => o?.[k], root);
+    return trimmedVersusCrd(target, crd, root, path, out, seen);
+  }
+  if (!crd) return void out.push(`${path}: not in the CRD`);
+  seen.push(path);
+  if (trimmed.type && crd.type && trimmed.type !== crd.type) out.push(`${path}: ${trimmed.type} here, ${crd.type} in the CRD`);
+  if (trimmed.enum && crd.enum) for (const v of trimmed.enum) if (!crd.enum.includes(v)) out.push(`${path}: ${v} is not in the CRD's enum`);
+  for (const [k, sub] of Object.entries<any>(trimmed.properties ?? {}))
+    trimmedVersusCrd(sub, crd.properties?.[k], root, `${path}.${k}`, out, seen);
+  if (trimmed.additionalProperties && typeof trimmed.additionalProperties === "object") {
+    trimmedVersusCrd(trimmed.additionalProperties, crd.additionalProperties, root, `${path}.*`, out, seen);
+  }
+  if (trimmed.items) trimmedVersusCrd(trimmed.items, crd.items, root, `${path}[]`, out, seen);
+}
+
+test("the trimmed TFJob schema seelie checks against is a faithful part of the real CRD's", async () => {
+  const crd = JSON.parse(await kubectlOk(c, ["get", "crd", "tfjobs.kubeflow.org", "-o", "json"]));
+  const real = crd.spec.versions.find((v: any) => v.name === "v1").schema.openAPIV3Schema;
+  const trimmed = JSON.parse(await Bun.file(`${import.meta.dir}/../../lib/jobs/tfjob-schema.json`).text());
+  const problems: string[] = [];
+  const seen: string[] = [];
+  trimmedVersusCrd(trimmed.properties.spec, real.properties.spec, trimmed, "$.spec", problems, seen);
+  expect(problems).toEqual([]);
+  expect(seen).toContain("$.spec.tfReplicaSpecs.*.template.spec.containers[].resources.limits.*");
+  expect(seen).toContain("$.spec.tfReplicaSpecs.*.template.spec.containers[].env[].value");
+  // The check can fail: a field the CRD does not have is reported.
+  const bogus: string[] = [];
+  trimmedVersusCrd({ type: "object", properties: { nope: { type: "string" } } }, real.properties.spec, trimmed, "$.spec", bogus);
+  expect(bogus).toEqual(["$.spec.nope: not in the CRD"]);
+});
+
 test("submit to the context creates a TFJob the real CRD keeps exactly as sent; get and list follow its conditions", async () => {
   const sub = await cli(
     [
