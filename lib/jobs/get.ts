@@ -86,9 +86,13 @@ function listed(jobs: JobRecord[], input: ListInput, workers?: Map<number, Worke
   return `${jobTable(jobs, workers)}\n`;
 }
 
-/** `seelie job list`: jobs newest first (last known status, offline), as a table or a JSON document. */
-export function listJobs(input: ListInput): Shown {
+/**
+ * `seelie job list`: jobs newest first, as a table or a JSON document. Without `refresh` the last
+ * known status, from the store alone (the backends are not even loaded).
+ */
+export async function listJobs(input: ListInput): Promise<Shown> {
   checkStatusFilter(input.filter.status);
+  if (input.refresh) return listRefreshed(input, input.refresh);
   const store = JobStore.open(input.jobStore);
   try {
     return { stdout: listed(store.list(input.filter), input), warnings: [] };
@@ -98,25 +102,27 @@ export function listJobs(input: ListInput): Shown {
 }
 
 /**
- * `seelie job list --refresh`: the listed jobs' live status first (one connection per backend, all
- * jobs asked at once), then the filter applied to the refreshed statuses. A backend that cannot be
- * reached leaves its jobs at their last known status, with one warning per backend.
+ * `job list --refresh`: the live status first (one connection per backend, at most 8 jobs asked at
+ * a time), then the filter applied to the refreshed statuses. A backend that cannot be reached
+ * leaves its jobs at their last known status, with one warning per backend.
  */
-export async function listJobsRefreshed(input: ListInput & { refresh: NonNullable<ListInput["refresh"]> }): Promise<Shown> {
-  checkStatusFilter(input.filter.status);
+async function listRefreshed(input: ListInput, refresh: NonNullable<ListInput["refresh"]>): Promise<Shown> {
+  const { Backends, FINAL_STATUSES, refreshJob } = await import("./status.ts");
   const store = JobStore.open(input.jobStore);
   let candidates: JobRecord[];
   try {
-    // The status filter applies to the live status, so refresh the jobs it could match now.
-    const { FINAL_STATUSES } = await import("./status.ts");
-    const { status, ...rest } = input.filter;
-    const all = store.list({ ...rest, limit: status ? Number.MAX_SAFE_INTEGER : rest.limit });
-    candidates = status ? all.filter((j) => j.status.toLowerCase() === status.toLowerCase() || !FINAL_STATUSES.includes(j.status)) : all;
+    candidates = store.list(input.filter);
+    if (input.filter.status) {
+      // --status applies to the live status: a job whose status can still change may match it now.
+      const open = JOB_STATUSES.filter((s) => !FINAL_STATUSES.includes(s));
+      const more = store.list({ ...input.filter, status: undefined, statuses: open, limit: Number.MAX_SAFE_INTEGER });
+      const ids = new Set(candidates.map((j) => j.id));
+      candidates = [...candidates, ...more.filter((j) => !ids.has(j.id))].sort((a, b) => b.id - a.id);
+    }
   } finally {
     store.close();
   }
-  const { Backends, refreshJob } = await import("./status.ts");
-  const backends = new Backends(input.refresh.config, input.refresh.env);
+  const backends = new Backends(refresh.config, refresh.env);
   const failures = new Map<string, string>();
   const workers = new Map<number, WorkerStatus[]>();
   const jobs = await mapLimited(candidates, 8, async (job) => {

@@ -44,6 +44,8 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 /** Filters of `seelie job list`. */
 export interface ListFilter {
   status?: string;
+  /** Any of these statuses (exact case). */
+  statuses?: readonly string[];
   cluster?: string;
   /** Substring of the job name, any case. */
   name?: string;
@@ -279,6 +281,10 @@ export class JobStore {
       if (filter.status) {
         where.push("status = ? COLLATE NOCASE");
         vals.push(filter.status);
+      }
+      if (filter.statuses) {
+        where.push(`status IN (${filter.statuses.map(() => "?").join(", ") || "NULL"})`);
+        vals.push(...filter.statuses);
       }
       if (filter.cluster) {
         where.push("cluster = ?");

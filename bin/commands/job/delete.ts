@@ -1,9 +1,10 @@
 import { defineCommand } from "citty";
 import { log } from "../../../lib/log.ts";
 import { outputArg, outputFormat, printData, rejectUnknownFlags } from "../_cli.ts";
+import { jobIdArg } from "./_args.ts";
 
 const args = {
-  job_id: { type: "string", description: "the job's id (seelie job list shows them)" },
+  ...jobIdArg,
   forget: { type: "boolean", description: "remove the job's record too (else it stays, status Deleted, so -o cmd can resubmit it)" },
   ...outputArg,
 } as const;

@@ -22,22 +22,19 @@ export default defineCommand({
     const limit = String(a.limit);
     if (!/^[0-9]+$/.test(limit) || Number(limit) < 1)
       throw new UsageError(`--limit "${limit}" is not a positive whole number`, "e.g. --limit 50");
-    const [{ listJobs, listJobsRefreshed }, { jobStorePath }] = await Promise.all([
+    const [{ listJobs }, { jobStorePath }] = await Promise.all([
       import("../../../lib/jobs/get.ts"),
       import("../../../lib/jobs/store-path.ts"),
     ]);
-    const input = {
+    const shown = await listJobs({
       filter: { status: a.status, cluster: a.cluster, name: a.name, limit: Number(limit) },
       format,
       showSecrets: a.show_secrets === true,
       jobStore: await jobStorePath(process.env),
-    };
-    const shown = a.refresh
-      ? await listJobsRefreshed({
-          ...input,
-          refresh: { config: async () => (await import("../../../lib/config/load.ts")).loadConfig({ env: process.env }), env: process.env },
-        })
-      : listJobs(input);
+      refresh: a.refresh
+        ? { config: async () => (await import("../../../lib/config/load.ts")).loadConfig({ env: process.env }), env: process.env }
+        : undefined,
+    });
     if (shown.warnings.length) (await import("../../../lib/log.ts")).log.warn(shown.warnings.join("\n"));
     // Bun.write, not process.stdout: node:stream costs ~7 ms of start-up.
     await Bun.write(Bun.stdout, shown.stdout);

@@ -1,8 +1,9 @@
 import { defineCommand } from "citty";
 import { interruptSignal, rejectUnknownFlags } from "../_cli.ts";
+import { jobIdArg } from "./_args.ts";
 
 const args = {
-  job_id: { type: "string", description: "the job's id (seelie job list shows them)" },
+  ...jobIdArg,
   worker: { type: "string", description: "only this worker (its index, 0 for worker-0); default: all, each line prefixed with its worker" },
   follow: { type: "boolean", alias: "f", description: "keep printing new output until the job's workers stop (Ctrl-C to stop earlier)" },
   tail: { type: "string", description: "only the last K lines of each worker" },

@@ -1,8 +1,9 @@
 import { defineCommand } from "citty";
 import { interruptSignal, outputArg, outputFormat, printData, rejectUnknownFlags } from "../_cli.ts";
+import { jobIdArg } from "./_args.ts";
 
 const args = {
-  job_id: { type: "string", description: "the job's id (seelie job list shows them)" },
+  ...jobIdArg,
   for: { type: "string", description: "the status to wait for: Succeeded, Failed or Running", default: "Succeeded" },
   timeout: { type: "string", description: "give up after this long, e.g. 30m (default: no limit; 0s looks once)" },
   ...outputArg,
