@@ -91,7 +91,8 @@ export async function refreshJob(job: JobRecord, backends: Backends, storePath: 
   if (Object.keys(change).length === 0) return { job, workers: live.workers };
   const store = JobStore.open(storePath);
   try {
-    store.update(job.id, change);
+    // `job delete` may have run meanwhile in another shell: never turn Deleted back into a live status.
+    store.update(job.id, change, new Date(), ["Deleted"]);
     return { job: store.get(job.id) ?? job, workers: live.workers };
   } finally {
     store.close();

@@ -248,7 +248,13 @@ export class JobStore {
   }
 
   /** Records what the backend said (status, message, where it keeps the job). */
-  update(id: number, change: { status?: JobStatus; message?: string | null; backend?: BackendRef }, now = new Date()): void {
+  update(
+    id: number,
+    change: { status?: JobStatus; message?: string | null; backend?: BackendRef },
+    now = new Date(),
+    /** Leave the record alone when its status is one of these by now (a refresh must not undo a delete). */
+    unlessStatus: readonly JobStatus[] = [],
+  ): void {
     this.run((db) => {
       const sets: string[] = ["updated_at = ?"];
       const vals: (string | number | null)[] = [now.toISOString()];
@@ -264,7 +270,8 @@ export class JobStore {
         sets.push("backend = ?");
         vals.push(JSON.stringify(change.backend));
       }
-      db.query(`UPDATE jobs SET ${sets.join(", ")} WHERE id = ?`).run(...vals, id);
+      const guard = unlessStatus.length ? ` AND status NOT IN (${unlessStatus.map(() => "?").join(", ")})` : "";
+      db.query(`UPDATE jobs SET ${sets.join(", ")} WHERE id = ?${guard}`).run(...vals, id, ...unlessStatus);
     }, undefined);
   }
 
