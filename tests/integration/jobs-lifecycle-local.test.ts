@@ -98,8 +98,12 @@ test("two workers: prefixed logs, one worker's logs, stdout and stderr apart; wa
   const one = await job("logs", "--job_id", String(j.id), "--worker", "1");
   expect(one.stdout).toBe("out 1 worker-1\nout 2 worker-1\nout 3 worker-1\n");
   expect(one.stderr).toContain("err 1\nerr 2\nerr 3\n");
-  const tail = await job("logs", "--job_id", String(j.id), "--worker", "0", "--tail", "1", "--timestamps");
+  // --tail counts the lines of both streams together (as docker logs does); "out 3" and "err 3" are
+  // the last two, in whichever order the engine logged them.
+  const tail = await job("logs", "--job_id", String(j.id), "--worker", "0", "--tail", "2", "--timestamps");
   expect(tail.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z out 3 worker-0\n$/);
+  expect(tail.stderr).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z err 3\n$/m);
+  expect(tail.stderr).not.toContain("err 2");
   const since = await job("logs", "--job_id", String(j.id), "--since", "1h");
   expect(since.stdout.split("\n").filter(Boolean)).toHaveLength(6);
 
