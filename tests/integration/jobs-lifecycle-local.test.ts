@@ -61,6 +61,21 @@ async function submit(name: string, workers: number, script: string): Promise<{ 
 }
 
 const job = (...args: string[]) => cli(["job", ...args], env);
+/** Waits, asking the engine directly (not seelie, so the store learns nothing), until the containers have exited. */
+async function exited(containers: string[]) {
+  for (const end = Date.now() + 60_000; Date.now() < end; await Bun.sleep(300)) {
+    const r = await sh(dockerCli("inspect", "-f", "{{.State.Status}}", ...containers));
+    if (
+      r.code === 0 &&
+      r.stdout
+        .trim()
+        .split("\n")
+        .every((s) => s === "exited")
+    )
+      return;
+  }
+  throw new Error(`${containers.join(", ")} did not exit within 60 s`);
+}
 const exists = async (kind: "container" | "network", name: string) => (await sh(dockerCli(kind, "inspect", name))).code === 0;
 
 test("two workers: prefixed logs, one worker's logs, stdout and stderr apart; wait; the ended job gives its network back", async () => {
@@ -191,7 +206,7 @@ test("delete removes the containers and the network of a running job; the record
 
 test("list --refresh records the live status; a plain list shows the last known one", async () => {
   const j = await submit("refresh me", 1, "sleep 1");
-  await Bun.sleep(4000);
+  await exited(j.containers);
   const plain = await job("list", "--name", "refresh me", "-o", "json");
   expect(JSON.parse(plain.stdout)[0].status).toBe("Submitted");
   const refreshed = await job("list", "--name", "refresh me", "--refresh", "-o", "json");
@@ -205,7 +220,7 @@ test("list --refresh records the live status; a plain list shows the last known 
   expect(table.stdout).toMatch(new RegExp(`^${j.id}\\s+refresh me\\s+Succeeded\\s+local\\s+1\\s+\\S+\\s+1 exited \\(0\\)$`, "m"));
   // --status filters on the live status.
   const k = await submit("refresh status", 1, "sleep 1");
-  await Bun.sleep(4000);
+  await exited(k.containers);
   const ok = await job("list", "--refresh", "--status", "succeeded", "--name", "refresh status", "-o", "json");
   expect(JSON.parse(ok.stdout).map((x: any) => x.job_id)).toEqual([k.id]);
 });
