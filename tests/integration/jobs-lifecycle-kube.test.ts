@@ -168,6 +168,7 @@ test("wait exits 0 when the operator marks the TFJob Succeeded, and 130 on Ctrl-
   const j = await submit("cluster wait", 1, "true");
   const interrupted = await cliInterrupted(["job", "wait", "--job_id", String(j.id)], env, /still waiting/);
   expect(interrupted.code).toBe(130);
+  expect(interrupted.stderr).toContain("waiting for the job interrupted");
   expect(interrupted.stderr).toContain("no status (is the training operator installed?)");
   const waiting = cli(["job", "wait", "--job_id", String(j.id), "--timeout", "60s"], env);
   await Bun.sleep(1500);
@@ -183,6 +184,7 @@ test("logs --follow on a running worker pod: Ctrl-C exits 130 at once", async ()
   await until("the pod to run", async () => (await podPhases(j.tfjob)).every((p) => p === "Running"));
   const r = await cliInterrupted(["job", "logs", "--job_id", String(j.id), "--follow"], env, /tick\n.*tick/s);
   expect(r.code).toBe(130);
+  expect(r.stderr).toContain("following the logs interrupted");
   expect(r.stdout).toStartWith("tick\n");
   expect(r.exitMs).toBeLessThan(5000);
   expect((await job("delete", "--job_id", String(j.id))).code).toBe(0);
