@@ -9,6 +9,7 @@ const scripts = [
   "minikube/e2e-commit.sh",
   "tests/services/up.sh",
   "tests/services/cluster-up.sh",
+  "tests/services/apt.sh",
   "tests/run.sh",
   ".ci/run",
   "bench/run.sh",
