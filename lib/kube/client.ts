@@ -18,21 +18,20 @@ export interface KubeClients {
   transport: KubeTransport;
   core: CoreV1Api;
   custom: CustomObjectsApi;
-  /** client-node's `Log`, sending through the transport (client-node's own would not under Bun). */
+  /** client-node's `Log`, sending through the transport (client-node's own would not under Bun); for lib/cloud-build until it follows logs with runPodToEnd. */
   log: Log;
   /** The context in use (empty in-cluster). */
   context: string;
   /** The context's namespace, or `default`. */
   namespace: string;
-  /** Follows a container's log into `out` (ended when the stream ends); resolves with a function that stops following. */
-  followLog(namespace: string, pod: string, container: string, out: Writable): Promise<() => void>;
 }
 
 /** Loads the kubeconfig as kubectl does (`context` picks one; default the current one) and makes the clients. */
 export function loadKube(
   opts: {
     context?: string;
-    env?: Record<string, string | undefined> /** The flag that named the context (messages). */;
+    env?: Record<string, string | undefined>;
+    /** The flag that named the context, for messages (default --context). */
     flag?: string;
   } = {},
 ): KubeClients {
@@ -51,16 +50,6 @@ export function kubeClients(target: KubeTarget, env: Record<string, string | und
     log: new TransportLog(transport),
     context: target.context,
     namespace: target.namespace,
-    async followLog(ns, pod, container, out) {
-      const ac = new AbortController();
-      const q = new URLSearchParams({ container, follow: "true" });
-      const resp = await transport.fetch(`/api/v1/namespaces/${encodeURIComponent(ns)}/pods/${encodeURIComponent(pod)}/log?${q}`, {
-        signal: ac.signal,
-      });
-      if (!resp.ok) throw kubeFailure(`follow the log of ${ns}/${pod} (${container})`, { code: resp.status, body: await resp.text() });
-      void pump(resp, out, ac.signal);
-      return () => ac.abort();
-    },
   };
 }
 

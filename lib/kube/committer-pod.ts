@@ -2,9 +2,8 @@
  * The committer Pod and its per-run registry Secret, as pure data. `pods/committer/pod.yaml` is the
  * same Pod as a template (a unit test keeps the two equal).
  */
-
-import { createHash } from "node:crypto";
 import type { V1Pod, V1Secret } from "@kubernetes/client-node";
+import { createHash } from "node:crypto";
 import { RESULT_FILE_ENV } from "../commit/result-file.ts";
 import type { RegistryAuth } from "../registry/credentials.ts";
 import type { CommitTarget } from "./locate.ts";
@@ -44,6 +43,7 @@ const COMMITTER_PATH = "/usr/local/bin/seelie-committer";
 export const REGISTRY_AUTH_DIR = "/var/run/seelie/registry";
 const DOCKER_CONFIG_KEY = ".dockerconfigjson";
 export const TERMINATION_LOG = "/dev/termination-log";
+
 
 const sha = (s: string, n: number) => createHash("sha256").update(s).digest("hex").slice(0, n);
 
@@ -102,14 +102,7 @@ export interface CommitterPodInput {
 /** The committer's command line (no secret in it: the credentials are a mounted file). */
 function committerArgs(input: CommitterPodInput): string[] {
   const { target } = input;
-  const args = [
-    "--container-id",
-    `${target.runtime}://${target.containerId}`,
-    "--image",
-    input.image,
-    "--runtime-endpoint",
-    input.socket.endpoint,
-  ];
+  const args = ["--container-id", `${target.runtime}://${target.containerId}`, "--image", input.image, "--runtime-endpoint", input.socket.endpoint];
   if (target.runtime === "containerd") args.push("--namespace", input.containerdNamespace ?? "k8s.io");
   if (input.registrySecret) args.push("--docker-config", `${REGISTRY_AUTH_DIR}/${DOCKER_CONFIG_KEY}`);
   if (!input.clean) args.push("--no-clean");
@@ -134,10 +127,7 @@ export function buildCommitterPod(input: CommitterPodInput): V1Pod {
     { name: "tmp", mountPath: "/tmp" },
   ];
   if (input.registrySecret) {
-    volumes.push({
-      name: "registry-auth",
-      secret: { secretName: input.registrySecret, items: [{ key: DOCKER_CONFIG_KEY, path: DOCKER_CONFIG_KEY }], defaultMode: 0o400 },
-    });
+    volumes.push({ name: "registry-auth", secret: { secretName: input.registrySecret, items: [{ key: DOCKER_CONFIG_KEY, path: DOCKER_CONFIG_KEY }], defaultMode: 0o400 } });
     mounts.push({ name: "registry-auth", mountPath: REGISTRY_AUTH_DIR, readOnly: true });
   }
   const annotations: Record<string, string> = {
@@ -228,8 +218,6 @@ export function buildRegistrySecret(podName: string, namespace: string, labels: 
 }
 
 /** The merge patch that makes the Secret owned by the Pod. */
-export function ownerPatch(pod: { name: string; uid: string }): {
-  metadata: { ownerReferences: { apiVersion: string; kind: string; name: string; uid: string }[] };
-} {
+export function ownerPatch(pod: { name: string; uid: string }): { metadata: { ownerReferences: { apiVersion: string; kind: string; name: string; uid: string }[] } } {
   return { metadata: { ownerReferences: [{ apiVersion: "v1", kind: "Pod", name: pod.name, uid: pod.uid }] } };
 }

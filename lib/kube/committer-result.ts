@@ -50,10 +50,7 @@ export function trailingJson(log: string): string | undefined {
 }
 
 /** The committer's result or error, from the termination message, else from the end of the log. */
-export function parseCommitterOutput(
-  terminationMessage: string | undefined,
-  log: string,
-): CommitterResult | { error: CommitterError } | undefined {
+export function parseCommitterOutput(terminationMessage: string | undefined, log: string): CommitterResult | { error: CommitterError } | undefined {
   const fromMessage = terminationMessage ? parseDoc(terminationMessage.trim()) : undefined;
   if (fromMessage) return fromMessage;
   const t = trailingJson(log);
@@ -72,10 +69,7 @@ const ERROR_LINE = /^\s*(?:\[error\]|ERROR\b|✖)/i;
  * for the message when there is no error document.
  */
 export function errorFromLog(log: string): CommitterError | undefined {
-  const lines = log
-    .split("\n")
-    .map((l) => l.trimEnd())
-    .filter(Boolean);
+  const lines = log.split("\n").map((l) => l.trimEnd()).filter(Boolean);
   let idx = -1;
   for (let i = lines.length - 1; i >= 0; i--) {
     if (ERROR_LINE.test(lines[i]!)) {
@@ -87,9 +81,7 @@ export function errorFromLog(log: string): CommitterError | undefined {
     const last = lines.at(-1);
     return last ? { message: last.trim() } : undefined;
   }
-  const message = lines[idx]!.replace(ERROR_LINE, "")
-    .replace(/^\s*:?\s*/, "")
-    .trim();
+  const message = lines[idx]!.replace(ERROR_LINE, "").replace(/^\s*:?\s*/, "").trim();
   const hintLine = lines.slice(idx + 1).find((l) => /hint:/i.test(l));
   const hint = hintLine?.replace(/^.*?hint:\s*/i, "").trim();
   return { message, hint };
@@ -117,8 +109,8 @@ export class LogRelay {
   }
 
   private line(line: string): void {
-    if (this.held.length === 0 && !line.startsWith("{")) this.emit(line);
-    else this.held.push(line);
+    if (this.held.length === 0 && !line.startsWith("{")) return this.emit(line);
+    this.held.push(line);
   }
 
   /** Ends the stream: flushes what was held unless it is the result document. */
@@ -166,10 +158,7 @@ function bytes(n: number | undefined): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let v = n;
   let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
+  while (v >= 1024 && u < units.length - 1) (v /= 1024), u++;
   return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
 }
 
@@ -177,9 +166,7 @@ function bytes(n: number | undefined): string {
 export function formatCommitResult(r: CommitPodResult): string {
   const c = r.cleanup;
   const cleanup = !c ? "-" : c.skipped ? `skipped${c.reason ? ` (${c.reason})` : ""}` : `${c.files ?? 0} files, ${bytes(c.bytes)} removed`;
-  const t = Object.entries(r.timings)
-    .map(([k, v]) => `${k} ${v.toFixed(1)}s`)
-    .join(", ");
+  const t = Object.entries(r.timings).map(([k, v]) => `${k} ${v.toFixed(1)}s`).join(", ");
   const rows: [string, string][] = [
     ["image", r.image],
     ["digest", r.digest],

@@ -34,8 +34,7 @@ export interface KubeHints {
 }
 
 /** Wraps an API or transport error into a SeelieError: "cannot/not allowed to WHAT: server's message", with a next step. */
-export function kubeFailure(what: string, err: unknown, hints: KubeHints | string = {}): SeelieError {
-  const h: KubeHints = typeof hints === "string" ? { notFound: hints, other: hints } : hints;
+export function kubeFailure(what: string, err: unknown, h: KubeHints = {}): SeelieError {
   if (err instanceof SeelieError) {
     // A transport failure: its message names the server, CA or proxy already.
     return new SeelieError(`cannot ${what}: ${err.message}`, { hint: err.hint, cause: err });

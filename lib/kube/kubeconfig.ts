@@ -188,7 +188,7 @@ function readUser(name: string, { value: u, dir }: Entry<Named>): KubeUser {
     name,
     cert: material(u, dir, "client-certificate", "client-certificate-data"),
     key: material(u, dir, "client-key", "client-key-data"),
-    token: material(u, dir, "tokenFile", "token", true) ?? material(u, dir, "token-file", "token", true),
+    token: material(u, dir, "tokenFile", "token", true),
     username: str(u.username) || undefined,
     password: str(u.password) || undefined,
     exec: exec ? execPlugin(exec, dir) : undefined,

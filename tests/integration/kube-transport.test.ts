@@ -2,7 +2,7 @@
  * lib/kube's one loader and transport against the real API server of the test cluster (TLS with a
  * private CA; its kubeconfig embeds the CA and a client certificate). Every kubeconfig form is derived
  * here from that one: CA and client cert/key as files (relative paths) and as -data; a ServiceAccount
- * bearer token (inline and tokenFile) with a CA file; insecure-skip-tls-verify; exec credential plugins
+ * bearer token (inline and tokenFile) with a CA file; insecure-skip-tls-verify; tls-server-name; exec credential plugins
  * (token and client certificate, cached until expiry, re-run on 401); proxy-url through a CONNECT proxy
  * started here on loopback. Negative cases: a wrong CA, no kubeconfig, an unknown context, a socks proxy,
  * a refused token, a failing plugin. Nothing talks plain HTTP.
@@ -219,6 +219,20 @@ describe("kubeconfig forms against the real TLS API server", () => {
       ),
     });
     expect(await mayListKubeSystemPods(kube)).toBe(true);
+  });
+
+  test("tls-server-name: the certificate is checked against that name, not the address", async () => {
+    const user = { "client-certificate-data": b64(certPem), "client-key-data": b64(keyPem) };
+    const ok = loadKube({
+      env: kubeconfig("sni-ok", { "certificate-authority-data": b64(caPem), "tls-server-name": "kubernetes.default" }, user),
+    });
+    expect(await mayListKubeSystemPods(ok)).toBe(true);
+    const bad = loadKube({
+      env: kubeconfig("sni-bad", { "certificate-authority-data": b64(caPem), "tls-server-name": "not-the-api.example" }, user),
+    });
+    const err = await listOwnPods(bad).catch((e: unknown) => kubeFailure("list pods", e));
+    expect((err as SeelieError).message).toContain(`the certificate of the API server ${server}`);
+    expect((err as SeelieError).message).toContain("is not valid for not-the-api.example");
   });
 
   test("exec plugin with a token: run once, cached until its expiry, KUBERNETES_EXEC_INFO given", async () => {

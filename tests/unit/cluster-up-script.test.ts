@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -17,4 +17,5 @@ test("cluster-up.sh with a bundle runs its up.sh and passes its failure on", () 
   const r = Bun.spawnSync(["bash", SCRIPT], { env: { ...process.env, SEELIE_K8S_BUNDLE: dir } });
   expect(r.stderr.toString()).toContain("bundle up ran");
   expect(r.exitCode).toBe(7);
+  rmSync(dir, { recursive: true, force: true });
 });

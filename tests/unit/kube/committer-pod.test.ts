@@ -1,15 +1,15 @@
 import { describe, expect, test } from "bun:test";
 import {
   ANNOTATIONS,
+  LABELS,
   buildCommitterPod,
   buildRegistrySecret,
-  type CommitterPodInput,
   committerPodName,
   containerKey,
   dockerConfigJson,
-  LABELS,
   labelValue,
   ownerPatch,
+  type CommitterPodInput,
 } from "../../../lib/kube/committer-pod.ts";
 import type { CommitTarget } from "../../../lib/kube/locate.ts";
 import { socketMount } from "../../../lib/kube/socket.ts";
@@ -42,33 +42,11 @@ const input = (over: Partial<CommitterPodInput> = {}): CommitterPodInput => {
 };
 
 describe("the committer Pod", () => {
-  const cases: {
-    name: string;
-    in: CommitterPodInput;
-    args: string[];
-    hostPath: { path: string; type: string };
-    mountPath: string;
-    readOnly: boolean;
-    secret: boolean;
-    hostNetwork: boolean;
-  }[] = [
+  const cases: { name: string; in: CommitterPodInput; args: string[]; hostPath: { path: string; type: string }; mountPath: string; readOnly: boolean; secret: boolean; hostNetwork: boolean }[] = [
     {
       name: "containerd, per-run secret, clean",
       in: input(),
-      args: [
-        "--container-id",
-        `containerd://${ID}`,
-        "--image",
-        "registry.example.com/team/alice-dev:v2",
-        "--runtime-endpoint",
-        "unix:///run/containerd/containerd.sock",
-        "--namespace",
-        "k8s.io",
-        "--docker-config",
-        "/var/run/seelie/registry/.dockerconfigjson",
-        "-o",
-        "json",
-      ],
+      args: ["--container-id", `containerd://${ID}`, "--image", "registry.example.com/team/alice-dev:v2", "--runtime-endpoint", "unix:///run/containerd/containerd.sock", "--namespace", "k8s.io", "--docker-config", "/var/run/seelie/registry/.dockerconfigjson", "-o", "json"],
       hostPath: { path: "/run/containerd", type: "Directory" },
       mountPath: "/run/containerd",
       readOnly: false,
@@ -78,17 +56,7 @@ describe("the committer Pod", () => {
     {
       name: "docker, no credentials, --no-clean",
       in: input({ target: target({ runtime: "docker", containerId: "abcdef0123456789abcdef" }), registrySecret: undefined, clean: false }),
-      args: [
-        "--container-id",
-        "docker://abcdef0123456789abcdef",
-        "--image",
-        "registry.example.com/team/alice-dev:v2",
-        "--runtime-endpoint",
-        "unix:///var/run/docker.sock",
-        "--no-clean",
-        "-o",
-        "json",
-      ],
+      args: ["--container-id", "docker://abcdef0123456789abcdef", "--image", "registry.example.com/team/alice-dev:v2", "--runtime-endpoint", "unix:///var/run/docker.sock", "--no-clean", "-o", "json"],
       hostPath: { path: "/var/run/docker.sock", type: "Socket" },
       mountPath: "/var/run/docker.sock",
       readOnly: true,
@@ -98,20 +66,7 @@ describe("the committer Pod", () => {
     {
       name: "k3s socket, host network",
       in: input({ socket: socketMount("/run/k3s/containerd/containerd.sock", "containerd"), hostNetwork: true }),
-      args: [
-        "--container-id",
-        `containerd://${ID}`,
-        "--image",
-        "registry.example.com/team/alice-dev:v2",
-        "--runtime-endpoint",
-        "unix:///run/k3s/containerd/containerd.sock",
-        "--namespace",
-        "k8s.io",
-        "--docker-config",
-        "/var/run/seelie/registry/.dockerconfigjson",
-        "-o",
-        "json",
-      ],
+      args: ["--container-id", `containerd://${ID}`, "--image", "registry.example.com/team/alice-dev:v2", "--runtime-endpoint", "unix:///run/k3s/containerd/containerd.sock", "--namespace", "k8s.io", "--docker-config", "/var/run/seelie/registry/.dockerconfigjson", "-o", "json"],
       hostPath: { path: "/run/k3s/containerd", type: "Directory" },
       mountPath: "/run/k3s/containerd",
       readOnly: false,
@@ -129,11 +84,7 @@ describe("the committer Pod", () => {
       const hostVols = spec.volumes!.filter((v) => v.hostPath);
       expect(hostVols).toHaveLength(1);
       expect(hostVols[0]!.hostPath).toEqual(c.hostPath);
-      expect(ctr.volumeMounts!.find((m) => m.name === hostVols[0]!.name)).toEqual({
-        name: "runtime-socket",
-        mountPath: c.mountPath,
-        readOnly: c.readOnly,
-      });
+      expect(ctr.volumeMounts!.find((m) => m.name === hostVols[0]!.name)).toEqual({ name: "runtime-socket", mountPath: c.mountPath, readOnly: c.readOnly });
       expect(spec.volumes!.some((v) => v.secret)).toBe(c.secret);
       expect(spec.hostNetwork).toBe(c.hostNetwork);
       expect(spec.dnsPolicy).toBe(c.hostNetwork ? "Default" : "ClusterFirst");
@@ -147,13 +98,7 @@ describe("the committer Pod", () => {
       expect(spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms).toEqual([
         { matchFields: [{ key: "metadata.name", operator: "In", values: [c.in.target.node] }] },
       ]);
-      expect(ctr.securityContext).toMatchObject({
-        privileged: false,
-        allowPrivilegeEscalation: false,
-        readOnlyRootFilesystem: true,
-        runAsUser: 0,
-        capabilities: { drop: ["ALL"] },
-      });
+      expect(ctr.securityContext).toMatchObject({ privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsUser: 0, capabilities: { drop: ["ALL"] } });
       expect(ctr.resources?.limits).toEqual({ cpu: "2", memory: "1Gi" });
       expect(ctr.env).toEqual([{ name: "SEELIE_RESULT_FILE", value: "/dev/termination-log" }]);
       expect(ctr.envFrom).toBeUndefined();
@@ -193,14 +138,10 @@ describe("the per-run registry Secret", () => {
     expect(Buffer.from(doc.auths["registry.example.com"].auth, "base64").toString()).toBe("alice:s3cret:pw");
   });
   test("an identity token", () => {
-    expect(JSON.parse(dockerConfigJson({ serveraddress: "r", identitytoken: "tok", source: "x" }))).toEqual({
-      auths: { r: { identitytoken: "tok" } },
-    });
+    expect(JSON.parse(dockerConfigJson({ serveraddress: "r", identitytoken: "tok", source: "x" }))).toEqual({ auths: { r: { identitytoken: "tok" } } });
   });
   test("owner reference patch", () => {
-    expect(ownerPatch({ name: "p", uid: "u" })).toEqual({
-      metadata: { ownerReferences: [{ apiVersion: "v1", kind: "Pod", name: "p", uid: "u" }] },
-    });
+    expect(ownerPatch({ name: "p", uid: "u" })).toEqual({ metadata: { ownerReferences: [{ apiVersion: "v1", kind: "Pod", name: "p", uid: "u" }] } });
   });
   test("the secret's value never appears in the Pod", () => {
     const text = JSON.stringify(buildCommitterPod(input()));

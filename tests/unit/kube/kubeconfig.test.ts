@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseExecCredential } from "../../../lib/kube/exec-credential.ts";
@@ -16,6 +16,7 @@ describe("findKubeTarget", () => {
     expect(t.user.token).toEqual({ file: join(sa, "token") });
     expect(t.namespace).toBe("team-a");
     expect(t.source).toBe("in-cluster service account");
+    rmSync(sa, { recursive: true, force: true });
   });
 
   test("relative files and exec commands are relative to the kubeconfig; -data is decoded; a bare command stays a PATH lookup", () => {
@@ -54,6 +55,7 @@ current-context: one
     const two = findKubeTarget({ env: { HOME: dir, KUBECONFIG: join(dir, "config") }, context: "two" });
     expect(two.user.exec?.command).toBe("gke-gcloud-auth-plugin");
     expect(two.namespace).toBe("ml");
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 
