@@ -1,11 +1,11 @@
 /**
  * The preparation step of an in-cluster build (`seelie image prepare`, the Pod's init container):
- * the same project checks as `seelie image build` (lib/build/project.ts), then the files the builder
+ * the same project checks as `seelie image build` (lib/image-build/project.ts), then the files the builder
  * needs, written into a scratch directory — never into the project, which lives on the user's storage.
  */
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
-import { type PreparedProject, prepareProject } from "../build/project.ts";
+import { type PreparedProject, prepareProject } from "../image-build/project.ts";
 import { UsageError } from "../errors.ts";
 import { BUILD_TOOLS, type BuildTool } from "./types.ts";
 

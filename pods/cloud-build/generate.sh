@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the Pod templates here from the renderer (lib/cloud-build/templates.ts).
-# tests/unit/cloud-build-templates.test.ts fails when a template and the renderer disagree.
+# tests/unit/cloud-build/pod.test.ts fails when a template and the renderer disagree.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck disable=SC2016 # the script is JavaScript, its $ are not the shell's

@@ -12,9 +12,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { V1Pod } from "@kubernetes/client-node";
-import { buildCommitterPod, committerPodName, dockerConfigJson } from "../../lib/kube/committer-pod.ts";
-import type { CommitTarget } from "../../lib/kube/locate.ts";
-import { socketMount } from "../../lib/kube/socket.ts";
+import { buildCommitterPod, committerPodName, dockerConfigJson } from "../../lib/commit-pod/committer-pod.ts";
+import type { CommitTarget } from "../../lib/commit-pod/locate.ts";
+import { socketMount } from "../../lib/commit-pod/socket.ts";
 import { ensureCommitterBuilt } from "../helpers/committer.ts";
 import { dockerCli, need, sh, testRegistry } from "../helpers/services.ts";
 

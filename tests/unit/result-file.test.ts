@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { errorDocument, resultFilePath, writeResultFile } from "../../lib/commit/result-file.ts";
-import { parseCommitterOutput } from "../../lib/kube/committer-result.ts";
+import { parseCommitterOutput } from "../../lib/commit-pod/committer-result.ts";
 
 test("the committer's result file round-trips through the launcher's parser", () => {
   const dir = mkdtempSync(join(tmpdir(), "seelie-result-"));

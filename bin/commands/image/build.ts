@@ -1,6 +1,6 @@
 import { defineCommand, type ArgsDef } from "citty";
-import { buildImage } from "../../../lib/build/image-build.ts";
-import { parseBackend } from "../../../lib/build/engine-target.ts";
+import { buildImage } from "../../../lib/image-build/build.ts";
+import { parseBackend } from "../../../lib/image-build/engine-target.ts";
 import { loadConfig } from "../../../lib/config/load.ts";
 import { UsageError } from "../../../lib/errors.ts";
 import { log, stderrProgress } from "../../../lib/log.ts";

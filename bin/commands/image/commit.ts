@@ -1,9 +1,9 @@
 import { defineCommand, type ArgsDef } from "citty";
 import { loadConfig } from "../../../lib/config/load.ts";
 import { loadKube } from "../../../lib/kube/client.ts";
-import { commitPod } from "../../../lib/kube/commit-pod.ts";
-import { checkCommitNames, clusterCommitSettings, commitTargetImage } from "../../../lib/kube/commit-settings.ts";
-import { formatCommitResult } from "../../../lib/kube/committer-result.ts";
+import { commitPod } from "../../../lib/commit-pod/commit-pod.ts";
+import { checkCommitNames, clusterCommitSettings, commitTargetImage } from "../../../lib/commit-pod/settings.ts";
+import { formatCommitResult } from "../../../lib/commit-pod/committer-result.ts";
 import { resolveRegistryAuth } from "../../../lib/registry/credentials.ts";
 import { parseDuration } from "../../../lib/util/duration.ts";
 import { interruptSignal, outputArg, outputFormat, printData, rejectUnknownFlags } from "../_cli.ts";

@@ -1,0 +1,173 @@
+/**
+ * `seelie image commit --pod`: find the pod's container and node, run the committer there as a Pod
+ * (with a per-run registry Secret owned by it) through the one Pod-run loop (pod-run.ts), relay its
+ * log, read its result, and delete what it made — on success, failure, timeout and Ctrl-C alike
+ * (unless asked to keep the Pod).
+ */
+import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { InterruptedError, SeelieError } from "../errors.ts";
+import { parseImageRef } from "../image/ref.ts";
+import { log, type ProgressSink, stderrProgress } from "../log.ts";
+import type { RegistryAuth } from "../registry/credentials.ts";
+import { formatDuration } from "../util/duration.ts";
+import type { KubeClients } from "../kube/client.ts";
+import { committerHints, createPod, refuseConcurrent, removeSecret } from "./committer-lifecycle.ts";
+import { podOutcome } from "./committer-outcome.ts";
+import {
+  buildCommitterPod,
+  buildRegistrySecret,
+  COMMITTER_CONTAINER,
+  committerLabels,
+  committerPodName,
+  ownerPatch,
+} from "./committer-pod.ts";
+import { type CommitPodResult, LogRelay } from "./committer-result.ts";
+import { kubeError, kubeFailure } from "../kube/errors.ts";
+import { findTarget } from "./locate.ts";
+import { runPodToEnd } from "../kube/pod-run.ts";
+import { DEFAULT_RUNTIME_SOCKETS, normaliseSocketPath, socketMount } from "./socket.ts";
+
+/** What to commit, where to, and how. */
+export interface CommitPodOptions {
+  pod: string;
+  /** The pod's namespace; default the kubeconfig context's. */
+  namespace?: string;
+  container?: string;
+  /** The target image reference (already validated). */
+  image: string;
+  /** An existing `kubernetes.io/dockerconfigjson` Secret in the committer namespace. */
+  registrySecret?: string;
+  clean: boolean;
+  keepPod: boolean;
+  /** For the whole commit; the Pod's activeDeadlineSeconds is this plus a minute. */
+  timeoutMs: number;
+  committerImage: string;
+  committerNamespace: string;
+  /** The runtime socket's path on the node; default per runtime. */
+  runtimeSocket?: string;
+  hostNetwork: boolean;
+  /** Who asked (recorded in an annotation). */
+  requestedBy?: string;
+  signal?: AbortSignal;
+  /** Status poll interval (default 500 ms). */
+  pollMs?: number;
+}
+
+/** What the commit reaches out to. */
+export interface CommitPodDeps {
+  kube: KubeClients;
+  /** The user's own credentials for a registry (`resolveRegistryAuth`); undefined = anonymous. */
+  resolveAuth: (registry: string) => Promise<RegistryAuth | undefined>;
+  /** Where the committer's log lines go (default stderr, each line marked `  committer | `). */
+  progress?: ProgressSink;
+}
+
+const TIMEOUT_HINT = "raise --timeout, or keep the pod to look at it (--keep-pod, then kubectl describe pod -n NAMESPACE NAME)";
+
+/** Runs a commit through a committer Pod and returns its result. */
+export async function commitPod(opts: CommitPodOptions, deps: CommitPodDeps): Promise<CommitPodResult> {
+  const t0 = Date.now();
+  const { core } = deps.kube;
+  const deadline = t0 + opts.timeoutMs;
+  const cns = opts.committerNamespace;
+  const check = () => {
+    if (opts.signal?.aborted) throw new InterruptedError("commit");
+    if (Date.now() >= deadline) {
+      throw new SeelieError(`the commit timed out after ${formatDuration(opts.timeoutMs)} before the committer pod was created`, {
+        hint: TIMEOUT_HINT,
+      });
+    }
+  };
+
+  const target = await findTarget(core, opts.namespace ?? deps.kube.namespace, opts.pod, opts.container);
+  check();
+  const hostSocket = opts.runtimeSocket ? normaliseSocketPath(opts.runtimeSocket) : DEFAULT_RUNTIME_SOCKETS[target.runtime];
+  const socket = socketMount(hostSocket, target.runtime);
+  const name = committerPodName(target);
+  log.info(
+    `committing container "${target.container}" of pod ${target.namespace}/${target.pod} (${target.runtime}://${target.containerId.slice(0, 12)}) on node ${target.node} to ${opts.image}`,
+  );
+  await refuseConcurrent(core, cns, name, target);
+  check();
+
+  let secretName: string | undefined;
+  try {
+    let mountSecret = opts.registrySecret;
+    if (!mountSecret) {
+      const registry = parseImageRef(opts.image).domain;
+      const auth = await deps.resolveAuth(registry);
+      if (auth) {
+        const secret = buildRegistrySecret(name, cns, committerLabels(target, opts.image), auth);
+        try {
+          const made = await core.createNamespacedSecret({ namespace: cns, body: secret });
+          secretName = made.metadata?.name;
+        } catch (err) {
+          throw kubeFailure(`create the registry secret in namespace ${cns}`, err, committerHints(cns));
+        }
+        mountSecret = secretName;
+        log.info(`registry credentials for ${auth.serveraddress} (from ${auth.source}) go to the committer as secret ${cns}/${secretName}`);
+      } else {
+        log.warn(
+          `no credentials for ${registry} found: the committer will push anonymously (pass --registry_secret, or docker login ${registry})`,
+        );
+      }
+    }
+    check();
+
+    const body = buildCommitterPod({
+      name,
+      namespace: cns,
+      committerImage: opts.committerImage,
+      target,
+      image: opts.image,
+      socket,
+      registrySecret: mountSecret,
+      clean: opts.clean,
+      hostNetwork: opts.hostNetwork,
+      activeDeadlineSeconds: Math.ceil(opts.timeoutMs / 1000) + 60,
+      requestedBy: opts.requestedBy,
+    });
+    const relay = new LogRelay(deps.progress ?? ((line) => stderrProgress(`  committer | ${line}`)));
+    const run = await runPodToEnd(deps.kube, {
+      pod: body,
+      namespace: cns,
+      what: "committer pod",
+      logs: [{ container: COMMITTER_CONTAINER, onLine: (line) => relay.push(`${line}\n`) }],
+      mainContainer: COMMITTER_CONTAINER,
+      timeoutMs: Math.max(1, deadline - Date.now()),
+      signal: opts.signal,
+      pollMs: opts.pollMs ?? 500,
+      // The committer Pod is bound to its node (nodeName): the scheduler never sees it.
+      unschedulableMs: 0,
+      keep: opts.keepPod,
+      create: (pod) => createPod(core, cns, pod, target),
+      onCreated: async (pod) => {
+        log.info(`committer pod ${cns}/${name} created (image ${opts.committerImage})`);
+        if (secretName && pod.metadata?.uid) await ownSecret(deps.kube, cns, secretName, { name, uid: pod.metadata.uid });
+      },
+      onState: (s) => log.info(`committer pod ${cns}/${name}: ${s}`),
+      hints: {
+        ...committerHints(cns),
+        imagePull: (image) =>
+          `check that the node can pull ${image} (--committer_image, SEELIE_COMMITTER_IMAGE or committer.image; pods/committer/README.md builds and pushes it)`,
+        timeout: TIMEOUT_HINT,
+      },
+    });
+    relay.end();
+    return podOutcome(run.pod, relay.text, { target, opts, name, podStart: run.startMs, t0 });
+  } finally {
+    await removeSecret(core, cns, secretName, opts.keepPod);
+  }
+}
+
+/** Makes the per-run Secret owned by the committer Pod, so the cluster deletes it with the Pod if seelie cannot. */
+async function ownSecret(kube: KubeClients, ns: string, secret: string, owner: { name: string; uid: string }): Promise<void> {
+  try {
+    await kube.core.patchNamespacedSecret(
+      { namespace: ns, name: secret, body: ownerPatch(owner) },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
+  } catch (err) {
+    log.warn(`cannot make secret ${ns}/${secret} owned by the committer pod (${kubeError(err).message}); seelie deletes it itself`);
+  }
+}
