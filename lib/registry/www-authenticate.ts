@@ -26,8 +26,5 @@ export function parseWwwAuthenticate(header: string | null | undefined): AuthCha
   return { scheme: (m[1] ?? "").toLowerCase(), params };
 }
 
-/** True for hosts reached over plain http by default: loopback names and addresses. */
-export function isLoopbackRegistry(host: string): boolean {
-  const h = host.startsWith("[") ? host.slice(1, host.indexOf("]")) : host.replace(/:\d+$/, "");
-  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
-}
+// Kept until lib/registry/distribution.ts imports it from ./host.ts.
+export { isLoopbackRegistry } from "./host.ts";

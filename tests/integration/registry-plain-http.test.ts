@@ -14,7 +14,7 @@ import type { Socket, TCPSocketListener } from "bun";
 import { fetchManifestInfo } from "../../lib/commit/manifest-info.ts";
 import type { RegistryAuth } from "../../lib/registry/credentials.ts";
 import { RegistryClient } from "../../lib/registry/distribution.ts";
-import { isLoopbackRegistry } from "../../lib/registry/www-authenticate.ts";
+import { isLoopbackRegistry } from "../../lib/registry/host.ts";
 import { testRegistry } from "../helpers/services.ts";
 
 const reg = testRegistry();

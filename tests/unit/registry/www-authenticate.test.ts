@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { isLoopbackRegistry, parseWwwAuthenticate } from "../../../lib/registry/www-authenticate.ts";
+import { parseWwwAuthenticate } from "../../../lib/registry/www-authenticate.ts";
 
 describe("parseWwwAuthenticate", () => {
   const cases: [string, string | null, ReturnType<typeof parseWwwAuthenticate>][] = [
@@ -19,18 +19,4 @@ describe("parseWwwAuthenticate", () => {
   for (const [name, header, want] of cases) {
     test(name, () => expect(parseWwwAuthenticate(header)).toEqual(want));
   }
-});
-
-describe("isLoopbackRegistry", () => {
-  const cases: [string, boolean][] = [
-    ["127.0.0.1:5000", true],
-    ["127.1.2.3", true],
-    ["localhost:5000", true],
-    ["localhost", true],
-    ["[::1]:5000", true],
-    ["registry.example.com", false],
-    ["10.0.0.1:5000", false],
-    ["localhost.example.com:5000", false],
-  ];
-  for (const [host, want] of cases) test(host, () => expect(isLoopbackRegistry(host)).toBe(want));
 });
