@@ -97,6 +97,13 @@ function fromRow(r: Row): JobRecord {
 }
 
 /** The error for a store seelie cannot use; the file is left as it is. */
+/** The store stayed locked by another process (SQLITE_BUSY/SQLITE_LOCKED): worth another try. */
+export class StoreBusyError extends SeelieError {
+  constructor(path: string, sqliteMessage: string, cause: unknown) {
+    super(`the job store ${path} stayed locked by another seelie process (${sqliteMessage})`, { hint: "try again in a moment", cause });
+  }
+}
+
 function storeError(path: string, err: unknown): SeelieError {
   if (err instanceof SeelieError) return err;
   const msg = errorMessage(err);
@@ -106,12 +113,7 @@ function storeError(path: string, err: unknown): SeelieError {
       hint: `move it aside (mv '${path}' '${path}.bad') so seelie starts a new store, or point SEELIE_JOB_STORE at another file`,
     });
   }
-  if (/BUSY|LOCKED/.test(code) || /database is locked/i.test(msg)) {
-    return new SeelieError(`the job store ${path} stayed locked by another seelie process (${msg})`, {
-      hint: "try again in a moment",
-      cause: err,
-    });
-  }
+  if (/BUSY|LOCKED/.test(code) || /database is locked/i.test(msg)) return new StoreBusyError(path, msg, err);
   return new SeelieError(`cannot use the job store ${path}: ${msg}`, {
     hint: "check that the path is a readable and writable file (SEELIE_JOB_STORE, or jobStore in the config)",
   });
@@ -137,8 +139,7 @@ export class JobStore {
       try {
         return JobStore.openOnce(path, opts);
       } catch (err) {
-        const busy = /busy|locked/i.test(`${(err as { cause?: { code?: string } }).cause?.code ?? ""} ${errorMessage(err)}`);
-        if (!busy || Date.now() > deadline) throw err;
+        if (!(err instanceof StoreBusyError) || Date.now() > deadline) throw err;
         Bun.sleepSync(Math.min(200, 5 * 2 ** attempt) * (0.5 + Math.random()));
       }
     }
