@@ -9,6 +9,8 @@ import { SeelieError } from "../errors.ts";
 import { readJob } from "./lookup.ts";
 import { Backends } from "./status.ts";
 import { JobStore } from "./store.ts";
+import { jobsEnv } from "./store-path.ts";
+import { parseJobId } from "./validate.ts";
 
 /** What `deleteJob` needs. */
 export interface DeleteInput {
@@ -68,4 +70,14 @@ export async function deleteJob(input: DeleteInput): Promise<Deleted> {
     store.close();
   }
   return result;
+}
+
+/** `seelie job delete`: the record (`-o json`) and the sentence that says what was done. */
+export async function runJobDelete(
+  opts: { jobId?: string; forget: boolean },
+  io: { env: Record<string, string | undefined> },
+): Promise<{ document: Deleted; text: string }> {
+  const done = await deleteJob({ id: parseJobId(opts.jobId), forget: opts.forget, ...(await jobsEnv(io.env)) });
+  const what = done.removed.length ? `removed ${done.removed.join(", ")}` : "nothing was left to remove";
+  return { document: done, text: `job ${done.job_id} deleted (${what})${done.forgotten ? "; its record is gone too" : ""}` };
 }

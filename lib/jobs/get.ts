@@ -10,6 +10,8 @@ import { readJob } from "./lookup.ts";
 import { jobDocument, jobTable, jobText } from "./render.ts";
 import { JobStore, type ListFilter } from "./store.ts";
 import { JOB_STATUSES, type JobRecord, type WorkerStatus } from "./types.ts";
+import { jobsEnv } from "./store-path.ts";
+import { parseJobId } from "./validate.ts";
 
 /** The output of a command: the text for stdout and warnings for stderr. */
 export interface Shown {
@@ -156,4 +158,31 @@ async function mapLimited<T, R>(xs: readonly T[], limit: number, f: (x: T) => Pr
   };
   await Promise.all(Array.from({ length: Math.min(limit, xs.length) }, worker));
   return out;
+}
+
+/** `seelie job get`: one job in the asked format. */
+export async function runJobGet(
+  opts: { jobId?: string; format: GetInput["format"]; showSecrets: boolean },
+  io: { env: Record<string, string | undefined> },
+): Promise<Shown> {
+  const id = parseJobId(opts.jobId);
+  return getJob({ id, format: opts.format, showSecrets: opts.showSecrets, ...(await jobsEnv(io.env)) });
+}
+
+/** `seelie job list`: the flags as given (`limit` a string), checked here. */
+export async function runJobList(
+  opts: { status?: string; cluster?: string; name?: string; limit: string; refresh: boolean; showSecrets: boolean; format: ListInput["format"] },
+  io: { env: Record<string, string | undefined> },
+): Promise<Shown> {
+  if (!/^[0-9]+$/.test(opts.limit) || Number(opts.limit) < 1) {
+    throw new UsageError(`--limit "${opts.limit}" is not a positive whole number`, "e.g. --limit 50");
+  }
+  const { jobStore, config, env } = await jobsEnv(io.env);
+  return listJobs({
+    filter: { status: opts.status, cluster: opts.cluster, name: opts.name, limit: Number(opts.limit) },
+    format: opts.format,
+    showSecrets: opts.showSecrets,
+    jobStore,
+    refresh: opts.refresh ? { config, env } : undefined,
+  });
 }

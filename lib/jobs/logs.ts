@@ -8,6 +8,8 @@ import { UsageError } from "../errors.ts";
 import { type LogSink, parseDuration } from "./log-lines.ts";
 import { readJob, runningBackend } from "./lookup.ts";
 import { Backends } from "./status.ts";
+import { jobsEnv } from "./store-path.ts";
+import { parseJobId } from "./validate.ts";
 
 /** What a backend is asked for: which workers, and how. */
 export interface LogRequest {
@@ -87,4 +89,14 @@ export async function jobLogs(input: LogsInput): Promise<void> {
   }
   const { kubeLogs } = await import("./kube-logs.ts");
   return kubeLogs(await backends.kube(ref.context), job.id, ref, req, input.sink);
+}
+
+/** `seelie job logs`: the flags as given; the output goes to `io.sink`. */
+export async function runJobLogs(
+  opts: { jobId?: string; worker?: string; follow: boolean; tail?: string; since?: string; timestamps: boolean },
+  io: { env: Record<string, string | undefined>; sink: LogSink; signal?: AbortSignal },
+): Promise<void> {
+  const id = parseJobId(opts.jobId);
+  const { worker, follow, tail, since, timestamps } = opts;
+  await jobLogs({ id, worker, follow, tail, since, timestamps, ...(await jobsEnv(io.env)), sink: io.sink, signal: io.signal });
 }

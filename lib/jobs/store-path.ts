@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { expandHome, loadConfig } from "../config/load.ts";
+import type { SeelieConfig } from "../config/types.ts";
 
 /** The job store path when it can be known without parsing the config file; else undefined. */
 export function quickJobStorePath(env: Record<string, string | undefined>): string | undefined {
@@ -32,4 +33,16 @@ export async function jobStorePath(env: Record<string, string | undefined>): Pro
   const quick = quickJobStorePath(env);
   if (quick !== undefined) return quick;
   return loadConfig({ env }).jobStore;
+}
+
+/** What every job command needs: the store's path, and the configuration loaded only when a backend is asked. */
+export interface JobsEnv {
+  jobStore: string;
+  config: () => Promise<SeelieConfig>;
+  env: Record<string, string | undefined>;
+}
+
+/** The job commands' store and (lazy) configuration for an environment. */
+export async function jobsEnv(env: Record<string, string | undefined>): Promise<JobsEnv> {
+  return { jobStore: await jobStorePath(env), config: async () => loadConfig({ env }), env };
 }

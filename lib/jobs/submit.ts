@@ -7,6 +7,7 @@ import { SeelieError, errorMessage } from "../errors.ts";
 import { JobStore } from "./store.ts";
 import type { JobRecord } from "./types.ts";
 import { parseJobSpec, type RawJobOptions } from "./validate.ts";
+import { jobsEnv } from "./store-path.ts";
 
 /** What `submitJob` needs. */
 export interface SubmitInput {
@@ -57,4 +58,26 @@ async function recordRun(store: JobStore, job: JobRecord, run: () => Promise<Non
     }
     throw err;
   }
+}
+
+/** What `seelie submit tfjob` prints: the id (text), a document (`-o json`), and a sentence for stderr. */
+export interface Submitted {
+  document: { job_id: number; status: JobRecord["status"]; backend: JobRecord["backend"] | null };
+  text: string;
+  summary: string;
+}
+
+/** `seelie submit tfjob`: records the job and starts it (unless `recordOnly`). */
+export async function runSubmitTfJob(
+  opts: { options: RawJobOptions; recordOnly: boolean },
+  io: { env: Record<string, string | undefined>; signal?: AbortSignal },
+): Promise<Submitted> {
+  const job = await submitJob({ ...opts, ...(await jobsEnv(io.env)), signal: io.signal });
+  const b = job.backend;
+  const where = b?.kind === "local" ? "the local Docker engine" : b ? `TFJob ${b.namespace}/${b.name} (context ${b.context})` : "the store only";
+  return {
+    document: { job_id: job.id, status: job.status, backend: b ?? null },
+    text: String(job.id),
+    summary: `job ${job.id} ${b ? "submitted to" : "recorded in"} ${where}; see it with: seelie job get --job_id ${job.id}`,
+  };
 }

@@ -12,6 +12,8 @@ import { workerDocument } from "./render.ts";
 import { Backends, refreshJob } from "./status.ts";
 import { NO_OPERATOR_STATUS } from "./tfjob.ts";
 import type { JobStatus, WorkerStatus } from "./types.ts";
+import { jobsEnv } from "./store-path.ts";
+import { parseJobId } from "./validate.ts";
 
 /** The statuses `--for` accepts. */
 export const WAIT_TARGETS = ["Succeeded", "Failed", "Running"] as const;
@@ -124,4 +126,13 @@ export async function waitJob(input: WaitInput): Promise<Waited> {
     }
     await sleep(Math.min(input.pollMs ?? 1000, left), input.signal);
   }
+}
+
+/** `seelie job wait`: the flags as given. */
+export async function runJobWait(
+  opts: { jobId?: string; for?: string; timeout?: string },
+  io: { env: Record<string, string | undefined>; signal?: AbortSignal },
+): Promise<Waited> {
+  const id = parseJobId(opts.jobId);
+  return waitJob({ id, for: opts.for, timeout: opts.timeout, ...(await jobsEnv(io.env)), signal: io.signal });
 }

@@ -1,7 +1,7 @@
-import { defineCommand } from "citty";
+import { type ArgsDef, defineCommand } from "citty";
 import { log } from "../../../lib/log.ts";
+import { jobIdArg } from "../_args.ts";
 import { outputFormat, rejectUnknownFlags } from "../_cli.ts";
-import { jobIdArg } from "./_args.ts";
 
 const args = {
   ...jobIdArg,
@@ -12,7 +12,7 @@ const args = {
     default: "text",
   },
   show_secrets: { type: "boolean", description: "print secret-looking -E values instead of masking them / ${KEY} references" },
-} as const;
+} as const satisfies ArgsDef;
 
 /** `seelie job get`: one job, with its live status, or the command that resubmits it. */
 export default defineCommand({
@@ -21,20 +21,8 @@ export default defineCommand({
   async run({ args: a, rawArgs }) {
     rejectUnknownFlags(rawArgs, args);
     const format = outputFormat(a.output, ["text", "json", "yaml", "cmd"] as const);
-    const { parseJobId } = await import("../../../lib/jobs/validate.ts");
-    const id = parseJobId(a.job_id);
-    const [{ getJob }, { jobStorePath }] = await Promise.all([
-      import("../../../lib/jobs/get.ts"),
-      import("../../../lib/jobs/store-path.ts"),
-    ]);
-    const shown = await getJob({
-      id,
-      format,
-      showSecrets: a.show_secrets === true,
-      jobStore: await jobStorePath(process.env),
-      config: async () => (await import("../../../lib/config/load.ts")).loadConfig({ env: process.env }),
-      env: process.env,
-    });
+    const { runJobGet } = await import("../../../lib/jobs/get.ts");
+    const shown = await runJobGet({ jobId: a.job_id, format, showSecrets: a.show_secrets === true }, { env: process.env });
     for (const w of shown.warnings) log.warn(w);
     // Bun.write, not process.stdout: node:stream costs ~7 ms of start-up.
     await Bun.write(Bun.stdout, shown.stdout);

@@ -1,5 +1,4 @@
-import { defineCommand } from "citty";
-import { UsageError } from "../../../lib/errors.ts";
+import { type ArgsDef, defineCommand } from "citty";
 import { outputArg, outputFormat, rejectUnknownFlags } from "../_cli.ts";
 
 const args = {
@@ -10,7 +9,7 @@ const args = {
   refresh: { type: "boolean", description: "ask the backends for the live status (and each worker's state) first" },
   show_secrets: { type: "boolean", description: "with -o json, print secret-looking -E values" },
   ...outputArg,
-} as const;
+} as const satisfies ArgsDef;
 
 /** `seelie job list`: recorded jobs, newest first. */
 export default defineCommand({
@@ -19,22 +18,11 @@ export default defineCommand({
   async run({ args: a, rawArgs }) {
     rejectUnknownFlags(rawArgs, args);
     const format = outputFormat(a.output, ["text", "json"] as const);
-    const limit = String(a.limit);
-    if (!/^[0-9]+$/.test(limit) || Number(limit) < 1)
-      throw new UsageError(`--limit "${limit}" is not a positive whole number`, "e.g. --limit 50");
-    const [{ listJobs }, { jobStorePath }] = await Promise.all([
-      import("../../../lib/jobs/get.ts"),
-      import("../../../lib/jobs/store-path.ts"),
-    ]);
-    const shown = await listJobs({
-      filter: { status: a.status, cluster: a.cluster, name: a.name, limit: Number(limit) },
-      format,
-      showSecrets: a.show_secrets === true,
-      jobStore: await jobStorePath(process.env),
-      refresh: a.refresh
-        ? { config: async () => (await import("../../../lib/config/load.ts")).loadConfig({ env: process.env }), env: process.env }
-        : undefined,
-    });
+    const { runJobList } = await import("../../../lib/jobs/get.ts");
+    const shown = await runJobList(
+      { status: a.status, cluster: a.cluster, name: a.name, limit: a.limit, refresh: a.refresh === true, showSecrets: a.show_secrets === true, format },
+      { env: process.env },
+    );
     if (shown.warnings.length) (await import("../../../lib/log.ts")).log.warn(shown.warnings.join("\n"));
     // Bun.write, not process.stdout: node:stream costs ~7 ms of start-up.
     await Bun.write(Bun.stdout, shown.stdout);

@@ -1,6 +1,6 @@
-import { defineCommand } from "citty";
+import { type ArgsDef, defineCommand } from "citty";
+import { jobIdArg } from "../_args.ts";
 import { interruptSignal, rejectUnknownFlags } from "../_cli.ts";
-import { jobIdArg } from "./_args.ts";
 
 const args = {
   ...jobIdArg,
@@ -9,7 +9,7 @@ const args = {
   tail: { type: "string", description: "only the last K lines of each worker" },
   since: { type: "string", description: "only output newer than this, e.g. 10m, 1h30m" },
   timestamps: { type: "boolean", description: "start each line with its time (RFC 3339)" },
-} as const;
+} as const satisfies ArgsDef;
 
 /** `seelie job logs`: what a job's workers print. */
 export default defineCommand({
@@ -17,23 +17,10 @@ export default defineCommand({
   args,
   async run({ args: a, rawArgs }) {
     rejectUnknownFlags(rawArgs, args);
-    const [{ parseJobId }, { jobLogs }, { jobStorePath }] = await Promise.all([
-      import("../../../lib/jobs/validate.ts"),
-      import("../../../lib/jobs/logs.ts"),
-      import("../../../lib/jobs/store-path.ts"),
-    ]);
-    await jobLogs({
-      id: parseJobId(a.job_id),
-      worker: a.worker,
-      follow: a.follow === true,
-      tail: a.tail,
-      since: a.since,
-      timestamps: a.timestamps === true,
-      jobStore: await jobStorePath(process.env),
-      config: async () => (await import("../../../lib/config/load.ts")).loadConfig({ env: process.env }),
-      env: process.env,
-      sink: { stdout: (c) => process.stdout.write(c), stderr: (c) => process.stderr.write(c) },
-      signal: interruptSignal(),
-    });
+    const { runJobLogs } = await import("../../../lib/jobs/logs.ts");
+    await runJobLogs(
+      { jobId: a.job_id, worker: a.worker, follow: a.follow === true, tail: a.tail, since: a.since, timestamps: a.timestamps === true },
+      { env: process.env, sink: { stdout: (c) => process.stdout.write(c), stderr: (c) => process.stderr.write(c) }, signal: interruptSignal() },
+    );
   },
 });

@@ -1,24 +1,25 @@
-import { defineCommand } from "citty";
+import { type ArgsDef, defineCommand } from "citty";
 import { JOB_DEFAULTS } from "../../../lib/jobs/validate.ts";
 import { log } from "../../../lib/log.ts";
+import { clusterArg, imageArg } from "../_args.ts";
 import { interruptSignal, outputArg, outputFormat, printData, rejectUnknownFlags, repeated } from "../_cli.ts";
 
 const args = {
   name: { type: "string", description: "job name (free text)" },
   description: { type: "string", description: "what the job is for" },
-  cluster: { type: "string", description: "local (the local Docker engine) or a kubeconfig context", default: JOB_DEFAULTS.cluster },
+  cluster: { ...clusterArg.cluster, description: "local (the local Docker engine) or a kubeconfig context", default: JOB_DEFAULTS.cluster },
   namespace: { type: "string", description: "Kubernetes namespace of the TFJob", default: JOB_DEFAULTS.namespace },
   cpu: { type: "string", description: "CPU cores per worker (fractions allowed)", default: JOB_DEFAULTS.cpu },
   memory: { type: "string", description: "memory per worker, GiB", default: JOB_DEFAULTS.memory },
   gpu: { type: "string", description: "GPUs per worker", default: JOB_DEFAULTS.gpu },
   worker_count: { type: "string", description: "number of workers", default: JOB_DEFAULTS.workerCount },
-  image: { type: "string", description: "image the workers run" },
+  image: { ...imageArg.image, description: "image the workers run" },
   entrypoint_type: { type: "string", description: "words before the entrypoint", default: JOB_DEFAULTS.entrypointType },
   entrypoint: { type: "string", description: "command the workers run (one argument after --entrypoint-type)" },
   env: { type: "string", alias: "E", description: "KEY=VALUE environment variable (repeatable, order kept)" },
   record_only: { type: "boolean", description: "record the job without starting it (status Recorded; for scripts and tests)" },
   ...outputArg,
-} as const;
+} as const satisfies ArgsDef;
 
 /** `seelie submit tfjob`: records a job with a new id and runs it locally or as a Kubeflow TFJob. */
 export default defineCommand({
@@ -27,30 +28,28 @@ export default defineCommand({
   async run({ args: a, rawArgs }) {
     rejectUnknownFlags(rawArgs, args);
     const format = outputFormat(a.output, ["text", "json"] as const);
-    const [{ submitJob }, { jobStorePath }] = await Promise.all([import("../../../lib/jobs/submit.ts"), import("../../../lib/jobs/store-path.ts")]);
-    const job = await submitJob({
-      options: {
-        name: a.name,
-        description: a.description,
-        cluster: a.cluster,
-        namespace: a.namespace,
-        cpu: a.cpu,
-        memory: a.memory,
-        gpu: a.gpu,
-        workerCount: a.worker_count,
-        image: a.image,
-        entrypointType: a.entrypoint_type,
-        entrypoint: a.entrypoint,
-        env: repeated(rawArgs, ["-E", "--env"]),
+    const { runSubmitTfJob } = await import("../../../lib/jobs/submit.ts");
+    const submitted = await runSubmitTfJob(
+      {
+        options: {
+          name: a.name,
+          description: a.description,
+          cluster: a.cluster,
+          namespace: a.namespace,
+          cpu: a.cpu,
+          memory: a.memory,
+          gpu: a.gpu,
+          workerCount: a.worker_count,
+          image: a.image,
+          entrypointType: a.entrypoint_type,
+          entrypoint: a.entrypoint,
+          env: repeated(rawArgs, ["-E", "--env"]),
+        },
+        recordOnly: a.record_only === true,
       },
-      recordOnly: a.record_only === true,
-      jobStore: await jobStorePath(process.env),
-      config: async () => (await import("../../../lib/config/load.ts")).loadConfig({ env: process.env }),
-      env: process.env,
-      signal: interruptSignal(),
-    });
-    const where = job.backend?.kind === "local" ? "the local Docker engine" : job.backend ? `TFJob ${job.backend.namespace}/${job.backend.name} (context ${job.backend.context})` : "the store only";
-    log.success(`job ${job.id} ${job.backend ? "submitted to" : "recorded in"} ${where}; see it with: seelie job get --job_id ${job.id}`);
-    printData(format === "json" ? { job_id: job.id, status: job.status, backend: job.backend ?? null } : String(job.id), format);
+      { env: process.env, signal: interruptSignal() },
+    );
+    log.success(submitted.summary);
+    printData(format === "json" ? submitted.document : submitted.text, format);
   },
 });

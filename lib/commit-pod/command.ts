@@ -1,0 +1,81 @@
+/**
+ * `seelie image commit --pod`, as one call: the flags in, the result out. Settles the configuration,
+ * the target name and the cluster's settings (everything refusable before a request), then commits.
+ */
+import { loadConfig } from "../config/load.ts";
+import { UsageError } from "../errors.ts";
+import { loadKube } from "../kube/client.ts";
+import { resolveRegistryAuth } from "../registry/credentials.ts";
+import { parseDuration } from "../util/duration.ts";
+import { commitPod } from "./commit-pod.ts";
+import { type CommitPodResult, formatCommitResult } from "./committer-result.ts";
+import { checkCommitNames, clusterCommitSettings, commitTargetImage } from "./settings.ts";
+
+/** The command's options, as given (unchecked). */
+export interface ImageCommitOptions {
+  pod: string;
+  namespace?: string;
+  container?: string;
+  image?: string;
+  tag?: string;
+  repoType?: string;
+  /** The kubeconfig context (`--cluster`); default the current one. */
+  cluster?: string;
+  /** The same, spelled `--context` as in the first release. */
+  context?: string;
+  registrySecret?: string;
+  clean: boolean;
+  keepPod: boolean;
+  /** A duration, e.g. `30m` (lib/util/duration.ts). */
+  timeout: string;
+  committerImage?: string;
+  runtimeSocket?: string;
+  hostNetwork: boolean;
+}
+
+/** The command's output: the result (`-o json`) and its text form. */
+export interface ImageCommitOutput {
+  document: CommitPodResult;
+  text: string;
+}
+
+/** The context and the flag that named it (for messages): `--cluster`, or `--context` as first released. */
+function kubeContext(opts: Pick<ImageCommitOptions, "cluster" | "context">): { context?: string; flag: string } {
+  if (opts.cluster !== undefined && opts.context !== undefined && opts.cluster !== opts.context) {
+    throw new UsageError(`--cluster "${opts.cluster}" and --context "${opts.context}" disagree`, "give one of them: --context is the old spelling of --cluster");
+  }
+  return opts.cluster === undefined && opts.context !== undefined ? { context: opts.context, flag: "--context" } : { context: opts.cluster, flag: "--cluster" };
+}
+
+/** Runs `seelie image commit --pod` and returns its result. */
+export async function runImageCommit(
+  opts: ImageCommitOptions,
+  io: { env: Record<string, string | undefined>; signal?: AbortSignal },
+): Promise<ImageCommitOutput> {
+  const timeoutMs = parseDuration(opts.timeout, "--timeout");
+  const cfg = loadConfig({ env: io.env, flags: { committerImage: opts.committerImage, runtimeSocket: opts.runtimeSocket } });
+  const image = commitTargetImage({ image: opts.image, tag: opts.tag, repoType: opts.repoType }, cfg);
+  checkCommitNames({ registrySecret: opts.registrySecret, committerImage: cfg.committerImage });
+  const kube = loadKube({ ...kubeContext(opts), env: io.env });
+  const cluster = clusterCommitSettings(cfg, kube.context);
+  const result = await commitPod(
+    {
+      pod: opts.pod,
+      namespace: opts.namespace,
+      container: opts.container,
+      image,
+      registrySecret: opts.registrySecret,
+      clean: opts.clean,
+      keepPod: opts.keepPod,
+      timeoutMs,
+      committerImage: cfg.committerImage,
+      committerNamespace: cluster.committerNamespace,
+      runtimeSocket: cluster.runtimeSocket,
+      hostNetwork: opts.hostNetwork,
+      requestedBy: cfg.username || undefined,
+      signal: io.signal,
+    },
+    { kube, resolveAuth: (registry) => resolveRegistryAuth(registry, cfg) },
+  );
+  return { document: result, text: formatCommitResult(result) };
+}
