@@ -21,8 +21,8 @@ export const outputArg = {
 } as const satisfies ArgsDef;
 
 /** Checks an `-o` value against the formats a command supports. */
-export function outputFormat<T extends string>(value: unknown, allowed: readonly T[]): T {
-  const v = String(value ?? allowed[0]);
+export function outputFormat<T extends string>(value: string | undefined, allowed: readonly T[]): T {
+  const v = value ?? allowed[0] ?? "";
   if (!(allowed as readonly string[]).includes(v)) {
     throw new UsageError(`unknown output format "${v}"`, `use -o ${allowed.join("|")}`);
   }

@@ -6,7 +6,9 @@
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
 import { type PreparedProject, prepareProject } from "../image-build/project.ts";
+import { loadConfig } from "../config/load.ts";
 import { UsageError } from "../errors.ts";
+import { log } from "../log.ts";
 import { BUILD_TOOLS, type BuildTool } from "./types.ts";
 
 /** Inputs of prepareBuild. */
@@ -111,4 +113,18 @@ export function prepareBuild(opts: PrepareBuildOptions): PrepareBuildResult {
   result.written.push("prepared.json");
   writeFileSync(join(out, "prepared.json"), `${JSON.stringify(result, null, 2)}\n`, { mode: 0o644 });
   return result;
+}
+
+/** `seelie image prepare` (the build Pod's init step): checks and writes, and says what it did. */
+export function runPrepare(
+  opts: { projectDir: string; baseImage: string; tool: string; outDir?: string },
+  io: { env: Record<string, string | undefined> },
+): { document: PrepareBuildResult; text: string } {
+  const cfg = loadConfig({ env: io.env });
+  const result = prepareBuild({ ...opts, outDir: opts.outDir || undefined, allowedBaseImages: cfg.allowedBaseImages, notice: (m) => log.warn(m) });
+  const wrote = result.written.length ? `; wrote ${result.written.join(", ")} into ${opts.outDir}` : "";
+  log.info(
+    `project ${result.projectDir} is ready for ${result.tool}: ${result.generated ? "generated Dockerfile" : "project Dockerfile"}, base ${result.baseImages.join(", ")}${wrote}`,
+  );
+  return { document: result, text: `ok ${result.tool} ${result.projectDir}` };
 }
