@@ -23,9 +23,9 @@ import {
 } from "./committer-pod.ts";
 import { type CommitPodResult, LogRelay } from "./committer-result.ts";
 import { kubeError, kubeFailure } from "../kube/errors.ts";
-import { findTarget } from "./locate.ts";
+import { type CommitTarget, findTarget } from "./locate.ts";
 import { runPodToEnd } from "../kube/pod-run.ts";
-import { DEFAULT_RUNTIME_SOCKETS, normaliseSocketPath, socketMount } from "./socket.ts";
+import { DEFAULT_RUNTIME_SOCKETS, normaliseSocketPath, type SocketMount, socketMount } from "./socket.ts";
 
 /** What to commit, where to, and how. */
 export interface CommitPodOptions {
@@ -67,9 +67,7 @@ const TIMEOUT_HINT = "raise --timeout, or keep the pod to look at it (--keep-pod
 /** Runs a commit through a committer Pod and returns its result. */
 export async function commitPod(opts: CommitPodOptions, deps: CommitPodDeps): Promise<CommitPodResult> {
   const t0 = Date.now();
-  const { core } = deps.kube;
   const deadline = t0 + opts.timeoutMs;
-  const cns = opts.committerNamespace;
   const check = () => {
     if (opts.signal?.aborted) throw new InterruptedError("commit");
     if (Date.now() >= deadline) {
@@ -79,6 +77,25 @@ export async function commitPod(opts: CommitPodOptions, deps: CommitPodDeps): Pr
     }
   };
 
+  const { target, name, socket } = await locateContainer(opts, deps, check);
+  let secretName: string | undefined;
+  try {
+    const secret = opts.registrySecret ? { mount: opts.registrySecret } : await perRunSecret(opts, deps, target, name);
+    secretName = secret.created;
+    check();
+    return await runCommitter(opts, deps, { target, name, socket, registrySecret: secret.mount, perRunSecret: secretName, deadline, t0 });
+  } finally {
+    await removeSecret(deps.kube.core, opts.committerNamespace, secretName, opts.keepPod);
+  }
+}
+
+/** Finds the pod's container and its node, and refuses a second commit of the same container. */
+async function locateContainer(
+  opts: CommitPodOptions,
+  deps: CommitPodDeps,
+  check: () => void,
+): Promise<{ target: CommitTarget; name: string; socket: SocketMount }> {
+  const { core } = deps.kube;
   const target = await findTarget(core, opts.namespace ?? deps.kube.namespace, opts.pod, opts.container);
   check();
   const hostSocket = opts.runtimeSocket ? normaliseSocketPath(opts.runtimeSocket) : DEFAULT_RUNTIME_SOCKETS[target.runtime];
@@ -87,77 +104,90 @@ export async function commitPod(opts: CommitPodOptions, deps: CommitPodDeps): Pr
   log.info(
     `committing container "${target.container}" of pod ${target.namespace}/${target.pod} (${target.runtime}://${target.containerId.slice(0, 12)}) on node ${target.node} to ${opts.image}`,
   );
-  await refuseConcurrent(core, cns, name, target);
+  await refuseConcurrent(core, opts.committerNamespace, name, target);
   check();
+  return { target, name, socket };
+}
 
-  let secretName: string | undefined;
-  try {
-    let mountSecret = opts.registrySecret;
-    if (!mountSecret) {
-      const registry = parseImageRef(opts.image).domain;
-      const auth = await deps.resolveAuth(registry);
-      if (auth) {
-        const secret = buildRegistrySecret(name, cns, committerLabels(target, opts.image), auth);
-        try {
-          const made = await core.createNamespacedSecret({ namespace: cns, body: secret });
-          secretName = made.metadata?.name;
-        } catch (err) {
-          throw kubeFailure(`create the registry secret in namespace ${cns}`, err, committerHints(cns));
-        }
-        mountSecret = secretName;
-        log.info(`registry credentials for ${auth.serveraddress} (from ${auth.source}) go to the committer as secret ${cns}/${secretName}`);
-      } else {
-        log.warn(
-          `no credentials for ${registry} found: the committer will push anonymously (pass --registry_secret, or docker login ${registry})`,
-        );
-      }
-    }
-    check();
-
-    const body = buildCommitterPod({
-      name,
-      namespace: cns,
-      committerImage: opts.committerImage,
-      target,
-      image: opts.image,
-      socket,
-      registrySecret: mountSecret,
-      clean: opts.clean,
-      hostNetwork: opts.hostNetwork,
-      activeDeadlineSeconds: Math.ceil(opts.timeoutMs / 1000) + 60,
-      requestedBy: opts.requestedBy,
-    });
-    const relay = new LogRelay(deps.progress ?? ((line) => stderrProgress(`  committer | ${line}`)));
-    const run = await runPodToEnd(deps.kube, {
-      pod: body,
-      namespace: cns,
-      what: "committer pod",
-      logs: [{ container: COMMITTER_CONTAINER, onLine: (line) => relay.push(`${line}\n`) }],
-      mainContainer: COMMITTER_CONTAINER,
-      timeoutMs: Math.max(1, deadline - Date.now()),
-      signal: opts.signal,
-      pollMs: opts.pollMs ?? 500,
-      // The committer Pod is bound to its node (nodeName): the scheduler never sees it.
-      unschedulableMs: 0,
-      keep: opts.keepPod,
-      create: (pod) => createPod(core, cns, pod, target),
-      onCreated: async (pod) => {
-        log.info(`committer pod ${cns}/${name} created (image ${opts.committerImage})`);
-        if (secretName && pod.metadata?.uid) await ownSecret(deps.kube, cns, secretName, { name, uid: pod.metadata.uid });
-      },
-      onState: (s) => log.info(`committer pod ${cns}/${name}: ${s}`),
-      hints: {
-        ...committerHints(cns),
-        imagePull: (image) =>
-          `check that the node can pull ${image} (--committer_image, SEELIE_COMMITTER_IMAGE or committer.image; pods/committer/README.md builds and pushes it)`,
-        timeout: TIMEOUT_HINT,
-      },
-    });
-    relay.end();
-    return podOutcome(run.pod, relay.text, { target, opts, name, podStart: run.startMs, t0 });
-  } finally {
-    await removeSecret(core, cns, secretName, opts.keepPod);
+/**
+ * A per-run registry Secret from the user's own credentials for the target registry (`created` names
+ * it, for the clean-up); none, and an anonymous push, when there are no credentials.
+ */
+async function perRunSecret(
+  opts: CommitPodOptions,
+  deps: CommitPodDeps,
+  target: CommitTarget,
+  name: string,
+): Promise<{ mount?: string; created?: string }> {
+  const cns = opts.committerNamespace;
+  const registry = parseImageRef(opts.image).domain;
+  const auth = await deps.resolveAuth(registry);
+  if (!auth) {
+    log.warn(`no credentials for ${registry} found: the committer will push anonymously (pass --registry_secret, or docker login ${registry})`);
+    return {};
   }
+  const secret = buildRegistrySecret(name, cns, committerLabels(target, opts.image), auth);
+  let created: string | undefined;
+  try {
+    const made = await deps.kube.core.createNamespacedSecret({ namespace: cns, body: secret });
+    created = made.metadata?.name;
+  } catch (err) {
+    throw kubeFailure(`create the registry secret in namespace ${cns}`, err, committerHints(cns));
+  }
+  log.info(`registry credentials for ${auth.serveraddress} (from ${auth.source}) go to the committer as secret ${cns}/${created}`);
+  return { mount: created, created };
+}
+
+/** Runs the committer Pod on the container's node to its end, relaying its log, and reads its result. */
+async function runCommitter(
+  opts: CommitPodOptions,
+  deps: CommitPodDeps,
+  run: { target: CommitTarget; name: string; socket: SocketMount; registrySecret?: string; perRunSecret?: string; deadline: number; t0: number },
+): Promise<CommitPodResult> {
+  const { core } = deps.kube;
+  const { target, name } = run;
+  const cns = opts.committerNamespace;
+  const body = buildCommitterPod({
+    name,
+    namespace: cns,
+    committerImage: opts.committerImage,
+    target,
+    image: opts.image,
+    socket: run.socket,
+    registrySecret: run.registrySecret,
+    clean: opts.clean,
+    hostNetwork: opts.hostNetwork,
+    activeDeadlineSeconds: Math.ceil(opts.timeoutMs / 1000) + 60,
+    requestedBy: opts.requestedBy,
+  });
+  const relay = new LogRelay(deps.progress ?? ((line) => stderrProgress(`  committer | ${line}`)));
+  const ended = await runPodToEnd(deps.kube, {
+    pod: body,
+    namespace: cns,
+    what: "committer pod",
+    logs: [{ container: COMMITTER_CONTAINER, onLine: (line) => relay.push(`${line}\n`) }],
+    mainContainer: COMMITTER_CONTAINER,
+    timeoutMs: Math.max(1, run.deadline - Date.now()),
+    signal: opts.signal,
+    pollMs: opts.pollMs ?? 500,
+    // The committer Pod is bound to its node (nodeName): the scheduler never sees it.
+    unschedulableMs: 0,
+    keep: opts.keepPod,
+    create: (pod) => createPod(core, cns, pod, target),
+    onCreated: async (pod) => {
+      log.info(`committer pod ${cns}/${name} created (image ${opts.committerImage})`);
+      if (run.perRunSecret && pod.metadata?.uid) await ownSecret(deps.kube, cns, run.perRunSecret, { name, uid: pod.metadata.uid });
+    },
+    onState: (s) => log.info(`committer pod ${cns}/${name}: ${s}`),
+    hints: {
+      ...committerHints(cns),
+      imagePull: (image) =>
+        `check that the node can pull ${image} (--committer_image, SEELIE_COMMITTER_IMAGE or committer.image; pods/committer/README.md builds and pushes it)`,
+      timeout: TIMEOUT_HINT,
+    },
+  });
+  relay.end();
+  return podOutcome(ended.pod, relay.text, { target, opts, name, podStart: ended.startMs, t0: run.t0 });
 }
 
 /** Makes the per-run Secret owned by the committer Pod, so the cluster deletes it with the Pod if seelie cannot. */
