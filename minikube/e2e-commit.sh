@@ -81,7 +81,7 @@ sum_before=$(k -n "$ns" exec notebook -c notebook -- sh -c 'md5sum /workspace/da
 
 step "seelie image commit --pod notebook (no -c: the default-container annotation)"
 t0=$(date +%s)
-out=$(bun bin/seelie.ts image commit --context "$ctx" --pod notebook -n "$ns" --image "$target" \
+out=$(bun bin/seelie.ts image commit --cluster "$ctx" --pod notebook -n "$ns" --image "$target" \
   --committer_image "$committer_image" --timeout 15m -o json) || fail "seelie image commit failed"
 echo "$out"
 echo "commit took $(($(date +%s) - t0)) s" >&2
@@ -121,7 +121,7 @@ rm -f /tmp/seelie-e2e-check.$$
 
 step "a container that is not chosen by name among several: refused, listing the names"
 k -n "$ns" annotate pod notebook kubectl.kubernetes.io/default-container- >/dev/null
-if bun bin/seelie.ts image commit --context "$ctx" --pod notebook -n "$ns" --image "$target-x" --committer_image "$committer_image" 2>/tmp/seelie-e2e-err.$$; then
+if bun bin/seelie.ts image commit --cluster "$ctx" --pod notebook -n "$ns" --image "$target-x" --committer_image "$committer_image" 2>/tmp/seelie-e2e-err.$$; then
   fail "an ambiguous pod was committed"
 fi
 grep -q "notebook, proxy" /tmp/seelie-e2e-err.$$ || { cat /tmp/seelie-e2e-err.$$ >&2; fail "the error does not list the containers"; }

@@ -91,19 +91,47 @@ export async function buildImage(opts: ImageBuildOptions, deps: ImageBuildDeps):
   const docker = (deps.connect ?? engineClient)(target.endpoint);
   await pingEngine(docker, target.endpoint);
 
-  for (const b of project.baseImages) {
+  const engine: Engine = { docker, where, opts, deps };
+  await pullBaseImages(engine, project.baseImages);
+  checkAborted(signal, "build");
+  deps.notice(`building ${image} on ${where}`);
+  const imageId = await runEngineBuild(engine, image, project, listing);
+  const digest = opts.push ? await pushBuilt(engine, image) : null;
+  return { ...base, digest, imageId, pushed: opts.push, region: target.region ?? null, dryRun: false, durationMs: performance.now() - started };
+}
+
+/** The engine a build runs on, with the build's options and the outside world. */
+interface Engine {
+  docker: Docker;
+  /** The engine's label for messages (`local Docker`, `region eu-1 (…)`). */
+  where: string;
+  opts: ImageBuildOptions;
+  deps: ImageBuildDeps;
+}
+
+/** Pulls the base images the engine does not have, with the user's credentials for each registry. */
+async function pullBaseImages({ docker, where, deps }: Engine, baseImages: readonly string[]): Promise<void> {
+  const { signal } = deps;
+  for (const b of baseImages) {
     checkAborted(signal, "build");
     if (await hasImage(docker, b)) continue;
     deps.notice(`pulling base image ${b} on ${where}`);
-    const auth = await resolveRegistryAuth(parseImageRef(b).domain, config, deps.credentialHelper);
+    const auth = await resolveRegistryAuth(parseImageRef(b).domain, deps.config, deps.credentialHelper);
     await pullImage(docker, b, auth, deps.progress, where, signal).catch((err) => {
       if (signal?.aborted) throw new InterruptedError("pull");
       throw err;
     });
   }
+}
 
-  checkAborted(signal, "build");
-  deps.notice(`building ${image} on ${where}`);
+/** Sends the context to the engine, relays the build output, and returns the new image's id. */
+async function runEngineBuild(
+  { docker, where, opts, deps }: Engine,
+  image: string,
+  project: ReturnType<typeof prepareProject>,
+  listing: ReturnType<typeof listContext>,
+): Promise<string> {
+  const { signal } = deps;
   let imageId: string | null = null;
   try {
     const tar = contextTar(listing, project.generated ? project.dockerfile : undefined);
@@ -136,23 +164,24 @@ export async function buildImage(opts: ImageBuildOptions, deps: ImageBuildDeps):
     }
     throw new SeelieError(`the build of ${image} failed on ${where}: ${errorMessage(err)}`, { hint: "see the build output above" });
   }
-  imageId ??= (await docker.getImage(image).inspect()).Id;
+  return imageId ?? (await docker.getImage(image).inspect()).Id;
+}
 
-  let digest: string | null = null;
-  if (opts.push) {
-    checkAborted(signal, "push");
-    deps.notice(`pushing ${image} from ${where}`);
-    const auth = await resolveRegistryAuth(parseImageRef(image).domain, config, deps.credentialHelper);
-    digest = (await pushImage(docker, image, auth, deps.progress, where, signal).catch((err) => {
-      if (signal?.aborted) {
-        if (opts.backend === "remote") {
-          // Podman (4.x) does not cancel a push when its client goes away: it completes it.
-          deps.notice(`${where} finishes the push it started, so ${image} will be complete in the registry; delete that tag if you do not want it`);
-        }
-        throw new InterruptedError("push");
+/** Pushes the built image from the engine and returns its digest (null when the engine does not say). */
+async function pushBuilt({ docker, where, opts, deps }: Engine, image: string): Promise<string | null> {
+  const { signal } = deps;
+  checkAborted(signal, "push");
+  deps.notice(`pushing ${image} from ${where}`);
+  const auth = await resolveRegistryAuth(parseImageRef(image).domain, deps.config, deps.credentialHelper);
+  const digest = await pushImage(docker, image, auth, deps.progress, where, signal).catch((err) => {
+    if (signal?.aborted) {
+      if (opts.backend === "remote") {
+        // Podman (4.x) does not cancel a push when its client goes away: it completes it.
+        deps.notice(`${where} finishes the push it started, so ${image} will be complete in the registry; delete that tag if you do not want it`);
       }
-      throw err;
-    })) ?? null;
-  }
-  return { ...base, digest, imageId, pushed: opts.push, region: target.region ?? null, dryRun: false, durationMs: performance.now() - started };
+      throw new InterruptedError("push");
+    }
+    throw err;
+  });
+  return digest ?? null;
 }

@@ -44,7 +44,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await sh(dockerCli("rmi", "-f", toolsImage));
   rmSync(work, { recursive: true, force: true });
-});
+}, 60_000); // docker rmi can take longer than bun's 5 s hook limit on a busy machine
 
 function setup(tool: BuildTool, name: string, files: Record<string, string>) {
   const vol = join(work, name, "volume");
