@@ -1,9 +1,8 @@
 /**
  * Pure pieces of `seelie job logs`: Docker's multiplexed log stream split into stdout/stderr frames,
- * whole lines prefixed with their worker (`[worker-1] …`, as `kubectl logs --prefix` does), and the
- * `--since`/`--timeout` durations. Bytes stay bytes: output is never re-encoded.
+ * and whole lines prefixed with their worker (`[worker-1] …`, as `kubectl logs --prefix` does).
+ * Bytes stay bytes: output is never re-encoded.
  */
-import { UsageError } from "../errors.ts";
 
 /** Where log bytes go: the two streams of the caller. */
 export interface LogSink {
@@ -66,15 +65,3 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
-
-/** Parses a duration such as `90s`, `10m`, `1h30m`, `2d` into seconds; a UsageError naming the flag otherwise. */
-export function parseDuration(flag: string, raw: string): number {
-  const m = /^(?:[0-9]+(?:\.[0-9]+)?[smhd])+$/.test(raw) ? raw.match(/[0-9]+(?:\.[0-9]+)?[smhd]/g)! : null;
-  if (!m)
-    throw new UsageError(
-      `--${flag} "${raw}" is not a duration`,
-      `write it as a number and a unit (s, m, h, d), e.g. --${flag} 10m or 1h30m`,
-    );
-  return m.reduce((sum, part) => sum + Number(part.slice(0, -1)) * UNIT_SECONDS[part.slice(-1)]!, 0);
-}

@@ -5,7 +5,8 @@
  */
 import type { SeelieConfig } from "../config/types.ts";
 import { UsageError } from "../errors.ts";
-import { type LogSink, parseDuration } from "./log-lines.ts";
+import { parseDurationSeconds } from "../util/duration.ts";
+import type { LogSink } from "./log-lines.ts";
 import { readJob, runningBackend } from "./lookup.ts";
 import { Backends } from "./status.ts";
 import { jobsEnv } from "./store-path.ts";
@@ -71,7 +72,7 @@ export function logRequest(
     prefix: input.worker === undefined && workerCount > 1,
     follow: input.follow === true,
     tail,
-    sinceSeconds: input.since === undefined ? undefined : parseDuration("since", input.since),
+    sinceSeconds: input.since === undefined ? undefined : parseDurationSeconds("since", input.since),
     timestamps: input.timestamps === true,
     signal: input.signal,
   };

@@ -6,7 +6,7 @@
 import type { SeelieConfig } from "../config/types.ts";
 import { errorMessage, InterruptedError, SeelieError, UsageError } from "../errors.ts";
 import { log } from "../log.ts";
-import { parseDuration } from "./log-lines.ts";
+import { parseDurationSeconds } from "../util/duration.ts";
 import { readJob, runningBackend } from "./lookup.ts";
 import { workerDocument } from "./render.ts";
 import { Backends, refreshJob } from "./status.ts";
@@ -69,7 +69,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /** Waits for the job to reach `--for`; see the file comment for the outcomes. */
 export async function waitJob(input: WaitInput): Promise<Waited> {
   const target = waitTarget(input.for);
-  const timeoutMs = input.timeout === undefined ? Number.POSITIVE_INFINITY : parseDuration("timeout", input.timeout) * 1000;
+  const timeoutMs = input.timeout === undefined ? Number.POSITIVE_INFINITY : parseDurationSeconds("timeout", input.timeout) * 1000;
   let job = readJob(input.jobStore, input.id);
   runningBackend(job, "wait for");
   const backends = new Backends(input.config, input.env, true);

@@ -29,3 +29,19 @@ export function formatDuration(ms: number): string {
   s -= m * 60;
   return `${h ? `${h}h` : ""}${m ? `${m}m` : ""}${s || (!h && !m) ? `${s}s` : ""}`;
 }
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/**
+ * Parses a duration of the job commands (`--since`, `job wait --timeout`) such as `90s`, `10m`, `1h30m`,
+ * `2d`, `0s` into seconds: a unit is required (SPEC), zero allowed. A UsageError naming the flag otherwise.
+ */
+export function parseDurationSeconds(flag: string, raw: string): number {
+  const m = /^(?:[0-9]+(?:\.[0-9]+)?[smhd])+$/.test(raw) ? raw.match(/[0-9]+(?:\.[0-9]+)?[smhd]/g)! : null;
+  if (!m)
+    throw new UsageError(
+      `--${flag} "${raw}" is not a duration`,
+      `write it as a number and a unit (s, m, h, d), e.g. --${flag} 10m or 1h30m`,
+    );
+  return m.reduce((sum, part) => sum + Number(part.slice(0, -1)) * UNIT_SECONDS[part.slice(-1)]!, 0);
+}

@@ -1,7 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { SeelieConfig } from "../../../lib/config/types.ts";
 import { checkCommitNames, clusterCommitSettings, commitTargetImage } from "../../../lib/commit-pod/settings.ts";
-import { formatDuration, parseDuration } from "../../../lib/util/duration.ts";
 
 type Cfg = Pick<SeelieConfig, "committerNamespace" | "runtimeSocket" | "clusters" | "sources">;
 const cfg = (over: Partial<Cfg> = {}): Cfg => ({ committerNamespace: "seelie-system", clusters: {}, sources: { committerNamespace: "default" }, ...over });
@@ -30,19 +29,6 @@ describe("commitTargetImage", () => {
   test("neither", () => expect(() => commitTargetImage({}, c)).toThrow(/no target image/));
   test("a digest", () => expect(() => commitTargetImage({ image: `r.io/a@sha256:${"a".repeat(64)}` }, c)).toThrow(/digest/));
   test("--tag without --repo_type", () => expect(() => commitTargetImage({ tag: "v2" }, c)).toThrow(/--repo_type/));
-});
-
-test.each([
-  ["90", 90_000],
-  ["90s", 90_000],
-  ["10m", 600_000],
-  ["1h30m", 5_400_000],
-  ["500ms", 500],
-  ["1.5s", 1500],
-])("parseDuration(%p)", (v, ms) => expect(parseDuration(v)).toBe(ms));
-test.each(["", "abc", "10x", "5m junk", "0"])("parseDuration refuses %p", (v) => expect(() => parseDuration(v, "--timeout")).toThrow(/--timeout/));
-test("formatDuration", () => {
-  expect([formatDuration(500), formatDuration(90_000), formatDuration(3_600_000), formatDuration(1_800_000)]).toEqual(["500ms", "1m30s", "1h", "30m"]);
 });
 
 test("checkCommitNames", () => {

@@ -1,6 +1,6 @@
 /** The pure parts of `seelie job logs` and `job wait`: Docker's log frames, worker prefixes, durations, flag checks. */
 import { expect, test } from "bun:test";
-import { dockerDemuxer, parseDuration, prefixedLines } from "../../../lib/jobs/log-lines.ts";
+import { dockerDemuxer, prefixedLines } from "../../../lib/jobs/log-lines.ts";
 import { logRequest } from "../../../lib/jobs/logs.ts";
 import { waitTarget } from "../../../lib/jobs/wait.ts";
 
@@ -48,21 +48,6 @@ test("no prefix: bytes pass through untouched, even a partial multi-byte charact
   w.write(bytes.subarray(2));
   w.end();
   expect(dec(out)).toBe("日本\n");
-});
-
-test.each([
-  ["90s", 90],
-  ["10m", 600],
-  ["1h30m", 5400],
-  ["2d", 172800],
-  ["0s", 0],
-  ["1.5h", 5400],
-])("duration %s is %i seconds", (raw, secs) => {
-  expect(parseDuration("since", raw)).toBe(secs);
-});
-
-test.each(["", "10", "m", "-5m", "10 m", "1w", "5m3"])("duration %j is refused naming the flag", (raw) => {
-  expect(() => parseDuration("timeout", raw)).toThrow(`--timeout "${raw}" is not a duration`);
 });
 
 test("logRequest: all workers prefixed, one worker plain, out-of-range and bad values named", () => {
