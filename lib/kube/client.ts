@@ -31,7 +31,7 @@ export function loadKube(
   opts: {
     context?: string;
     env?: Record<string, string | undefined>;
-    /** The flag that named the context, for messages (default --context). */
+    /** The flag that named the context, for messages (default --cluster). */
     flag?: string;
   } = {},
 ): KubeClients {

@@ -69,7 +69,8 @@ export function findKubeTarget(
   opts: {
     context?: string;
     env?: Record<string, string | undefined>;
-    saDir?: string /** The flag that named the context, for messages (default --context). */;
+    saDir?: string;
+    /** The flag that names the context, for messages (default --cluster). */
     flag?: string;
   } = {},
 ): KubeTarget {
@@ -88,38 +89,19 @@ export function findKubeTarget(
       "point KUBECONFIG at your cluster's kubeconfig (kubectl config view should show it)",
     );
   }
-  const clusters = new Map<string, Entry<Named>>();
-  const users = new Map<string, Entry<Named>>();
-  const contexts = new Map<string, Entry<Named>>();
-  let current = "";
-  for (const file of existing) {
-    let doc: Record<string, unknown>;
-    try {
-      doc = (parse(readFileSync(file, "utf8")) ?? {}) as Record<string, unknown>;
-    } catch (err) {
-      throw new UsageError(
-        `cannot read the kubeconfig ${file}: ${errorMessage(err)}`,
-        "fix the file (kubectl config view shows what kubectl makes of it)",
-      );
-    }
-    const dir = dirname(resolve(file));
-    collect(clusters, doc.clusters, "cluster", dir);
-    collect(users, doc.users, "user", dir);
-    collect(contexts, doc.contexts, "context", dir);
-    if (!current && typeof doc["current-context"] === "string") current = doc["current-context"];
-  }
+  const { clusters, users, contexts, current } = readKubeconfigs(existing);
   const names = [...contexts.keys()];
   const known = `known contexts: ${names.join(", ") || "(none)"} (kubectl config get-contexts)`;
   const contextName = opts.context || current;
   if (!contextName)
     throw new UsageError(
       `the kubeconfig (${source}) has no current context`,
-      `pick one with --context, or kubectl config use-context NAME; ${known}`,
+      `pick one with ${opts.flag ?? "--cluster"}, or kubectl config use-context NAME; ${known}`,
     );
   const ctx = contexts.get(contextName);
   if (!ctx) {
     const what = opts.context
-      ? `${opts.flag ?? "--context"} "${contextName}": no such context`
+      ? `${opts.flag ?? "--cluster"} "${contextName}": no such context`
       : `the current context "${contextName}" is not defined`;
     throw new UsageError(`${what} in the kubeconfig (${source})`, known);
   }
@@ -145,6 +127,36 @@ export function findKubeTarget(
     source,
     contexts: names,
   };
+}
+
+/** The clusters, users and contexts of kubeconfig files merged as kubectl merges them (the first file wins). */
+function readKubeconfigs(files: readonly string[]): {
+  clusters: Map<string, Entry<Named>>;
+  users: Map<string, Entry<Named>>;
+  contexts: Map<string, Entry<Named>>;
+  current: string;
+} {
+  const clusters = new Map<string, Entry<Named>>();
+  const users = new Map<string, Entry<Named>>();
+  const contexts = new Map<string, Entry<Named>>();
+  let current = "";
+  for (const file of files) {
+    let doc: Record<string, unknown>;
+    try {
+      doc = (parse(readFileSync(file, "utf8")) ?? {}) as Record<string, unknown>;
+    } catch (err) {
+      throw new UsageError(
+        `cannot read the kubeconfig ${file}: ${errorMessage(err)}`,
+        "fix the file (kubectl config view shows what kubectl makes of it)",
+      );
+    }
+    const dir = dirname(resolve(file));
+    collect(clusters, doc.clusters, "cluster", dir);
+    collect(users, doc.users, "user", dir);
+    collect(contexts, doc.contexts, "context", dir);
+    if (!current && typeof doc["current-context"] === "string") current = doc["current-context"];
+  }
+  return { clusters, users, contexts, current };
 }
 
 function collect(into: Map<string, Entry<Named>>, list: unknown, key: string, dir: string): void {
