@@ -96,7 +96,6 @@ function fromRow(r: Row): JobRecord {
   return rec;
 }
 
-/** The error for a store seelie cannot use; the file is left as it is. */
 /** The store stayed locked by another process (SQLITE_BUSY/SQLITE_LOCKED): worth another try. */
 export class StoreBusyError extends SeelieError {
   constructor(path: string, sqliteMessage: string, cause: unknown) {
@@ -104,6 +103,7 @@ export class StoreBusyError extends SeelieError {
   }
 }
 
+/** The error for a store seelie cannot use; the file is left as it is. */
 function storeError(path: string, err: unknown): SeelieError {
   if (err instanceof SeelieError) return err;
   const msg = errorMessage(err);
