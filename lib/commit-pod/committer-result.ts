@@ -109,7 +109,10 @@ export class LogRelay {
   }
 
   private line(line: string): void {
-    if (this.held.length === 0 && !line.startsWith("{")) return this.emit(line);
+    if (this.held.length === 0 && !line.startsWith("{")) {
+      this.emit(line);
+      return;
+    }
     this.held.push(line);
   }
 
@@ -158,7 +161,10 @@ function bytes(n: number | undefined): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let v = n;
   let u = 0;
-  while (v >= 1024 && u < units.length - 1) (v /= 1024), u++;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
   return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
 }
 

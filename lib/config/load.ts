@@ -108,18 +108,22 @@ function fileSecret(f: ConfigFile, obj: unknown, key: string, where: string): st
 
 /** The scalar reader: flag > env > file > default, recording each value's source. */
 function scalarReader(inputs: ConfigInputs, env: Record<string, string | undefined>, f: ConfigFile, sources: Record<string, ValueSource>) {
+  const from = (key: ScalarKey, source: ValueSource, value: string): string => {
+    sources[key] = source;
+    return value;
+  };
   return (key: ScalarKey, def?: string): string | undefined => {
     const s = SCALAR_SETTINGS[key];
     const flag = inputs.flags?.[key];
-    if (flag !== undefined && flag !== "") return (sources[key] = "flag"), flag;
+    if (flag !== undefined && flag !== "") return from(key, "flag", flag);
     const e = env[s.env];
-    if (e !== undefined && e !== "") return (sources[key] = "env"), e;
+    if (e !== undefined && e !== "") return from(key, "env", e);
     let v = str(get(f.doc, s.file), s.file, f.path);
     if (v === undefined && s.secret) {
       const pf = str(get(f.doc, `${s.file}File`), `${s.file}File`, f.path);
       if (pf !== undefined) v = readSecretFile(expandHome(pf, f.userHome), `${s.file}File`, f.path);
     }
-    if (v !== undefined) return (sources[key] = "file"), v;
+    if (v !== undefined) return from(key, "file", v);
     if (def !== undefined) sources[key] = "default";
     return def;
   };

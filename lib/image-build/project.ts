@@ -39,14 +39,14 @@ export interface PrepareOptions {
  */
 export function prepareProject(opts: PrepareOptions): PreparedProject {
   const contextDir = resolve(opts.projectDir);
-  let st;
+  let st: ReturnType<typeof statSync>;
   try {
     st = statSync(contextDir);
   } catch (err) {
     throw new UsageError(`project_dir ${contextDir} cannot be read: ${errorMessage(err)}`, "pass --project_dir pointing at your project directory");
   }
   if (!st.isDirectory()) throw new UsageError(`project_dir ${contextDir} is not a directory`, "pass --project_dir pointing at your project directory");
-  let marker;
+  let marker: ReturnType<typeof statSync>;
   try {
     marker = statSync(join(contextDir, PROJECT_MARKER));
   } catch {

@@ -6,7 +6,7 @@
 import type { JobSpec } from "./types.ts";
 import { isSecretKey } from "./types.ts";
 
-const SAFE = /^[A-Za-z0-9_@%+=:,.\/-]+$/;
+const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
 /** Quotes one word for a POSIX shell (bash, dash, zsh): bare when safe, else single quotes with `'\''`. */
 export function shellQuote(word: string): string {

@@ -21,6 +21,7 @@ const TF_PORT = 2222;
 export interface LocalPlan {
   /** Only with several workers. */
   network?: { Name: string; Driver: "bridge"; Labels: Record<string, string>; CheckDuplicate: true };
+  // biome-ignore lint/suspicious/noExplicitAny: dockerode's create options, passed through as the Engine API takes them
   containers: { name: string; options: Record<string, any> }[];
 }
 
@@ -43,7 +44,7 @@ export function localPlan(job: Pick<JobRecord, "id" | "spec">, uid: string): Loc
   const command = workerCommand(s);
   const hosts = workerHosts(s.workerCount);
   const containers = hosts.map((host, i) => {
-    const options: Record<string, any> = {
+    const options: LocalPlan["containers"][number]["options"] = {
       name: `${base}-${host}`,
       Hostname: host,
       Image: s.image,

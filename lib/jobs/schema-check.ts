@@ -5,6 +5,7 @@
  */
 import tfJobSchema from "./tfjob-schema.json" with { type: "json" };
 
+// biome-ignore lint/suspicious/noExplicitAny: a JSON Schema document, walked generically
 type Schema = Record<string, any>;
 
 function typeOk(v: unknown, t: string): boolean {
@@ -28,8 +29,9 @@ function typeOk(v: unknown, t: string): boolean {
 
 function check(root: Schema, s: Schema, v: unknown, path: string, out: string[]): void {
   if (s.$ref) {
-    const target = String(s.$ref).replace(/^#\//, "").split("/").reduce((o: any, k) => o?.[k], root);
-    return check(root, target, v, path, out);
+    const target = String(s.$ref).replace(/^#\//, "").split("/").reduce((o: Schema | undefined, k) => o?.[k], root);
+    check(root, target ?? {}, v, path, out);
+    return;
   }
   if (s.anyOf && !(s.anyOf as Schema[]).some((alt) => validate(root, alt, v, path).length === 0)) {
     out.push(`${path}: ${JSON.stringify(v)} matches none of ${(s.anyOf as Schema[]).map((a) => a.type).join(", ")}`);
@@ -44,7 +46,9 @@ function check(root: Schema, s: Schema, v: unknown, path: string, out: string[])
   if (s.minimum !== undefined && typeof v === "number" && v < s.minimum) out.push(`${path}: ${v} is below ${s.minimum}`);
   if (Array.isArray(v)) {
     if (s.minItems !== undefined && v.length < s.minItems) out.push(`${path}: needs at least ${s.minItems} item(s)`);
-    if (s.items) v.forEach((item, i) => check(root, s.items, item, `${path}[${i}]`, out));
+    if (s.items) {
+      for (const [i, item] of v.entries()) check(root, s.items, item, `${path}[${i}]`, out);
+    }
   } else if (v !== null && typeof v === "object") {
     const obj = v as Record<string, unknown>;
     for (const r of (s.required as string[] | undefined) ?? []) if (!(r in obj)) out.push(`${path}.${r}: required`);

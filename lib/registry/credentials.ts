@@ -38,7 +38,7 @@ function isHub(registry: string): boolean {
 /** Runs a real docker-credential helper from PATH. */
 export const execCredentialHelper: CredentialHelperRunner = async (helper, server) => {
   const bin = `docker-credential-${helper}`;
-  let proc;
+  let proc: Bun.Subprocess<Uint8Array, "pipe", "pipe">;
   try {
     // Pass env explicitly: Bun resolves the program with the PATH it is given, not the one it started with.
     proc = Bun.spawn([bin, "get"], { stdin: new TextEncoder().encode(server), stdout: "pipe", stderr: "pipe", env: process.env });

@@ -38,7 +38,9 @@ export function validate(value: unknown, schema: Schema, root: Schema = schema, 
   if (typeOf(value) === "integer" && schema.format === "int32" && ((value as number) > 2 ** 31 - 1 || (value as number) < -(2 ** 31))) {
     errs.push(`${path}: out of int32 range`);
   }
-  if (Array.isArray(value) && schema.items) value.forEach((v, i) => errs.push(...validate(v, schema.items, root, `${path}[${i}]`)));
+  if (Array.isArray(value) && schema.items) {
+    for (const [i, v] of value.entries()) errs.push(...validate(v, schema.items, root, `${path}[${i}]`));
+  }
   if (typeOf(value) === "object") {
     const obj = value as Record<string, unknown>;
     for (const r of schema.required ?? []) if (!(r in obj)) errs.push(`${path}: missing required "${r}"`);

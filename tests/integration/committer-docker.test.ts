@@ -219,7 +219,7 @@ describe("committer on Docker: bad input and faults", () => {
     const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
     expect(code).toBe(0);
     expect(out).toContain(`image:    127.0.0.1:5000/seelie-test/committed-text:${RUN}`);
-    expect(out).toMatch(/cleanup:  0 files, 0 bytes removed/);
+    expect(out).toMatch(/cleanup: {2}0 files, 0 bytes removed/);
     expect(await imageExists(`127.0.0.1:5000/seelie-test/committed-text:${RUN}`)).toBe(false);
   }, 60_000);
 

@@ -33,8 +33,8 @@ describe("imageHints", () => {
 describe("nameForId / isImageId", () => {
   const cases: [string[], string | undefined][] = [
     [[ID, "docker.io/library/busybox:1"], "docker.io/library/busybox:1"],
-    [["docker.io/library/busybox@sha256:" + "c".repeat(64), "docker.io/library/busybox:1"], "docker.io/library/busybox:1"],
-    [["docker.io/library/busybox@sha256:" + "c".repeat(64)], "docker.io/library/busybox@sha256:" + "c".repeat(64)],
+    [[`docker.io/library/busybox@sha256:${"c".repeat(64)}`, "docker.io/library/busybox:1"], "docker.io/library/busybox:1"],
+    [[`docker.io/library/busybox@sha256:${"c".repeat(64)}`], `docker.io/library/busybox@sha256:${"c".repeat(64)}`],
     [[ID], undefined],
     [[], undefined],
   ];

@@ -7,7 +7,7 @@ import { rechunk } from "../../lib/registry/distribution.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "seelie-tar-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const long = "d".repeat(60) + "/" + "e".repeat(70) + "/" + "f".repeat(80);
+const long = `${"d".repeat(60)}/${"e".repeat(70)}/${"f".repeat(80)}`;
 mkdirSync(join(dir, "root", long), { recursive: true });
 writeFileSync(join(dir, "root", long, "file.txt"), "x".repeat(1000));
 writeFileSync(join(dir, "root", "big"), new Uint8Array(1024 * 1024 + 3));

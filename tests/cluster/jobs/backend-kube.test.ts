@@ -82,9 +82,13 @@ function trimmedVersusCrd(trimmed: any, crd: any, root: any, path: string, out: 
       .replace(/^#\//, "")
       .split("/")
       .reduce((o: any, k) => o?.[k], root);
-    return trimmedVersusCrd(target, crd, root, path, out, seen);
+    trimmedVersusCrd(target, crd, root, path, out, seen);
+    return;
   }
-  if (!crd) return void out.push(`${path}: not in the CRD`);
+  if (!crd) {
+    out.push(`${path}: not in the CRD`);
+    return;
+  }
   seen.push(path);
   if (trimmed.type && crd.type && trimmed.type !== crd.type) out.push(`${path}: ${trimmed.type} here, ${crd.type} in the CRD`);
   if (trimmed.enum && crd.enum) for (const v of trimmed.enum) if (!crd.enum.includes(v)) out.push(`${path}: ${v} is not in the CRD's enum`);

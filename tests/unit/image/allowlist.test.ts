@@ -7,7 +7,7 @@ const digest = `sha256:${"c".repeat(64)}`;
 describe("the default base-image allow list", () => {
   const pass = [
     "registry.example.com/team/base:1",
-    "registry.example.com/a/b/c@" + digest,
+    `registry.example.com/a/b/c@${digest}`,
     "nvcr.io/nvidia/pytorch:23.10-py3",
     "nvcr.io/nvidia/cuda/sub:1",
     "tensorflow/tensorflow:2.4.3-gpu",

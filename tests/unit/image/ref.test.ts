@@ -19,7 +19,7 @@ describe("parseImageRef normalises as the docker CLI does", () => {
     expect(formatImageRef(parseImageRef(input))).toBe(want);
   });
 
-  const bad = ["", " busybox", "Busybox", "a//b", "a/b:", "a/b:-x", "a@sha256:zz", "r.io/a/b:t@sha256:123", "x/y:" + "t".repeat(129)];
+  const bad = ["", " busybox", "Busybox", "a//b", "a/b:", "a/b:-x", "a@sha256:zz", "r.io/a/b:t@sha256:123", `x/y:${"t".repeat(129)}`];
   test.each(bad)("rejects %p with a UsageError naming it", (input) => {
     expect(() => parseImageRef(input)).toThrow(UsageError);
   });
