@@ -11,6 +11,8 @@ import { fetchManifestInfo } from "./manifest-info.ts";
 import { backoffMs, isAuthError, isTransientPushError, pushOutcome, pushProgressLine, type PushEvent } from "./push-stream.ts";
 import type { ChangedPath, CommitResult, ExecResult, RuntimeContainer } from "./runtime.ts";
 import { sleep } from "../util/sleep.ts";
+import type { AuthResolver } from "../containerd/base-image.ts";
+import { commitDockerContainer } from "./docker-commit.ts";
 
 /** Push retry policy: attempts in all, and the first back-off (doubling). */
 export interface RetryPolicy {
@@ -28,7 +30,11 @@ function statusCode(err: unknown): number | undefined {
 }
 
 /** Finds a container on a Docker engine; an unknown ID is a UsageError naming it. */
-export async function findDockerContainer(docker: Docker, id: string, opts: { endpoint: string; retry?: RetryPolicy }): Promise<DockerContainer> {
+export async function findDockerContainer(
+  docker: Docker,
+  id: string,
+  opts: { endpoint: string; retry?: RetryPolicy; hostPrefix?: string; resolveAuth?: AuthResolver },
+): Promise<DockerContainer> {
   let info: Docker.ContainerInspectInfo;
   try {
     info = await docker.getContainer(id).inspect();
@@ -41,7 +47,7 @@ export async function findDockerContainer(docker: Docker, id: string, opts: { en
       cause: err,
     });
   }
-  return new DockerContainer(docker, info, opts.retry ?? DEFAULT_RETRY);
+  return new DockerContainer(docker, info, opts.retry ?? DEFAULT_RETRY, opts);
 }
 
 /** A Docker container as the committer sees it. */
@@ -52,12 +58,15 @@ export class DockerContainer implements RuntimeContainer {
   readonly paused: boolean;
   readonly env: string[];
   private readonly container: Docker.Container;
+  private readonly info: Docker.ContainerInspectInfo;
 
   constructor(
     private readonly docker: Docker,
     info: Docker.ContainerInspectInfo,
     private readonly retry: RetryPolicy,
+    private readonly where: { endpoint: string; hostPrefix?: string; resolveAuth?: AuthResolver } = { endpoint: "" },
   ) {
+    this.info = info;
     this.id = info.Id;
     this.running = info.State.Running === true;
     this.paused = info.State.Paused === true;
@@ -105,8 +114,32 @@ export class DockerContainer implements RuntimeContainer {
     return (await this.container.inspect()).State.Paused === true;
   }
 
-  /** Commits (Docker pauses and resumes itself when `pause`), pushes, removes the local image; see RuntimeContainer. */
+  /**
+   * Commits and pushes through the committer's own push path (commit-docker.ts). Without a push,
+   * `docker commit` makes a local image (dockerd pauses and resumes itself when `pause`).
+   */
   async commit(opts: Parameters<RuntimeContainer["commit"]>[0]): Promise<CommitResult> {
+    if (opts.push) {
+      return commitDockerContainer(
+        {
+          docker: this.docker,
+          socket: this.where.endpoint,
+          info: this.info,
+          hostPrefix: this.where.hostPrefix,
+          resolveAuth: this.where.resolveAuth,
+          registryOptions: { attempts: this.retry.attempts, backoffMs: this.retry.baseMs },
+          pause: () => this.pause(),
+          resume: () => this.resume(),
+          removeImage: (name, id, progress) => this.removeImage(name, id, progress),
+        },
+        { ...opts, pause: opts.pause && this.running && !this.paused },
+      );
+    }
+    return this.commitLocal(opts);
+  }
+
+  /** `docker commit` only (no push): the local image, with the config dockerd makes. */
+  private async commitLocal(opts: Parameters<RuntimeContainer["commit"]>[0]): Promise<CommitResult> {
     const ref = parseImageRef(opts.image);
     const image = formatImageRef(ref);
     const t0 = performance.now();

@@ -173,6 +173,7 @@ export async function findContainerdContainer(opts: FindContainerdContainerOptio
         ...o,
         resolveAuth: opts.resolveAuth,
         imageHints: hints,
+        hostPrefix: opts.hostPrefix,
         registryOptions: opts.registryOptions,
         shouldPause: self.running && !self.paused,
         pauseTask: () => self.pause(),

@@ -97,7 +97,9 @@ export const CONTAINERD_ID_MAX = 76;
  * 76-character limit for CRI's 64-hex container ids.
  */
 export function execIdFor(containerId: string): string {
-  return `seelie-exec-${containerId.replace(/[^\w.-]/g, "_").slice(0, 12)}-${randomBytes(6).toString("hex")}`;
+  // containerd's identifiers are alphanumeric runs joined by single `.`, `_` or `-`.
+  const part = containerId.replace(/[^A-Za-z0-9]+/g, "-").slice(0, 12).replace(/^-+|-+$/g, "") || "c";
+  return `seelie-exec-${part}-${randomBytes(6).toString("hex")}`;
 }
 
 /**

@@ -100,3 +100,22 @@ export function existedInLower(mounts: Mount[], hostPrefix = ""): ((path: string
       }
     });
 }
+
+/**
+ * The host directory (under `hostPrefix`) holding `container`'s own changes when its snapshotter is
+ * overlayfs: the `upperdir` of its active snapshot's overlay mount. Undefined for other snapshotters
+ * and for a snapshot without parent (a bind mount of the whole tree).
+ */
+export async function snapshotUpperDir(c: ContainerdClient, container: Container, hostPrefix = ""): Promise<string | undefined> {
+  const { snapshotter, snapshotKey } = container;
+  if (!snapshotter || !snapshotKey) return undefined;
+  let mounts: Mount[];
+  try {
+    mounts = (await c.snapshots.mounts({ snapshotter, key: snapshotKey })).mounts;
+  } catch (err) {
+    throw containerdError(err, c.socketPath, `mounts of snapshot ${snapshotKey}`);
+  }
+  const m = mounts.find((x) => x.type === "overlay");
+  const upper = m?.options.find((o) => o.startsWith("upperdir="))?.slice("upperdir=".length);
+  return upper ? join(hostPrefix, upper) : undefined;
+}

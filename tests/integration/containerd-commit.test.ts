@@ -206,12 +206,13 @@ describe("containerd container (real containerd)", () => {
     expect((await seelieLeases()).filter((l) => !was.leases.includes(l))).toEqual([]);
   }, 60_000);
 
-  test("commit + push, paused only during the diff; pull back with docker and run", async () => {
+  test("commit + push (API layer source), paused only during the diff; pull back with docker and run", async () => {
     const was = await before();
     const timings: Record<string, number> = {};
     const lines: string[] = [];
     const { result, seen } = await watchStatus(id, () =>
-      ct.commit({ image: target, push: true, auth, keepImage: false, pause: true, progress: (l) => lines.push(l), timings }),
+      // The diff service (the API fallback): its pause lasts long enough to be seen by polling.
+      ct.commit({ image: target, push: true, auth, keepImage: false, pause: true, progress: (l) => lines.push(l), timings, layerSource: "api" }),
     );
     expect(result.image).toBe(target);
     expect(result.digest).toMatch(/^sha256:[0-9a-f]{64}$/);

@@ -9,10 +9,13 @@ describe("execIdFor", () => {
     ["a short ctr name", "seelie-test-1"],
     ["a name with odd characters", "ns/pod:ctr name"],
     ["a very long name", "x".repeat(300)],
+    ["a name whose 12th character is a dash (seelie-test-…)", "seelie-test-main-abc"],
+    ["a name of dashes only", "---"],
   ])("%s stays within containerd's limit and is valid", (_what, id) => {
     const exec = execIdFor(id);
     expect(exec.length).toBeLessThanOrEqual(CONTAINERD_ID_MAX);
-    expect(exec).toMatch(/^[A-Za-z0-9][\w.-]*$/);
+    // containerd's identifier rule (identifiers.Validate).
+    expect(exec).toMatch(/^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$/);
   });
   test("names the container and differs per call", () => {
     expect(execIdFor(cri)).toStartWith(`seelie-exec-${cri.slice(0, 12)}-`);
