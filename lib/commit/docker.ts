@@ -6,11 +6,7 @@ import { PassThrough } from "node:stream";
 import type Docker from "dockerode";
 import { InterruptedError, SeelieError, UsageError, errorMessage } from "../errors.ts";
 import { parseImageRef, formatImageRef, repositoryOf } from "../image/ref.ts";
-import { toEngineAuth } from "../registry/credentials.ts";
-import { fetchManifestInfo } from "./manifest-info.ts";
-import { backoffMs, isAuthError, isTransientPushError, pushOutcome, pushProgressLine, type PushEvent } from "./push-stream.ts";
 import type { ChangedPath, CommitResult, ExecResult, RuntimeContainer } from "./runtime.ts";
-import { sleep } from "../util/sleep.ts";
 import type { AuthResolver } from "../containerd/base-image.ts";
 import { commitDockerContainer } from "./docker-commit.ts";
 
@@ -168,16 +164,6 @@ export class DockerContainer implements RuntimeContainer {
       if (opts.signal?.aborted) throw new InterruptedError("commit");
       const inspect = await this.docker.getImage(imageId).inspect();
       result = { image, digest: imageId, size: inspect.Size, layers: inspect.RootFS?.Layers?.length ?? 0 };
-      if (opts.push) {
-        const t1 = performance.now();
-        result.digest = await this.push(image, opts);
-        opts.timings.push = Math.round(performance.now() - t1);
-        const info = await fetchManifestInfo(image, opts.auth, opts.signal).catch(() => undefined);
-        if (info) {
-          result.size = info.size;
-          result.layers = info.layers;
-        }
-      }
     } finally {
       if (!opts.keepImage || !result) {
         const t2 = performance.now();
@@ -209,66 +195,5 @@ export class DockerContainer implements RuntimeContainer {
         progress(`warning: could not remove local image ${name}: ${errorMessage(err)}`);
       }
     }
-  }
-
-  private async pushOnce(image: string, opts: Parameters<RuntimeContainer["commit"]>[0]): Promise<{ digest?: string; error?: string }> {
-    const ref = parseImageRef(image);
-    const img = this.docker.getImage(repositoryOf(ref));
-    const authconfig = opts.auth ? toEngineAuth(opts.auth) : { serveraddress: ref.domain };
-    let stream: NodeJS.ReadableStream;
-    try {
-      stream = (await img.push({ tag: ref.tag ?? "latest", authconfig, abortSignal: opts.signal } as object)) as NodeJS.ReadableStream;
-    } catch (err) {
-      if (opts.signal?.aborted) throw new InterruptedError("push");
-      return { error: errorMessage(err) };
-    }
-    const events: PushEvent[] = [];
-    await new Promise<void>((resolve) => {
-      this.docker.modem.followProgress(
-        stream,
-        (err: Error | null) => {
-          if (err) events.push({ error: errorMessage(err) });
-          resolve();
-        },
-        (e: PushEvent) => {
-          events.push(e);
-          const line = pushProgressLine(e);
-          if (line) opts.progress(line);
-        },
-      );
-    });
-    if (opts.signal?.aborted) throw new InterruptedError("push");
-    return pushOutcome(events);
-  }
-
-  /** Pushes with `authconfig`, following the stream; retries transient failures with back-off. */
-  private async push(image: string, opts: Parameters<RuntimeContainer["commit"]>[0]): Promise<string> {
-    const registry = parseImageRef(image).domain;
-    let last = "";
-    for (let attempt = 1; attempt <= this.retry.attempts; attempt++) {
-      if (attempt > 1) {
-        const wait = backoffMs(attempt - 1, this.retry.baseMs);
-        opts.progress(`push failed (${last}); retrying in ${wait} ms (attempt ${attempt}/${this.retry.attempts})`);
-        await sleep(wait, opts.signal).catch(() => {
-          throw new InterruptedError("push");
-        });
-      }
-      const r = await this.pushOnce(image, opts);
-      if (!r.error) {
-        if (!r.digest) throw new SeelieError(`pushing ${image}: the registry ${registry} did not report a digest`, { hint: "check the registry's log" });
-        opts.progress(`pushed ${image}@${r.digest}`);
-        return r.digest;
-      }
-      last = r.error;
-      if (isAuthError(last)) {
-        throw new SeelieError(`pushing ${image}: the registry ${registry} refused the credentials${opts.auth ? ` from ${opts.auth.source}` : " (none found)"}: ${last}`, {
-          hint: `check the Docker config given with --docker-config (or DOCKER_CONFIG) has a valid entry for ${registry}`,
-        });
-      }
-      if (!isTransientPushError(last)) break;
-    }
-    throw new SeelieError(`pushing ${image} to ${registry} failed: ${last}`, {
-      hint: `check that the registry ${registry} is up and reachable from this node; the local image was removed`,
-    });
   }
 }

@@ -108,7 +108,7 @@ describe("the pushed config is the image's, not the container's", () => {
 
   test("Docker: env with a secret, command, working dir, user and kubelet labels stay out (upperdir and api)", async () => {
     const id = await docker(
-      "run", "-d", "--name", `seelie-fastcommit-cfg-${RUN}`, "-e", `SECRET_TOKEN=${SECRET}`, "-e", "KUBERNETES_SERVICE_HOST=10.96.0.1",
+      "run", "-d", "--network", "none", "--name", `seelie-fastcommit-cfg-${RUN}`, "-e", `SECRET_TOKEN=${SECRET}`, "-e", "KUBERNETES_SERVICE_HOST=10.96.0.1",
       ...Object.entries(POD_LABELS).flatMap(([k, v]) => ["-l", `${k}=${v}`]), "-w", "/tmp", "-u", "0", "--entrypoint", POD_CMD[0]!, base, ...POD_CMD.slice(1),
     );
     dockerContainers.push(id);
