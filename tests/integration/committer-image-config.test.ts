@@ -62,7 +62,7 @@ beforeAll(async () => {
       'CMD ["echo from-image"]',
     ].join("\n"),
   );
-  await docker("build", "-q", "-t", base, work);
+  await docker("build", "--network", "none", "-q", "-t", base, work);
   await docker("push", base);
   await ctr("images", "pull", "--plain-http", "--user", `${reg.user}:${reg.password}`, base);
 });
