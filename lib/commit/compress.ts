@@ -6,7 +6,7 @@
  * one. With blocks of 2 MiB a gzip layer is within a fraction of a percent of single-stream gzip.
  */
 import { availableParallelism } from "node:os";
-import { gzip } from "node:zlib";
+import { deflateRawSync, gzip } from "node:zlib";
 import { UsageError } from "../errors.ts";
 
 export type Compression = "gzip" | "zstd";
@@ -26,8 +26,26 @@ export function parseCompression(kind: string | undefined, level: string | numbe
   return { kind: k, level: n };
 }
 
+const SAMPLE = 8 * 1024;
+const SAMPLE_EVERY = 256 * 1024;
+
+/**
+ * True when every sample of the block (8 KiB every 256 KiB) deflates to more than 97 % of itself:
+ * random data, or data compressed already (checkpoints, archives, images). deflate would spend the
+ * same time on it as on text for nothing; stored it costs 5 bytes per 64 KiB.
+ */
+export function looksIncompressible(block: Uint8Array): boolean {
+  if (block.length < SAMPLE) return false;
+  for (let off = 0; off + SAMPLE <= block.length; off += SAMPLE_EVERY) {
+    const s = block.subarray(off, off + SAMPLE);
+    if (deflateRawSync(s, { level: 6 }).length < s.length * 0.97) return false;
+  }
+  return true;
+}
+
 function gzipBlock(block: Uint8Array, level: number): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => gzip(block, { level }, (err, out) => (err ? reject(err) : resolve(out))));
+  const l = looksIncompressible(block) ? 0 : level;
+  return new Promise((resolve, reject) => gzip(block, { level: l }, (err, out) => (err ? reject(err) : resolve(out))));
 }
 
 const compressBlock: Record<Compression, (block: Uint8Array, level: number) => Promise<Uint8Array>> = {
