@@ -61,7 +61,8 @@ const compressBlock: Record<Compression, (block: Uint8Array, level: number) => P
 export function parallelCompress(opts: { kind?: Compression; blockSize?: number; concurrency?: number; level?: number } = {}): TransformStream<Uint8Array, Uint8Array> {
   const kind = opts.kind ?? "gzip";
   const blockSize = opts.blockSize ?? 2 * 1024 * 1024;
-  const concurrency = Math.max(1, opts.concurrency ?? availableParallelism());
+  // Twice the cores: the cores keep compressing while the upload is still sending earlier blocks.
+  const concurrency = Math.max(1, opts.concurrency ?? availableParallelism() * 2);
   const level = opts.level ?? DEFAULT_LEVEL[kind];
   const fn = compressBlock[kind];
   const inflight: Promise<Uint8Array>[] = [];

@@ -5,7 +5,7 @@
  * character device → `.wh.NAME`; an opaque directory → its entry plus `.wh..wh..opq`). The layer tar
  * is then streamed from that list after the container is resumed.
  */
-import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readSync, readlinkSync, type Stats } from "node:fs";
+import { closeSync, fstatSync, readFileSync, lstatSync, openSync, readdirSync, readSync, readlinkSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { SeelieError, errorMessage } from "../errors.ts";
 import { gcPacer } from "../util/gc-pacer.ts";
@@ -58,13 +58,40 @@ function kept(path: string, names: string[]): [string, Uint8Array][] | undefined
   return out.length ? out : undefined;
 }
 
+const CAP_DAC_OVERRIDE = 1n;
+const CAP_DAC_READ_SEARCH = 2n;
+const CAP_SYS_ADMIN = 21n;
+
+/**
+ * Why this process cannot read an upper directory faithfully, or undefined when it can: overlay's
+ * own markers (`trusted.overlay.*`: opaque directories, redirects) are invisible without
+ * CAP_SYS_ADMIN — the walk would then silently bring deleted files back — and files of other users
+ * need CAP_DAC_READ_SEARCH (or CAP_DAC_OVERRIDE). `status` is /proc/self/status.
+ */
+export function missingCapabilities(status: string): string | undefined {
+  const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(status);
+  if (!m) return "its capabilities are unknown (no CapEff in /proc/self/status)";
+  const eff = BigInt(`0x${m[1]}`);
+  const has = (bit: bigint) => (eff >> bit) & 1n;
+  const missing: string[] = [];
+  if (!has(CAP_SYS_ADMIN)) missing.push("CAP_SYS_ADMIN (to see overlay's trusted.* attributes)");
+  if (!has(CAP_DAC_READ_SEARCH) && !has(CAP_DAC_OVERRIDE)) missing.push("CAP_DAC_READ_SEARCH (to read every user's files)");
+  return missing.length ? `it lacks ${missing.join(" and ")}` : undefined;
+}
+
 /**
  * Walks `upper` (depth first, names in byte order, as Go's filepath.Walk) into layer entries.
  * Sockets are left out (as dockerd and containerd leave them out); hard links inside the layer
  * become link entries to the first path seen. Throws UpperDirUnusable when the directory is missing
  * or unreadable, or uses overlay redirects or metacopy.
  */
-export function walkUpperDir(upper: string): UpperWalk {
+export function walkUpperDir(upper: string, procStatus: () => string = () => readFileSync("/proc/self/status", "utf8")): UpperWalk {
+  const why = missingCapabilities(procStatus());
+  if (why) {
+    throw new UpperDirUnusable(`the upper directory ${upper} cannot be read faithfully by this process: ${why}`, {
+      hint: "run the committer as root with those capabilities (the committer Pod has them), or use --layer-source api",
+    });
+  }
   let root: Stats;
   try {
     root = lstatSync(upper);
