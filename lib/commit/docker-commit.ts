@@ -6,7 +6,6 @@
  * walked), or — other storage drivers, an unreadable directory, `--layer-source api` — from
  * `docker commit` (dockerd pauses for its diff) read back out of `docker save`.
  */
-import { join } from "node:path";
 import type Docker from "dockerode";
 import { InterruptedError, SeelieError, errorMessage } from "../errors.ts";
 import { formatImageRef, parseImageRef, repositoryOf } from "../image/ref.ts";
@@ -19,7 +18,7 @@ import { dockerBaseFromRegistry, uploadDockerBase } from "./docker-base.ts";
 import { savedTopLayer } from "./docker-save.ts";
 import { buildCommittedImage, pushCommittedImage, uploadNewLayer } from "./push-image.ts";
 import type { CommitResult, RuntimeContainer } from "./runtime.ts";
-import { UpperDirUnusable, upperDirTar, walkUpperDir, type UpperWalk } from "./upper-dir.ts";
+import { UpperDirUnusable, hostOrPrefixed, upperDirTar, walkUpperDir, type UpperWalk } from "./upper-dir.ts";
 
 /** What the Docker commit needs to know about the container and the node. */
 export interface DockerCommitContext {
@@ -39,7 +38,7 @@ export function dockerUpperDir(info: Docker.ContainerInspectInfo, hostPrefix = "
   const gd = info.GraphDriver as { Name?: string; Data?: Record<string, string> } | undefined;
   if (gd?.Name !== "overlay2" && gd?.Name !== "overlay") return undefined;
   const upper = gd.Data?.UpperDir;
-  return upper ? join(hostPrefix, upper) : undefined;
+  return upper ? hostOrPrefixed(upper, hostPrefix) : undefined;
 }
 
 async function timed<T>(timings: Record<string, number>, name: string, fn: () => Promise<T>): Promise<T> {

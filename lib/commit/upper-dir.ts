@@ -5,7 +5,7 @@
  * character device → `.wh.NAME`; an opaque directory → its entry plus `.wh..wh..opq`). The layer tar
  * is then streamed from that list after the container is resumed.
  */
-import { closeSync, fstatSync, readFileSync, lstatSync, openSync, readdirSync, readSync, readlinkSync, type Stats } from "node:fs";
+import { closeSync, existsSync, fstatSync, readFileSync, lstatSync, openSync, readdirSync, readSync, readlinkSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { SeelieError, errorMessage } from "../errors.ts";
 import { gcPacer } from "../util/gc-pacer.ts";
@@ -56,6 +56,15 @@ function kept(path: string, names: string[]): [string, Uint8Array][] | undefined
     if (v) out.push([n, v]);
   }
   return out.length ? out : undefined;
+}
+
+/**
+ * Where a host path is seen from here: under `hostPrefix` when the host's / is mounted there, else at
+ * the same path (the committer Pod mounts the runtime's storage at its host path).
+ */
+export function hostOrPrefixed(hostPath: string, hostPrefix = ""): string {
+  const prefixed = join(hostPrefix, hostPath);
+  return hostPrefix && !existsSync(prefixed) && existsSync(hostPath) ? hostPath : prefixed;
 }
 
 const CAP_DAC_OVERRIDE = 1n;

@@ -10,6 +10,7 @@ import type { Container } from "../../proto/gen/containerd/services/containers/v
 import type { Mount } from "../../proto/gen/containerd/types/mount_pb.ts";
 import { SeelieError } from "../errors.ts";
 import { containerdError, type ContainerdClient } from "./client.ts";
+import { hostOrPrefixed } from "../commit/upper-dir.ts";
 
 /** The new layer's descriptor and the parent's mounts (for telling additions from modifications). */
 export interface SnapshotDiff {
@@ -117,5 +118,5 @@ export async function snapshotUpperDir(c: ContainerdClient, container: Container
   }
   const m = mounts.find((x) => x.type === "overlay");
   const upper = m?.options.find((o) => o.startsWith("upperdir="))?.slice("upperdir=".length);
-  return upper ? join(hostPrefix, upper) : undefined;
+  return upper ? hostOrPrefixed(upper, hostPrefix) : undefined;
 }
