@@ -215,10 +215,13 @@ export function upperDirTar(walk: UpperWalk, opts: { onChanged?: (path: string) 
               opts.onChanged?.(`/${file.entry.name}`);
             }
             file.left -= n;
-            const done = file.left === 0;
             const size = file.entry.size;
-            if (done) closeFile();
-            ctrl.enqueue(done ? Buffer.concat([buf, tarPadding(size)]) : buf);
+            ctrl.enqueue(buf);
+            if (file.left === 0) {
+              closeFile();
+              const pad = tarPadding(size);
+              if (pad.length) ctrl.enqueue(pad);
+            }
             collect(n);
             return;
           }

@@ -231,7 +231,7 @@ describe("containerd container (real containerd)", () => {
     pulled.push(target);
     const pull = await sh(dockerCli("pull", target));
     expect(pull.stderr).toBe("");
-    const run = await sh(dockerCli("run", "--rm", target, "sh", "-c", "cat /work/user.txt; sha256sum /work/big; test -e /bin/ls && echo ls-present || echo ls-gone"));
+    const run = await sh(dockerCli("run", "--rm", "--network", "none", target, "sh", "-c", "cat /work/user.txt; sha256sum /work/big; test -e /bin/ls && echo ls-present || echo ls-gone"));
     expect(run.code).toBe(0);
     expect(run.stdout).toBe(`hello\n${bigSum}  /work/big\nls-gone\n`);
     const inspect = JSON.parse((await sh(dockerCli("image", "inspect", target))).stdout)[0];
@@ -340,7 +340,7 @@ describe("base layers missing from the content store", () => {
     expect(lines.some((l) => l.includes("mounted from seelie/busybox"))).toBe(true);
     pulled.push(img);
     expect((await sh(dockerCli("pull", img))).code).toBe(0);
-    const run = await sh(dockerCli("run", "--rm", img, "cat", "/kept.txt"));
+    const run = await sh(dockerCli("run", "--rm", "--network", "none", img, "cat", "/kept.txt"));
     expect(run.stdout).toBe("kept\n");
     await expectNothingLeft(was, img, [r.digest]);
     await expectRunningNotPaused(ct);
@@ -360,7 +360,7 @@ describe("base layers missing from the content store", () => {
       writeFileSync(join(cfgDir, "config.json"), JSON.stringify(cfg));
       const docker = (...a: string[]) => ["/usr/bin/docker", "--config", cfgDir, ...a];
       expect((await sh(docker("pull", img))).code).toBe(0);
-      const run = await sh(docker("run", "--rm", img, "cat", "/kept.txt"));
+      const run = await sh(docker("run", "--rm", "--network", "none", img, "cat", "/kept.txt"));
       expect(run.stdout).toBe("kept\n");
       await sh(docker("rmi", "-f", img));
     } finally {
@@ -445,7 +445,7 @@ describe("bad input", () => {
       expect(r.layers).toBe(2);
       pulled.push(img);
       expect((await sh(dockerCli("pull", img))).code).toBe(0);
-      expect((await sh(dockerCli("run", "--rm", img, "cat", "/done.txt"))).stdout).toBe("done\n");
+      expect((await sh(dockerCli("run", "--rm", "--network", "none", img, "cat", "/done.txt"))).stdout).toBe("done\n");
       await expectNothingLeft(was, img, [r.digest]);
     } finally {
       ct.close();
