@@ -3,15 +3,15 @@
  * seelie-committer — runs in the committer pod on the node of the target container: clean, commit,
  * push, remove. The same command as `seelie image commit-container`; compiled by `bun run build:committer`.
  */
-import { renderUsage, runCommand } from "citty";
+import { runCommand } from "citty";
 import pkg from "../package.json" with { type: "json" };
 import command from "./commands/image/commit-container.ts";
-import { reportError } from "./commands/_cli.ts";
+import { reportError, showUsage } from "./commands/_cli.ts";
 
 const main = { ...command, meta: { ...command.meta, name: "seelie-committer", version: pkg.version } };
 const argv = process.argv.slice(2);
 if (argv.includes("--help") || argv.includes("-h")) {
-  process.stdout.write(`${await renderUsage(main)}\n`);
+  await showUsage(main);
 } else if (argv.length === 1 && argv[0] === "--version") {
   process.stdout.write(`${pkg.version}\n`);
 } else {

@@ -6,7 +6,7 @@
 import { defineCommand, runCommand, runMain } from "citty";
 import pkg from "../package.json" with { type: "json" };
 import { useLeanEngineModules } from "../lib/engine/lean-modules.ts";
-import { reportError } from "./commands/_cli.ts";
+import { reportError, showUsage } from "./commands/_cli.ts";
 
 useLeanEngineModules();
 
@@ -22,7 +22,7 @@ const main = defineCommand({
 
 const argv = process.argv.slice(2);
 if (argv.length === 0 || argv.includes("--help") || argv.includes("-h") || (argv.length === 1 && argv[0] === "--version")) {
-  await runMain(main, { rawArgs: argv });
+  await runMain(main, { rawArgs: argv, showUsage });
 } else {
   try {
     await runCommand(main, { rawArgs: argv });

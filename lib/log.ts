@@ -1,10 +1,28 @@
-import { createConsola, type ConsolaInstance, type ConsolaReporter } from "consola/core";
 import { formatWithOptions } from "node:util";
+import { type ConsolaInstance, type ConsolaReporter, createConsola } from "consola/core";
 
-/** One line per message on stderr: `ERROR …`, `WARN …`, `ℹ …`; colour only on a terminal. */
+/**
+ * Whether to colour output written to a stream: `FORCE_COLOR` (set, not `0`/`false`) forces it on,
+ * then a non-empty `NO_COLOR` or `TERM=dumb` turns it off, else only on a terminal.
+ */
+export function colourEnabled(isTTY: boolean | undefined, env: Record<string, string | undefined>): boolean {
+  const force = env.FORCE_COLOR;
+  if (force !== undefined) return force !== "0" && force.toLowerCase() !== "false";
+  if (env.NO_COLOR) return false;
+  if (env.TERM === "dumb") return false;
+  return isTTY === true;
+}
+
+/** Drops ANSI colour/style escapes (SGR sequences) from a text. */
+export function stripColour(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the ESC that starts every SGR sequence is what it matches
+  return text.replace(/\u001B\[[0-9;]*m/g, "");
+}
+
+/** One line per message on stderr: `ERROR …`, `WARN …`, `ℹ …`; colour only on a terminal (see colourEnabled). */
 const stderrReporter: ConsolaReporter = {
   log(obj) {
-    const tty = process.stderr.isTTY === true;
+    const tty = colourEnabled(process.stderr.isTTY, process.env);
     const paint = (code: number, s: string) => (tty ? `\u001B[${code}m${s}\u001B[0m` : s);
     const text = formatWithOptions({ colors: tty }, ...obj.args);
     const prefix =

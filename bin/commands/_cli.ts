@@ -2,9 +2,18 @@
  * What every command file shares: the entry point's error handling, Ctrl-C as an AbortSignal,
  * repeatable flags (citty keeps only the last value) and the refusal of unknown flags.
  */
-import type { ArgsDef } from "citty";
+import { type ArgsDef, type CommandDef, renderUsage } from "citty";
 import { SeelieError, UsageError } from "../../lib/errors.ts";
-import { log } from "../../lib/log.ts";
+import { colourEnabled, log, stripColour } from "../../lib/log.ts";
+
+/**
+ * Writes a command's usage to stdout, coloured only when colourEnabled says so: citty colours it
+ * whenever NO_COLOR=1, TERM=dumb, CI and TEST are all unset, even into a file or a pipe.
+ */
+export async function showUsage<T extends ArgsDef = ArgsDef>(cmd: CommandDef<T>, parent?: CommandDef<T>): Promise<void> {
+  const text = await renderUsage(cmd, parent);
+  process.stdout.write(`${colourEnabled(process.stdout.isTTY, process.env) ? text : stripColour(text)}\n\n`);
+}
 
 /** The common `-o/--output` flag. */
 export const outputArg = {
@@ -41,7 +50,10 @@ export function repeated(rawArgs: readonly string[], names: readonly string[]): 
 }
 
 function spellings(name: string): string[] {
-  const kebab = name.replace(/_/g, "-").replace(/([a-z0-9])([A-Z])/g, "$1-$2").toLowerCase();
+  const kebab = name
+    .replace(/_/g, "-")
+    .replace(/([a-z0-9])([A-Z])/g, "$1-$2")
+    .toLowerCase();
   return [...new Set([name, kebab, kebab.replace(/-/g, "_")])];
 }
 

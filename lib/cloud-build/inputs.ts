@@ -32,6 +32,16 @@ export interface CloudBuildOptions {
   toolsImage?: string;
   name?: string;
   deadlineSeconds?: number;
+  hostNetwork?: boolean;
+}
+
+const NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"; // Kubernetes' own generateName alphabet
+
+/** A Pod name as `generateName: seelie-build-<tool>-` would give, chosen here so `kubectl apply` accepts it. */
+export function generatedPodName(tool: string, random: () => number = Math.random): string {
+  let suffix = "";
+  for (let i = 0; i < 5; i++) suffix += NAME_CHARS[Math.floor(random() * NAME_CHARS.length)];
+  return `seelie-build-${tool}-${suffix}`;
 }
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -55,9 +65,18 @@ export function parseNfs(value: string): { server: string; path: string } {
 /** Checks `--context_subpath`: relative, without `..`. */
 export function checkSubpath(value: string | undefined): string {
   const v = (value ?? ".").trim() || ".";
-  if (v.startsWith("/")) throw new UsageError(`--context_subpath "${v}" must be relative to the volume's root`, "drop the leading '/', e.g. --context_subpath alice/mnist");
-  if (v.split("/").includes("..")) throw new UsageError(`--context_subpath "${v}" must not contain '..'`, "give the project's path inside the volume");
-  if (/[\s$`"'\\]/.test(v)) throw new UsageError(`--context_subpath "${v}" has spaces or shell characters`, "rename the directory or mount a volume whose root is the project");
+  if (v.startsWith("/"))
+    throw new UsageError(
+      `--context_subpath "${v}" must be relative to the volume's root`,
+      "drop the leading '/', e.g. --context_subpath alice/mnist",
+    );
+  if (v.split("/").includes(".."))
+    throw new UsageError(`--context_subpath "${v}" must not contain '..'`, "give the project's path inside the volume");
+  if (/[\s$`"'\\]/.test(v))
+    throw new UsageError(
+      `--context_subpath "${v}" has spaces or shell characters`,
+      "rename the directory or mount a volume whose root is the project",
+    );
   return v;
 }
 
@@ -72,33 +91,42 @@ export function resolveToolsImage(flag: string | undefined, config: Pick<SeelieC
  * `--tag`/`--repo_type`), the builder and tools images. With `contextDir`, also runs the project checks
  * of the prepare step locally (ml.flag, Dockerfile FROMs), so a bad project fails before any Pod.
  */
-export function resolveCloudBuildInputs(
-  opts: CloudBuildOptions,
-  config: SeelieConfig,
-  notice?: (msg: string) => void,
-): CloudBuildInputs {
+export function resolveCloudBuildInputs(opts: CloudBuildOptions, config: SeelieConfig, notice?: (msg: string) => void): CloudBuildInputs {
   const tool = parseBuildTool(opts.tool);
   if (!opts.baseImage) throw new UsageError("--base_image is required", "pass --base_image=<registry>/<image>:<tag> from the allow list");
   parseImageRef(opts.baseImage, "--base_image");
   assertBaseImageAllowed(opts.baseImage, config.allowedBaseImages, "--base_image");
 
-  if (opts.contextPvc && opts.contextNfs) throw new UsageError("--context_pvc and --context_nfs are exclusive", "give the project's volume once");
+  if (opts.contextPvc && opts.contextNfs)
+    throw new UsageError("--context_pvc and --context_nfs are exclusive", "give the project's volume once");
   let context: ContextVolume;
   if (opts.contextPvc) context = { pvc: checkName(opts.contextPvc, "--context_pvc", "PersistentVolumeClaim") };
   else if (opts.contextNfs) context = { nfs: parseNfs(opts.contextNfs) };
-  else throw new UsageError("no build context: --context_pvc NAME or --context_nfs SERVER:/PATH is required", "name the volume that holds the project");
+  else
+    throw new UsageError(
+      "no build context: --context_pvc NAME or --context_nfs SERVER:/PATH is required",
+      "name the volume that holds the project",
+    );
   const contextSubpath = checkSubpath(opts.contextSubpath);
 
   const registrySecret = checkName(opts.registrySecret, "--registry_secret", "kubernetes.io/dockerconfigjson Secret");
-  const namespace = checkName(opts.namespace || "default", "--namespace", "namespace", DNS_LABEL, 63);
+  // Empty only for --render without --namespace: the Pod then carries none and `kubectl -n` decides.
+  const namespace = opts.namespace === "" ? "" : checkName(opts.namespace ?? "default", "--namespace", "namespace", DNS_LABEL, 63);
 
   let image: string;
   if (opts.image) {
-    if (opts.tag || opts.repoType) throw new UsageError("--image cannot be combined with --tag/--repo_type", "give either --image REF or --tag and --repo_type");
+    if (opts.tag || opts.repoType)
+      throw new UsageError("--image cannot be combined with --tag/--repo_type", "give either --image REF or --tag and --repo_type");
     parseImageRef(opts.image, "--image");
     image = opts.image;
   } else {
-    image = platformImageName({ registryHost: config.registryHost, repo: config.repo, username: config.username, repoType: opts.repoType ?? "", tag: opts.tag ?? "" });
+    image = platformImageName({
+      registryHost: config.registryHost,
+      repo: config.repo,
+      username: config.username,
+      repoType: opts.repoType ?? "",
+      tag: opts.tag ?? "",
+    });
   }
   const builderImage = opts.builderImage || DEFAULT_BUILDER_IMAGES[tool];
   parseImageRef(builderImage, "--builder_image");
@@ -109,8 +137,21 @@ export function resolveCloudBuildInputs(
     // Same checks as the init container, on the workstation's view of the same project.
     prepareBuild({ projectDir: opts.contextDir, baseImage: opts.baseImage, tool, allowedBaseImages: config.allowedBaseImages, notice });
   }
-  const inputs: CloudBuildInputs = { tool, baseImage: opts.baseImage, context, contextSubpath, registrySecret, image, namespace, builderImage, toolsImage, allowedBaseImages: config.allowedBaseImages };
-  if (opts.name) inputs.name = checkName(opts.name, "--name", "Pod");
+  const name = opts.name ? checkName(opts.name, "--name", "Pod") : generatedPodName(tool);
+  const inputs: CloudBuildInputs = {
+    tool,
+    baseImage: opts.baseImage,
+    context,
+    contextSubpath,
+    registrySecret,
+    image,
+    namespace,
+    builderImage,
+    toolsImage,
+    allowedBaseImages: config.allowedBaseImages,
+    name,
+  };
   if (opts.deadlineSeconds) inputs.deadlineSeconds = opts.deadlineSeconds;
+  if (opts.hostNetwork) inputs.hostNetwork = true;
   return inputs;
 }

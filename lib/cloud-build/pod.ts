@@ -4,7 +4,7 @@
  * builder container builds and pushes. Only the parts listed in TOOL_SPECIFIC_PARTS change with the tool.
  */
 import { stringify } from "yaml";
-import { REGISTRY_AUTH_DIR, SCRATCH_DIR, VOLUME_MOUNT, builderContainer, toolFragment } from "./tools.ts";
+import { builderContainer, REGISTRY_AUTH_DIR, SCRATCH_DIR, toolFragment, VOLUME_MOUNT } from "./tools.ts";
 import type { CloudBuildInputs, ContainerSpec, EnvVar, PodSpecDoc, VolumeMount, VolumeSpec } from "./types.ts";
 
 /** Labels every build Pod carries (and `seelie.dev/build-tool`). */
@@ -16,7 +16,7 @@ const BUILD_POD_LABELS = { "app.kubernetes.io/name": "seelie-cloud-build", "app.
  * the builder container's image/command/args/tool env/securityContext/extra mounts, and extra volumes.
  */
 export const TOOL_SPECIFIC_PARTS = [
-  "metadata.name / metadata.generateName",
+  "metadata.name",
   "metadata.labels[seelie.dev/build-tool]",
   "metadata.annotations",
   "spec.initContainers[prepare].env[BUILD_TOOL]",
@@ -76,8 +76,8 @@ function prepareContainer(inputs: CloudBuildInputs): ContainerSpec {
 /** Renders the build Pod for the inputs. Pure: no I/O, same inputs give the same Pod. */
 export function renderBuildPod(inputs: CloudBuildInputs): PodSpecDoc {
   const frag = toolFragment(inputs.tool);
-  const metadata: PodSpecDoc["metadata"] = inputs.name ? { name: inputs.name } : { generateName: `seelie-build-${inputs.tool}-` };
-  // Templates leave the namespace out so `kubectl -n NS apply -f` works.
+  const metadata: PodSpecDoc["metadata"] = { name: inputs.name };
+  // Left out unless given, so `kubectl -n NS apply -f` decides (a written namespace would clash with -n).
   if (inputs.namespace) metadata.namespace = inputs.namespace;
   metadata.labels = { ...BUILD_POD_LABELS, "seelie.dev/build-tool": inputs.tool };
   if (Object.keys(frag.annotations).length > 0) metadata.annotations = { ...frag.annotations };
@@ -89,17 +89,28 @@ export function renderBuildPod(inputs: CloudBuildInputs): PodSpecDoc {
     spec: {
       restartPolicy: "Never",
       automountServiceAccountToken: false,
+      // The runtime's default seccomp profile for every container (v1.21 applies none unless asked);
+      // the builders that need a user namespace opt out in their own securityContext (tools.ts).
+      securityContext: { seccompProfile: { type: "RuntimeDefault" } },
       initContainers: [prepareContainer(inputs)],
       containers: [builderContainer(inputs.tool, inputs.builderImage, sharedEnv(inputs), [contextMount, scratchMount, authMount])],
       volumes: [
         contextVolume(inputs),
         { name: "scratch", emptyDir: {} },
-        { name: "registry-auth", secret: { secretName: inputs.registrySecret, items: [{ key: ".dockerconfigjson", path: "config.json" }] } },
+        {
+          name: "registry-auth",
+          secret: { secretName: inputs.registrySecret, items: [{ key: ".dockerconfigjson", path: "config.json" }] },
+        },
         ...frag.volumes,
       ],
     },
   };
   if (inputs.deadlineSeconds) pod.spec.activeDeadlineSeconds = inputs.deadlineSeconds;
+  if (inputs.hostNetwork) {
+    pod.spec.hostNetwork = true;
+    // The node's resolv.conf: cluster DNS is not what a host-network Pod would expect to resolve with.
+    pod.spec.dnsPolicy = "Default";
+  }
   return pod;
 }
 

@@ -34,10 +34,7 @@ export interface PrepareBuildResult {
 /** Throws a UsageError unless `tool` is one of the supported build tools. */
 export function parseBuildTool(tool: string | undefined, flag = "--tool"): BuildTool {
   if (tool && (BUILD_TOOLS as readonly string[]).includes(tool)) return tool as BuildTool;
-  throw new UsageError(
-    tool ? `unknown build tool "${tool}" (${flag})` : `${flag} is required`,
-    `use ${flag} ${BUILD_TOOLS.join("|")}`,
-  );
+  throw new UsageError(tool ? `unknown build tool "${tool}" (${flag})` : `${flag} is required`, `use ${flag} ${BUILD_TOOLS.join("|")}`);
 }
 
 function isInside(child: string, parent: string): boolean {
@@ -67,12 +64,23 @@ export function prepareBuild(opts: PrepareBuildOptions): PrepareBuildResult {
   if (!opts.baseImage) throw new UsageError("--base_image is required", "pass --base_image=<registry>/<image>:<tag>");
   const projectDir = resolve(opts.projectDir);
   if (!existsSync(projectDir)) {
-    throw new UsageError(`the build context ${projectDir} does not exist`, "check --context_subpath: it is the project's path on the volume");
+    throw new UsageError(
+      `the build context ${projectDir} does not exist`,
+      "check --context_subpath: it is the project's path on the volume",
+    );
   }
   if (opts.outDir && isInside(resolve(opts.outDir), projectDir)) {
-    throw new UsageError(`--out ${resolve(opts.outDir)} is inside the project ${projectDir}`, "write into a scratch directory outside the user's storage");
+    throw new UsageError(
+      `--out ${resolve(opts.outDir)} is inside the project ${projectDir}`,
+      "write into a scratch directory outside the user's storage",
+    );
   }
-  const prepared: PreparedProject = prepareProject({ projectDir, baseImage: opts.baseImage, allowedBaseImages: opts.allowedBaseImages, notice: opts.notice });
+  const prepared: PreparedProject = prepareProject({
+    projectDir,
+    baseImage: opts.baseImage,
+    allowedBaseImages: opts.allowedBaseImages,
+    notice: opts.notice,
+  });
   if (tool === "buildpacks") {
     if (!prepared.generated) {
       throw new UsageError(
@@ -81,7 +89,9 @@ export function prepareBuild(opts: PrepareBuildOptions): PrepareBuildResult {
       );
     }
     if (existsSync(join(projectDir, "build_script.sh"))) {
-      opts.notice?.("Buildpacks do not run build_script.sh: only what the builder's buildpacks detect (e.g. requirements.txt) is installed");
+      opts.notice?.(
+        "Buildpacks do not run build_script.sh: only what the builder's buildpacks detect (e.g. requirements.txt) is installed",
+      );
     }
   }
   const result: PrepareBuildResult = { tool, projectDir, generated: prepared.generated, baseImages: prepared.baseImages, written: [] };

@@ -1,17 +1,18 @@
 /**
- * Runs an in-cluster build: checks the registry Secret (and the PVC), creates the build Pod, streams
- * the prepare and build logs, waits for the end, reads the pushed digest and always deletes the Pod
- * (on success, failure and interruption).
+ * Runs an in-cluster build: checks the registry Secret (and the PVC), then runs the build Pod to its end
+ * on the one Pod loop (lib/kube/pod-run.ts: create, follow the prepare and build logs, stop early on a
+ * Pod that cannot start, delete it on success, failure, timeout and Ctrl-C), and reads the pushed digest.
  */
-import { ApiException, CoreV1Api, type KubeConfig, Log, type V1ContainerStatus, type V1Pod } from "@kubernetes/client-node";
-import { InterruptedError, SeelieError, UsageError, errorMessage } from "../errors.ts";
-import { kubeError } from "../kube/client.ts";
+import type { CoreV1Api, V1Pod, V1Secret } from "@kubernetes/client-node";
+import { InterruptedError, SeelieError, UsageError } from "../errors.ts";
+import type { KubeClients } from "../kube/client.ts";
+import { kubeError, kubeFailure } from "../kube/errors.ts";
+import { runPodToEnd } from "../kube/pod-run.ts";
+import { containerStatus } from "../kube/pod-state.ts";
 import type { ProgressSink } from "../log.ts";
-import { ContainerLogFollower } from "./logs.ts";
 import { renderBuildPod } from "./pod.ts";
 import { DIGEST_LINE_PREFIX } from "./tools.ts";
 import type { BuildTool, CloudBuildInputs } from "./types.ts";
-import { sleep } from "../util/sleep.ts";
 
 /** The outcome of a build, as `-o json` prints it. */
 export interface CloudBuildResult {
@@ -36,32 +37,16 @@ export interface RunCloudBuildOptions {
    * unschedulable Pod would otherwise be waited for forever.
    */
   waitMs?: number;
+  /** How long the scheduler may call the Pod unschedulable before the build fails (ms; the loop's default otherwise). */
+  unschedulableMs?: number;
 }
 
 const DIGEST_RE = /sha256:[0-9a-f]{64}/;
-const STUCK_REASONS = new Set(["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError", "CreateContainerError", "RunContainerError"]);
-
-/** The API server's own message (a Status object's `message`), when the error carries one. */
-function apiMessage(err: unknown): string | undefined {
-  if (!(err instanceof ApiException)) return undefined;
-  const body: unknown = err.body;
-  try {
-    const status = typeof body === "string" ? JSON.parse(body) : body;
-    const m = (status as { message?: unknown } | undefined)?.message;
-    return typeof m === "string" && m ? m : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function apiError(what: string, err: unknown): SeelieError {
-  const detail = err instanceof ApiException ? `HTTP ${err.code}${apiMessage(err) ? ` — ${apiMessage(err)}` : ""}` : errorMessage(err);
-  return new SeelieError(`${what}: ${detail}`, { hint: "check the kubeconfig context, the namespace and your RBAC permissions", cause: err });
-}
+const CONTAINERS = ["prepare", "build"] as const;
 
 /** Refuses a missing or wrongly typed registry Secret before any Pod exists (its contents are never read out). */
 export async function checkRegistrySecret(api: CoreV1Api, namespace: string, name: string): Promise<void> {
-  let secret;
+  let secret: V1Secret;
   try {
     secret = await api.readNamespacedSecret({ name, namespace });
   } catch (err) {
@@ -71,7 +56,7 @@ export async function checkRegistrySecret(api: CoreV1Api, namespace: string, nam
         `create it: kubectl -n ${namespace} create secret docker-registry ${name} --docker-server=REGISTRY --docker-username=USER --docker-password=...`,
       );
     }
-    throw apiError(`cannot read the registry secret ${namespace}/${name}`, err);
+    throw kubeFailure(`read the registry secret ${namespace}/${name}`, err);
   }
   if (secret.type !== "kubernetes.io/dockerconfigjson" || !secret.data?.[".dockerconfigjson"]) {
     throw new UsageError(
@@ -87,143 +72,86 @@ export async function checkContextClaim(api: CoreV1Api, namespace: string, claim
     await api.readNamespacedPersistentVolumeClaim({ name: claim, namespace });
   } catch (err) {
     if (kubeError(err).code === 404) {
-      throw new UsageError(`the build context volume claim "${claim}" does not exist in namespace "${namespace}"`, "check --context_pvc and --namespace (kubectl get pvc)");
+      throw new UsageError(
+        `the build context volume claim "${claim}" does not exist in namespace "${namespace}"`,
+        "check --context_pvc and --namespace (kubectl get pvc)",
+      );
     }
-    throw apiError(`cannot read the volume claim ${namespace}/${claim}`, err);
+    throw kubeFailure(`read the volume claim ${namespace}/${claim}`, err);
   }
 }
-
-function statusOf(pod: V1Pod, container: string): V1ContainerStatus | undefined {
-  return [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].find((s) => s.name === container);
-}
-
-// Waiting ends early on Ctrl-C; the loop then sees the aborted signal and cleans up.
-const waitUnlessAborted = (ms: number, signal?: AbortSignal) => sleep(ms, signal).catch(() => undefined);
 
 /**
- * Creates the build Pod for `inputs` and follows it to the end. Returns the pushed image and digest;
- * throws SeelieError naming the failed container (prepare or build), UsageError for a missing secret or
- * claim (no Pod is created then), InterruptedError on abort. The Pod is deleted in every case.
+ * Runs the build Pod for `inputs` to its end. Returns the pushed image and digest; throws SeelieError
+ * naming the failed container (prepare or build) or why the Pod cannot start, UsageError for a missing
+ * secret or claim (no Pod is created then), InterruptedError on abort. The Pod is deleted in every case.
  */
-export async function runCloudBuild(kc: KubeConfig, inputs: CloudBuildInputs, opts: RunCloudBuildOptions): Promise<CloudBuildResult> {
-  const api = kc.makeApiClient(CoreV1Api);
+export async function runCloudBuild(kube: KubeClients, inputs: CloudBuildInputs, opts: RunCloudBuildOptions): Promise<CloudBuildResult> {
   const ns = inputs.namespace;
-  await checkRegistrySecret(api, ns, inputs.registrySecret);
-  if ("pvc" in inputs.context) await checkContextClaim(api, ns, inputs.context.pvc);
+  await checkRegistrySecret(kube.core, ns, inputs.registrySecret);
+  if ("pvc" in inputs.context) await checkContextClaim(kube.core, ns, inputs.context.pvc);
   if (opts.signal?.aborted) throw new InterruptedError("cloud build");
 
-  let created: V1Pod;
-  try {
-    created = await api.createNamespacedPod({ namespace: ns, body: renderBuildPod(inputs) as V1Pod });
-  } catch (err) {
-    throw apiError(`cannot create the build Pod in namespace ${ns}`, err);
-  }
-  const name = created.metadata?.name ?? "";
-  opts.progress(`[cloud-build] Pod ${ns}/${name} created (${inputs.tool}, ${inputs.builderImage})`);
-  const digestLines: string[] = [];
   const deadline = inputs.deadlineSeconds ?? 3600;
-  const waitMs = opts.waitMs ?? (deadline + Math.min(deadline, 300)) * 1000;
-  try {
-    const pod = await follow(kc, api, ns, name, { ...opts, waitMs }, digestLines);
-    return finish(pod, inputs, name, digestLines);
-  } finally {
-    try {
-      await api.deleteNamespacedPod({ name, namespace: ns, gracePeriodSeconds: 0 });
-      opts.progress(`[cloud-build] Pod ${ns}/${name} deleted`);
-    } catch (err) {
-      if (kubeError(err).code !== 404) opts.progress(`[cloud-build] could not delete Pod ${ns}/${name}: ${errorMessage(err)} (delete it with kubectl)`);
-    }
-  }
+  const digestLines: string[] = [];
+  const run = await runPodToEnd(kube, {
+    pod: renderBuildPod(inputs) as V1Pod,
+    namespace: ns,
+    what: "build Pod",
+    logs: CONTAINERS.map((c) => ({
+      container: c,
+      onLine: (line: string) => {
+        if (c === "build" && line.includes(DIGEST_LINE_PREFIX)) digestLines.push(line);
+        opts.progress(`[${c}] ${line}`);
+      },
+    })),
+    timeoutMs: opts.waitMs ?? (deadline + Math.min(deadline, 300)) * 1000,
+    signal: opts.signal,
+    pollMs: opts.pollMs,
+    unschedulableMs: opts.unschedulableMs,
+    // A build holds nothing worth a graceful stop; the Pod must be gone when the command returns.
+    deleteGraceSeconds: 0,
+    onCreated: async (pod) =>
+      opts.progress(`[cloud-build] Pod ${ns}/${pod.metadata?.name} created (${inputs.tool}, ${inputs.builderImage})`),
+    onState: (state) => opts.progress(`[cloud-build] Pod ${state}`),
+    hints: {
+      imagePull: (image) => `check that ${image} exists and the node can pull it (pass --builder_image/--tools_image to use a mirror)`,
+      timeout: `raise --timeout for long builds; kubectl -n ${ns} describe pod shows why a Pod does not start (scheduling, volume, image pulls)`,
+      notFound: `check --namespace (kubectl get namespace ${ns})`,
+    },
+  });
+  return buildOutcome(run.pod, inputs, run.name, digestLines);
 }
 
-/** Polls the Pod, streaming each container's log once it has started, until it succeeds or fails. */
-async function follow(kc: KubeConfig, api: CoreV1Api, ns: string, name: string, opts: RunCloudBuildOptions & { waitMs: number }, digestLines: string[]): Promise<V1Pod> {
-  const logs = new Log(kc);
-  const progress = (msg: string) => opts.progress(`[cloud-build] ${msg}`);
-  const followers = new Map(
-    ["prepare", "build"].map((c) => [
-      c,
-      new ContainerLogFollower(
-        logs,
-        ns,
-        name,
-        c,
-        (line) => {
-          if (line.includes(DIGEST_LINE_PREFIX)) digestLines.push(line);
-          opts.progress(`[${c}] ${line}`);
-        },
-        progress,
-        opts.signal,
-      ),
-    ]),
-  );
-  const pollMs = opts.pollMs ?? 1000;
-  const started = Date.now();
-  let schedulingReported = "";
-  for (;;) {
-    if (opts.signal?.aborted) throw new InterruptedError("cloud build");
-    if (Date.now() - started > opts.waitMs) {
-      throw new SeelieError(`the build Pod ${ns}/${name} did not finish within ${Math.round(opts.waitMs / 1000)} s`, {
-        hint: `kubectl -n ${ns} describe pod ${name} shows why (scheduling, volume, image pulls); raise --timeout for long builds`,
-      });
-    }
-    let pod: V1Pod;
-    try {
-      pod = await api.readNamespacedPod({ name, namespace: ns });
-    } catch (err) {
-      if (kubeError(err).code === 404) throw new SeelieError(`the build Pod ${ns}/${name} was deleted before it finished`, { hint: "someone or something (e.g. a namespace cleanup) removed it; run the build again" });
-      throw apiError(`cannot read the build Pod ${ns}/${name}`, err);
-    }
-    for (const [c, follower] of followers) {
-      const st = statusOf(pod, c);
-      const waiting = st?.state?.waiting;
-      if (waiting?.reason && STUCK_REASONS.has(waiting.reason)) {
-        const image = pod.spec?.initContainers?.concat(pod.spec?.containers ?? []).find((x) => x.name === c)?.image;
-        throw new SeelieError(`the build Pod's "${c}" container cannot start: ${waiting.reason}${waiting.message ? ` — ${waiting.message}` : ""}`, {
-          hint: `check that ${image} exists and the node can pull it (pass --builder_image/--tools_image to use a mirror)`,
-        });
-      }
-      follower.poke(st?.state?.terminated ? "terminated" : st?.state?.running ? "running" : "waiting");
-    }
-    const unscheduled = pod.status?.conditions?.find((x) => x.type === "PodScheduled" && x.status === "False");
-    if (unscheduled?.message && unscheduled.message !== schedulingReported) {
-      schedulingReported = unscheduled.message;
-      progress(`waiting for a node: ${unscheduled.reason ?? ""} ${unscheduled.message}`.trim());
-    }
-    const phase = pod.status?.phase;
-    if (phase === "Succeeded" || phase === "Failed") {
-      const all = Promise.all([...followers.values()].map((f) => f.done()));
-      await Promise.race([all, waitUnlessAborted(5000, opts.signal)]);
-      return pod;
-    }
-    await waitUnlessAborted(pollMs, opts.signal);
-  }
-}
-
-function finish(pod: V1Pod, inputs: CloudBuildInputs, name: string, digestLines: string[]): CloudBuildResult {
+/** The result of an ended build Pod, or the error naming the container (prepare or build) that failed. */
+export function buildOutcome(pod: V1Pod, inputs: CloudBuildInputs, name: string, digestLines: readonly string[]): CloudBuildResult {
   const ns = inputs.namespace;
-  if (pod.status?.phase === "Failed") {
-    for (const c of ["prepare", "build"]) {
-      const t = statusOf(pod, c)?.state?.terminated;
+  if (pod.status?.phase !== "Succeeded") {
+    for (const c of CONTAINERS) {
+      const t = containerStatus(pod, c)?.state?.terminated;
       if (t && t.exitCode !== 0) {
         const msg = (t.message ?? "").trim().split("\n").slice(-3).join(" | ");
         const where = c === "prepare" ? "preparing the project (ml.flag, Dockerfile, base image allow list)" : `the ${inputs.tool} build`;
-        throw new SeelieError(`the build Pod ${ns}/${name} failed while ${where}: container "${c}" exited with ${t.exitCode}${msg ? `: ${msg}` : ""}`, {
-          hint: c === "prepare" ? "fix the project on the volume and run again" : "see the build log above",
-          exitCode: c === "prepare" && t.exitCode === 2 ? 2 : 1,
-        });
+        throw new SeelieError(
+          `the build Pod ${ns}/${name} failed while ${where}: container "${c}" exited with ${t.exitCode}${msg ? `: ${msg}` : ""}`,
+          {
+            hint: c === "prepare" ? "fix the project on the volume and run again" : "see the build log above",
+            exitCode: c === "prepare" && t.exitCode === 2 ? 2 : 1,
+          },
+        );
       }
     }
-    throw new SeelieError(`the build Pod ${ns}/${name} failed: ${pod.status?.reason ?? ""} ${pod.status?.message ?? ""}`.trim(), { hint: "kubectl describe pod shows why (e.g. DeadlineExceeded)" });
+    throw new SeelieError(`the build Pod ${ns}/${name} failed: ${pod.status?.reason ?? ""} ${pod.status?.message ?? ""}`.trim(), {
+      hint: "kubectl describe pod shows why (e.g. DeadlineExceeded: raise --timeout)",
+    });
   }
-  const message = statusOf(pod, "build")?.state?.terminated?.message ?? "";
-  let digest = DIGEST_RE.exec(message)?.[0];
+  // Kaniko writes only the digest to its termination message; the shell-based builders print it too.
+  const message = containerStatus(pod, "build")?.state?.terminated?.message ?? "";
+  const digest = DIGEST_RE.exec(message)?.[0] ?? DIGEST_RE.exec(digestLines.at(-1) ?? "")?.[0];
   if (!digest) {
-    const line = digestLines.at(-1);
-    digest = line ? DIGEST_RE.exec(line)?.[0] : undefined;
-  }
-  if (!digest) {
-    throw new SeelieError(`the build Pod ${ns}/${name} succeeded but reported no image digest`, { hint: `check ${inputs.image} in the registry` });
+    throw new SeelieError(`the build Pod ${ns}/${name} succeeded but reported no image digest`, {
+      hint: `check ${inputs.image} in the registry`,
+    });
   }
   return { image: inputs.image, digest, pushed: true, tool: inputs.tool, namespace: ns, pod: name };
 }

@@ -3,16 +3,18 @@
  * header that tells kubectl users which values to change. A test checks the files equal this output,
  * so the templates and `seelie image cloud-build --render` cannot drift apart.
  */
+
+import { DEFAULT_TOOLS_IMAGE } from "./inputs.ts";
 import { buildPodYaml, renderBuildPod } from "./pod.ts";
 import { DEFAULT_BUILDER_IMAGES } from "./tools.ts";
-import { DEFAULT_TOOLS_IMAGE } from "./inputs.ts";
 import { BUILD_TOOLS, type BuildTool, type CloudBuildInputs } from "./types.ts";
 
 /** The example values the templates carry. */
 export function templateInputs(tool: BuildTool): CloudBuildInputs {
   return {
     tool,
-    baseImage: tool === "buildpacks" ? "registry.example.com/paketobuildpacks/run-jammy-base:0.1.130" : "registry.example.com/base/python:3.10",
+    baseImage:
+      tool === "buildpacks" ? "registry.example.com/paketobuildpacks/run-jammy-base:0.1.130" : "registry.example.com/base/python:3.10",
     context: { pvc: "ml-projects" },
     contextSubpath: "alice/mnist",
     registrySecret: "seelie-registry",
@@ -29,19 +31,23 @@ export function templateInputs(tool: BuildTool): CloudBuildInputs {
 const TOOL_NOTES: Record<BuildTool, string[]> = {
   kaniko: [
     "Kaniko (maintained fork osscontainertools/kaniko): runs as root inside the container, not privileged;",
-    "only the file-ownership capabilities (CHOWN DAC_OVERRIDE FOWNER FSETID SETUID SETGID SETFCAP).",
+    "only the file-ownership capabilities (CHOWN DAC_OVERRIDE FOWNER FSETID SETUID SETGID SETFCAP);",
+    "seccomp RuntimeDefault (measured: Kaniko v1.19 builds and pushes under it on Kubernetes v1.21).",
     "The executor image has no shell: the digest goes to the termination message (--digest-file).",
   ],
   buildkit: [
     "BuildKit rootless (buildctl-daemonless.sh): uid 1000, no added capabilities; seccomp and AppArmor",
-    "Unconfined so rootlesskit can create its user namespace; --oci-worker-no-process-sandbox.",
+    "Unconfined so rootlesskit can create its user namespace (measured: under RuntimeDefault it fails with",
+    '"fork/exec /proc/self/exe: operation not permitted"); --oci-worker-no-process-sandbox.',
   ],
   buildah: [
     "Buildah (vfs storage, chroot isolation): root in the container, not privileged; capabilities",
-    "SETUID SETGID SETFCAP only (measured), seccomp and AppArmor Unconfined for its user namespace.",
+    "SETUID SETGID SETFCAP only, seccomp and AppArmor Unconfined for its user namespace (measured: under",
+    'RuntimeDefault it fails with "unshare(CLONE_NEWUSER): Operation not permitted").',
   ],
   buildpacks: [
-    "Cloud Native Buildpacks (lifecycle creator in the builder image): the builder's non-root user, no capabilities.",
+    "Cloud Native Buildpacks (lifecycle creator in the builder image): the builder's non-root user, no capabilities,",
+    "seccomp RuntimeDefault (not run on a cluster by the tests: no builder image can be made offline).",
     "BASE_IMAGE is the RUN image: it must be a run image made for this builder (same OS/stack), not any image.",
     "No Dockerfile: a project with a Dockerfile is refused; build_script.sh is not run (the buildpacks",
     "detect requirements.txt themselves). The prepare step copies the project to the scratch volume (app/).",

@@ -77,6 +77,8 @@ function kaniko(): ToolFragment {
     "--build-arg=BASE_IMAGE=$(BASE_IMAGE)",
     "--destination=$(IMAGE)",
     "--digest-file=/dev/termination-log",
+    // Its default is "color" even without a terminal: escape codes in every streamed log line.
+    "--log-format=text",
   ];
   return {
     steps: [argv],
@@ -84,7 +86,8 @@ function kaniko(): ToolFragment {
     args: argv.slice(1),
     env: [{ name: "DOCKER_CONFIG", value: REGISTRY_AUTH_DIR }],
     // Root in the container (it unpacks the base image's files with their owners and runs RUN steps
-    // in its own root filesystem), but not privileged: only the file-ownership capabilities.
+    // in its own root filesystem), but not privileged: only the file-ownership capabilities. No user
+    // namespace, so the Pod's RuntimeDefault seccomp profile applies (measured on v1.21).
     securityContext: {
       runAsUser: 0,
       allowPrivilegeEscalation: false,
@@ -115,7 +118,10 @@ function buildkit(): ToolFragment {
     "--metadata-file",
     `${SCRATCH_DIR}/buildkit-metadata.json`,
   ];
-  const s = script([build], `sed -n 's/.*"containerimage.digest": *"\\(sha256:[0-9a-f]*\\)".*/\\1/p' ${SCRATCH_DIR}/buildkit-metadata.json`);
+  const s = script(
+    [build],
+    `sed -n 's/.*"containerimage.digest": *"\\(sha256:[0-9a-f]*\\)".*/\\1/p' ${SCRATCH_DIR}/buildkit-metadata.json`,
+  );
   return {
     steps: [build],
     command: ["/bin/sh", "-c", s],
@@ -126,7 +132,7 @@ function buildkit(): ToolFragment {
     ],
     // Rootless: uid 1000; rootlesskit creates a user namespace (newuidmap/newgidmap use their file
     // capabilities, so privilege escalation stays allowed) and mounts inside it, which the default
-    // seccomp and AppArmor profiles refuse.
+    // seccomp and AppArmor profiles refuse (measured on v1.21: "fork/exec /proc/self/exe: operation not permitted").
     securityContext: { runAsUser: 1000, runAsGroup: 1000, runAsNonRoot: true, seccompProfile: { type: "Unconfined" } },
     mounts: [{ name: "buildkit-state", mountPath: "/home/user/.local/share/buildkit" }],
     volumes: [{ name: "buildkit-state", emptyDir: {} }],
@@ -160,7 +166,8 @@ function buildah(): ToolFragment {
     ],
     // Root, not privileged: with chroot isolation Buildah maps the full uid range into a user
     // namespace (measured here: SETUID+SETGID+SETFCAP are the only capabilities it needs) and mounts
-    // inside it, which the default seccomp and AppArmor profiles refuse.
+    // inside it, which the default seccomp and AppArmor profiles refuse (measured on v1.21 with
+    // Debian's buildah 1.28: "unshare(CLONE_NEWUSER): Operation not permitted").
     securityContext: {
       runAsUser: 0,
       allowPrivilegeEscalation: false,

@@ -17,7 +17,7 @@ export interface CloudBuildInputs {
   registrySecret: string;
   /** The image to build and push. */
   image: string;
-  /** The Pod's namespace; empty leaves it out (templates). */
+  /** The Pod's namespace; empty leaves it out (templates, and `--render` without `--namespace`, so `kubectl -n` decides). */
   namespace: string;
   /** The builder container's image (each tool has a pinned default). */
   builderImage: string;
@@ -25,8 +25,13 @@ export interface CloudBuildInputs {
   toolsImage: string;
   /** The base-image allow list the prepare step enforces in the Pod. */
   allowedBaseImages: readonly string[];
-  /** A fixed Pod name (templates); when absent the Pod gets `generateName: seelie-build-<tool>-`. */
-  name?: string;
+  /**
+   * The Pod's name. Always a real name, never `generateName`: `kubectl apply` refuses generated names,
+   * and the rendered Pod must be the one `cloud-build` would create.
+   */
+  name: string;
+  /** Run the builder in the node's network (a registry only the node reaches, e.g. on its loopback). */
+  hostNetwork?: boolean;
   /** Seconds after which Kubernetes stops the build (activeDeadlineSeconds). */
   deadlineSeconds?: number;
 }
@@ -50,8 +55,7 @@ export interface PodSpecDoc {
   apiVersion: "v1";
   kind: "Pod";
   metadata: {
-    name?: string;
-    generateName?: string;
+    name: string;
     namespace?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
@@ -60,6 +64,9 @@ export interface PodSpecDoc {
     restartPolicy: "Never";
     automountServiceAccountToken: boolean;
     activeDeadlineSeconds?: number;
+    hostNetwork?: boolean;
+    dnsPolicy?: string;
+    securityContext: { seccompProfile: { type: "RuntimeDefault" } };
     initContainers: ContainerSpec[];
     containers: ContainerSpec[];
     volumes: VolumeSpec[];

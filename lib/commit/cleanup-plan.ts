@@ -24,8 +24,10 @@ export interface StatEntry {
 export interface CleanupPlan {
   /** Non-directory entries to `rm -f`. */
   files: StatEntry[];
-  /** Directories the container added under /tmp (or cache sub-directories) to `rmdir` when empty, deepest first. */
+  /** Directories the container added under /tmp or in a cache to `rmdir` when empty, deepest first. */
   dirs: string[];
+  /** Cache files that came with the image: they stay (removing them would add whiteouts and shed nothing). */
+  imageFiles: StatEntry[];
 }
 
 /** Shell-quotes one word for `sh`. */
@@ -39,7 +41,7 @@ export function homesFromPasswd(passwd: string): string[] {
   for (const line of passwd.split("\n")) {
     if (!line || line.startsWith("#")) continue;
     const home = line.split(":")[5];
-    if (!home || !home.startsWith("/") || home === "/" || home === "/nonexistent") continue;
+    if (!home?.startsWith("/") || home === "/" || home === "/nonexistent") continue;
     homes.add(normalize(home));
   }
   return [...homes];
@@ -57,14 +59,37 @@ export function normalize(p: string): string {
   return s.length > 1 ? s.replace(/\/$/, "") : s;
 }
 
-/** Every cache directory whose contents go: apt's, each home's `.cache/pip`, and `PIP_CACHE_DIR` when absolute. */
+/** The absolute directory in `value`, or undefined when it is relative, empty or `/` (too vague to delete from). */
+function absDir(value: string | undefined): string | undefined {
+  if (!value?.startsWith("/")) return undefined;
+  const n = normalize(value);
+  return n === "/" ? undefined : n;
+}
+
+/**
+ * Every cache directory whose contents go: apt's, `.cache/pip` of each home (the passwd homes, `/root`,
+ * every `/home/*` and the container's own `HOME`: an arbitrary uid, as OpenShift runs pods, has no
+ * passwd entry), `$XDG_CACHE_HOME/pip` (pip's cache when that is set) and `PIP_CACHE_DIR`.
+ */
 export function cacheDirs(homes: readonly string[], env: readonly string[]): string[] {
   const dirs = new Set<string>(APT_CACHE_DIRS);
-  for (const h of homes) dirs.add(normalize(`${h}/.cache/pip`));
-  const pip = envValue(env, "PIP_CACHE_DIR");
-  // A relative or root PIP_CACHE_DIR is too vague to delete from.
-  if (pip && pip.startsWith("/") && normalize(pip) !== "/") dirs.add(normalize(pip));
+  const home = absDir(envValue(env, "HOME"));
+  for (const h of home ? [...homes, home] : homes) dirs.add(normalize(`${h}/.cache/pip`));
+  const xdg = absDir(envValue(env, "XDG_CACHE_HOME"));
+  if (xdg) dirs.add(`${xdg}/pip`);
+  const pip = absDir(envValue(env, "PIP_CACHE_DIR"));
+  if (pip) dirs.add(pip);
   return [...dirs];
+}
+
+/** The `/home/NAME` directories whose `.cache/pip` the listing found (users not in /etc/passwd included). */
+export function homesUnderHome(stats: readonly StatEntry[]): string[] {
+  const homes = new Set<string>();
+  for (const s of stats) {
+    const m = /^(\/home\/[^/]+)\/\.cache\/pip\//.exec(s.path);
+    if (m?.[1]) homes.add(m[1]);
+  }
+  return [...homes];
 }
 
 /** True when `path` is `dir` itself or below it. */
@@ -72,9 +97,25 @@ export function isUnder(path: string, dir: string): boolean {
   return path === dir || path.startsWith(dir.endsWith("/") ? dir : `${dir}/`);
 }
 
-/** The `/tmp` entries the container itself added (from its writable layer), to be stat'ed. Modified image files are kept. */
-export function tmpCandidates(changes: readonly ChangedPath[]): string[] {
-  return changes.filter((c) => c.kind === "added" && isUnder(c.path, "/tmp") && normalize(c.path) !== "/tmp").map((c) => normalize(c.path));
+/**
+ * What the container itself wrote, from its writable layer: paths it added, and image paths it
+ * modified (copied up whole into the layer). Only these shrink the new layer when removed: removing a
+ * file that came with the image adds a whiteout and sheds nothing.
+ */
+export interface WrittenPaths {
+  added: ReadonlySet<string>;
+  modified: ReadonlySet<string>;
+}
+
+/** Sorts the writable layer's changes into added and modified paths (deletions are already whiteouts). */
+export function writtenPaths(changes: readonly ChangedPath[]): WrittenPaths {
+  const added = new Set<string>();
+  const modified = new Set<string>();
+  for (const c of changes) {
+    if (c.kind === "added") added.add(normalize(c.path));
+    else if (c.kind === "modified") modified.add(normalize(c.path));
+  }
+  return { added, modified };
 }
 
 const STAT_FMT = "%Z %s %f %n";
@@ -82,24 +123,34 @@ const SEP = "--seelie--";
 
 /**
  * The listing script, one exec: the container's clock, its /etc/passwd, then one `stat -c '%Z %s %f %n'`
- * line for every entry below each given cache dir, each passwd home's `.cache/pip`, and `/tmp`
+ * line for every entry below each given cache dir, each passwd home's and `/home/*`'s `.cache/pip`, and `/tmp`
  * (`find -xdev`, so mounts below them stay out). Arguments: the cache dirs.
  */
 export function listScript(dirs: readonly string[]): string[] {
   const script = [
     `date +%s; echo ${SEP}; cat /etc/passwd 2>/dev/null; echo ${SEP}`,
-    "list() { [ -d \"$1\" ] && [ ! -L \"$1\" ] && find \"$1\" -xdev -mindepth 1 -exec stat -c '" + STAT_FMT + "' {} + 2>/dev/null; }",
+    `list() { [ -d "$1" ] && [ ! -L "$1" ] && find "$1" -xdev -mindepth 1 -exec stat -c '${STAT_FMT}' {} + 2>/dev/null; }`,
     'for d in "$@"; do list "$d"; done',
     'if [ -r /etc/passwd ]; then while IFS=: read -r _ _ _ _ _ home _; do case "$home" in /?*) list "$home/.cache/pip";; esac; done < /etc/passwd; fi',
+    'for h in /home/*; do list "$h/.cache/pip"; done',
     "list /tmp",
     "true",
   ].join("\n");
   return ["sh", "-c", script, "seelie-clean", ...dirs];
 }
 
-/** True when some `/tmp` entry is recent enough to be a candidate (then the container's changes are needed). */
+/** True when some `/tmp` entry is recent enough to be a candidate. */
 export function hasRecentTmp(stats: readonly StatEntry[], now: number, maxAge = TMP_MAX_AGE_SECONDS): boolean {
-  return stats.some((s) => isUnder(s.path, "/tmp") && s.path !== "/tmp" && s.kind !== "socket" && s.kind !== "fifo" && s.ctime >= now - maxAge);
+  return stats.some(
+    (s) => isUnder(s.path, "/tmp") && s.path !== "/tmp" && s.kind !== "socket" && s.kind !== "fifo" && s.ctime >= now - maxAge,
+  );
+}
+
+/** True when some cache entry could go (then the container's writable layer is needed to decide). */
+export function hasCacheFiles(stats: readonly StatEntry[], dirs: readonly string[]): boolean {
+  return stats.some(
+    (s) => s.kind !== "dir" && s.kind !== "socket" && s.kind !== "fifo" && dirs.some((d) => isUnder(s.path, d) && s.path !== d),
+  );
 }
 
 /** Parses the listing script's output: the container's clock, its /etc/passwd, and the stat lines. */
@@ -183,27 +234,34 @@ export function parseStatLines(text: string): StatEntry[] {
 }
 
 /**
- * Decides what goes. Cache dirs: every non-directory entry except sockets and FIFOs, and their empty
- * sub-directories. `/tmp`: only entries the container added (`added`), whose ctime is within
- * `maxAge` of `now`, that are not sockets or FIFOs; directories it added recently go when empty.
+ * Decides what goes; only what the container itself wrote (`written`, its writable layer), so every
+ * byte counted is a byte the new layer sheds. Cache dirs: entries it added or modified, except sockets
+ * and FIFOs, and the sub-directories it added (when empty). Files that came with the image stay,
+ * e.g. a base image's apt lists. `/tmp`: only entries it added whose ctime is within `maxAge` of
+ * `now`, not sockets or FIFOs; directories it added recently go when empty.
  */
 export function planCleanup(input: {
   stats: readonly StatEntry[];
   cacheDirs: readonly string[];
-  tmpAdded: readonly string[];
+  written: WrittenPaths;
   now: number;
   maxAge?: number;
 }): CleanupPlan {
   const maxAge = input.maxAge ?? TMP_MAX_AGE_SECONDS;
-  const added = new Set(input.tmpAdded.map(normalize));
+  const { added, modified } = input.written;
   const files = new Map<string, StatEntry>();
   const dirs = new Set<string>();
+  const imageFiles: StatEntry[] = [];
   for (const s of input.stats) {
     const live = s.kind === "socket" || s.kind === "fifo";
     const inCache = input.cacheDirs.some((d) => isUnder(s.path, d) && s.path !== d);
     if (inCache) {
-      if (s.kind === "dir") dirs.add(s.path);
-      else if (!live) files.set(s.path, s);
+      if (s.kind === "dir") {
+        if (added.has(s.path)) dirs.add(s.path);
+      } else if (!live) {
+        if (added.has(s.path) || modified.has(s.path)) files.set(s.path, s);
+        else imageFiles.push(s);
+      }
       continue;
     }
     if (!added.has(s.path) || !isUnder(s.path, "/tmp")) continue;
@@ -216,5 +274,6 @@ export function planCleanup(input: {
   return {
     files: [...files.values()].sort((a, b) => a.path.localeCompare(b.path)),
     dirs: [...dirs].sort((a, b) => depth(b) - depth(a) || a.localeCompare(b)),
+    imageFiles: imageFiles.sort((a, b) => a.path.localeCompare(b.path)),
   };
 }

@@ -1,21 +1,22 @@
 /**
  * The clean-up run inside the target container before the commit, through `RuntimeContainer.exec`
- * (as `docker exec` would): apt and pip caches, and the scratch the container wrote under /tmp in the
- * last 48 hours. See `cleanup-plan.ts` for the rules.
+ * (as `docker exec` would): what the container itself wrote (judged by its writable layer) into the
+ * apt and pip caches, and under /tmp in the last 48 hours. See `cleanup-plan.ts` for the rules.
  */
 import { InterruptedError, SeelieError } from "../errors.ts";
 import {
   cacheDirs,
   chunkArgs,
+  hasCacheFiles,
+  hasRecentTmp,
   homesFromPasswd,
+  homesUnderHome,
   listScript,
   parseKept,
-  hasRecentTmp,
   parseListing,
   planCleanup,
   removeScript,
-  tmpCandidates,
-  type StatEntry,
+  writtenPaths,
 } from "./cleanup-plan.ts";
 import type { ExecResult, RuntimeContainer } from "./runtime.ts";
 
@@ -25,6 +26,7 @@ export interface CleanupReport {
   /** Why it was skipped (a stopped container, `--no-clean`). */
   reason?: string;
   files: number;
+  /** Bytes of the files removed: all were in the container's writable layer, so the new layer sheds them. */
   bytes: number;
   removed: string[];
 }
@@ -51,14 +53,21 @@ export async function cleanContainer(
   const { signal } = opts;
   const progress = opts.progress ?? (() => {});
   const env = c.env;
-  // One exec lists everything: clock, passwd, caches, /tmp.
+  // One exec lists everything: clock, passwd, caches (env HOME and PIP_CACHE_DIR included), /home/*, /tmp.
   const listing = parseListing((await run(c, listScript(cacheDirs(["/root"], env)), "sh/find/stat", signal)).stdout);
   const now = listing.now ?? Math.floor((opts.now ?? Date.now)() / 1000);
-  const dirs = cacheDirs(homesFromPasswd(listing.passwd), env);
-  // The writable layer is asked only when /tmp holds something recent (on containerd it costs a diff).
-  const candidates = hasRecentTmp(listing.stats, now) ? tmpCandidates(await c.changes(signal)) : [];
-  progress(`clean-up: ${dirs.length} cache directories, ${candidates.length} paths the container added under /tmp`);
-  const plan = planCleanup({ stats: listing.stats, cacheDirs: dirs, tmpAdded: candidates, now });
+  const dirs = cacheDirs([...homesFromPasswd(listing.passwd), ...homesUnderHome(listing.stats)], env);
+  // The writable layer is asked only when something could go (on containerd it costs a diff).
+  const needLayer = hasRecentTmp(listing.stats, now) || hasCacheFiles(listing.stats, dirs);
+  const written = writtenPaths(needLayer ? await c.changes(signal) : []);
+  progress(
+    `clean-up: ${dirs.length} cache directories, ${written.added.size + written.modified.size} paths in the container's writable layer`,
+  );
+  const plan = planCleanup({ stats: listing.stats, cacheDirs: dirs, written, now });
+  if (plan.imageFiles.length > 0) {
+    const kb = Math.round(plan.imageFiles.reduce((n, f) => n + (f.kind === "file" ? f.size : 0), 0) / 1024);
+    progress(`clean-up: ${plan.imageFiles.length} cache files (${kb} KiB) came with the image and stay: removing them would not shrink it`);
+  }
 
   const kept = new Set<string>();
   for (const chunk of chunkArgs([...plan.files.map((f) => f.path), ...plan.dirs])) {

@@ -86,6 +86,104 @@ export function readConfigFile(path: string): Record<string, unknown> {
   return doc as Record<string, unknown>;
 }
 
+/** The config file as read, and where relative paths and `~` in it point. */
+interface ConfigFile {
+  doc: Record<string, unknown>;
+  path: string;
+  userHome: string;
+}
+
+/** `where` in the file as a string (or undefined), refusing other types. */
+function fileString(f: ConfigFile, obj: unknown, key: string, where: string): string | undefined {
+  return str(get(obj, key), where, f.path);
+}
+
+/** A secret given inline as `key` or as a file `keyFile`. */
+function fileSecret(f: ConfigFile, obj: unknown, key: string, where: string): string | undefined {
+  const inline = fileString(f, obj, key, `${where}${key}`);
+  if (inline !== undefined) return inline;
+  const pf = fileString(f, obj, `${key}File`, `${where}${key}File`);
+  return pf ? readSecretFile(expandHome(pf, f.userHome), `${where}${key}File`, f.path) : undefined;
+}
+
+/** The scalar reader: flag > env > file > default, recording each value's source. */
+function scalarReader(inputs: ConfigInputs, env: Record<string, string | undefined>, f: ConfigFile, sources: Record<string, ValueSource>) {
+  return (key: ScalarKey, def?: string): string | undefined => {
+    const s = SCALAR_SETTINGS[key];
+    const flag = inputs.flags?.[key];
+    if (flag !== undefined && flag !== "") return (sources[key] = "flag"), flag;
+    const e = env[s.env];
+    if (e !== undefined && e !== "") return (sources[key] = "env"), e;
+    let v = str(get(f.doc, s.file), s.file, f.path);
+    if (v === undefined && s.secret) {
+      const pf = str(get(f.doc, `${s.file}File`), `${s.file}File`, f.path);
+      if (pf !== undefined) v = readSecretFile(expandHome(pf, f.userHome), `${s.file}File`, f.path);
+    }
+    if (v !== undefined) return (sources[key] = "file"), v;
+    if (def !== undefined) sources[key] = "default";
+    return def;
+  };
+}
+
+function readAllowedBaseImages(env: Record<string, string | undefined>, f: ConfigFile, registryHost: string): { list: string[]; source: ValueSource } {
+  if (env.SEELIE_ALLOWED_BASE_IMAGES) {
+    return { list: env.SEELIE_ALLOWED_BASE_IMAGES.split(",").map((s) => s.trim()).filter(Boolean), source: "env" };
+  }
+  const raw = f.doc.allowedBaseImages;
+  if (Array.isArray(raw)) return { list: raw.map((v, i) => str(v, `allowedBaseImages[${i}]`, f.path) ?? ""), source: "file" };
+  return { list: defaultAllowedBaseImages(registryHost), source: "default" };
+}
+
+function readCredentials(f: ConfigFile): RegistryCredential[] {
+  const raw = f.doc.credentials;
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) throw new UsageError(`${f.path}: credentials must be a list`, "see README, Configuration");
+  return raw.map((c, i) => {
+    const where = `credentials[${i}]`;
+    const registry = fileString(f, c, "registry", `${where}.registry`);
+    const username = fileString(f, c, "username", `${where}.username`);
+    const password = fileSecret(f, c, "password", `${where}.`);
+    if (!registry || !username || password === undefined) {
+      throw new UsageError(`${f.path}: ${where} needs registry, username and password (or passwordFile)`, "see README, Configuration");
+    }
+    return { registry, username, password };
+  });
+}
+
+function readRegions(f: ConfigFile): Record<string, RegionConfig> {
+  const raw = f.doc.regions;
+  if (raw === undefined) return {};
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new UsageError(`${f.path}: regions must be a mapping of region name to settings`, "see README, Configuration");
+  }
+  const regions: Record<string, RegionConfig> = {};
+  for (const [name, r] of Object.entries(raw as Record<string, unknown>)) {
+    const where = `regions.${name}`;
+    const endpoint = fileString(f, r, "endpoint", `${where}.endpoint`);
+    if (!endpoint) throw new UsageError(`${f.path}: ${where}.endpoint is missing`, "give the region's Podman service URL, e.g. tcp://10.0.0.5:8888");
+    regions[name] = {
+      endpoint,
+      proxy: fileString(f, r, "proxy", `${where}.proxy`),
+      proxyUsername: fileString(f, r, "proxyUsername", `${where}.proxyUsername`),
+      proxyPassword: fileSecret(f, r, "proxyPassword", `${where}.`),
+    };
+  }
+  return regions;
+}
+
+function readClusters(f: ConfigFile): Record<string, ClusterConfig> {
+  const raw = f.doc.clusters;
+  const clusters: Record<string, ClusterConfig> = {};
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) return clusters;
+  for (const [name, c] of Object.entries(raw as Record<string, unknown>)) {
+    clusters[name] = {
+      runtimeSocket: fileString(f, c, "runtimeSocket", `clusters.${name}.runtimeSocket`),
+      committerNamespace: fileString(f, c, "committerNamespace", `clusters.${name}.committerNamespace`),
+    };
+  }
+  return clusters;
+}
+
 /**
  * Loads the effective configuration: flag > env > file (`SEELIE_CONFIG`, default
  * `$SEELIE_HOME/config.yaml`, default home `~/.seelie`) > default, recording each value's source.
@@ -95,111 +193,30 @@ export function loadConfig(inputs: ConfigInputs = {}): SeelieConfig {
   const userHome = inputs.home ?? env.HOME ?? homedir();
   const home = resolve(expandHome(env.SEELIE_HOME ?? join(userHome, ".seelie"), userHome));
   const configPath = resolve(expandHome(env.SEELIE_CONFIG ?? join(home, "config.yaml"), userHome));
-  const file = readConfigFile(configPath);
+  const f: ConfigFile = { doc: readConfigFile(configPath), path: configPath, userHome };
   const sources: Record<string, ValueSource> = {};
-
-  const scalar = (key: ScalarKey, def?: string): string | undefined => {
-    const s = SCALAR_SETTINGS[key];
-    const flag = inputs.flags?.[key];
-    if (flag !== undefined && flag !== "") return (sources[key] = "flag"), flag;
-    const e = env[s.env];
-    if (e !== undefined && e !== "") return (sources[key] = "env"), e;
-    let f = str(get(file, s.file), s.file, configPath);
-    if (f === undefined && s.secret) {
-      const pf = str(get(file, `${s.file}File`), `${s.file}File`, configPath);
-      if (pf !== undefined) f = readSecretFile(expandHome(pf, userHome), `${s.file}File`, configPath);
-    }
-    if (f !== undefined) return (sources[key] = "file"), f;
-    if (def !== undefined) sources[key] = "default";
-    return def;
-  };
+  const scalar = scalarReader(inputs, env, f, sources);
 
   const registryHost = scalar("registryHost", "") ?? "";
-  const repo = scalar("repo", "") ?? "";
-  const username = scalar("username", (env.USER ?? "").toLowerCase()) ?? "";
-
-  let allowedBaseImages: string[];
-  if (env.SEELIE_ALLOWED_BASE_IMAGES) {
-    allowedBaseImages = env.SEELIE_ALLOWED_BASE_IMAGES.split(",").map((s) => s.trim()).filter(Boolean);
-    sources.allowedBaseImages = "env";
-  } else if (Array.isArray(file.allowedBaseImages)) {
-    allowedBaseImages = file.allowedBaseImages.map((v, i) => str(v, `allowedBaseImages[${i}]`, configPath) ?? "");
-    sources.allowedBaseImages = "file";
-  } else {
-    allowedBaseImages = defaultAllowedBaseImages(registryHost);
-    sources.allowedBaseImages = "default";
-  }
-
-  const dockerConfigDir = resolve(
-    expandHome(env.DOCKER_CONFIG ?? str(get(file, "docker.config"), "docker.config", configPath) ?? join(userHome, ".docker"), userHome),
-  );
-  sources.dockerConfigDir = env.DOCKER_CONFIG ? "env" : get(file, "docker.config") ? "file" : "default";
-
-  const credentials: RegistryCredential[] = [];
-  const rawCreds = file.credentials;
-  if (rawCreds !== undefined) {
-    if (!Array.isArray(rawCreds)) throw new UsageError(`${configPath}: credentials must be a list`, "see README, Configuration");
-    rawCreds.forEach((c, i) => {
-      const where = `credentials[${i}]`;
-      const registry = str(get(c, "registry"), `${where}.registry`, configPath);
-      const user = str(get(c, "username"), `${where}.username`, configPath);
-      let password = str(get(c, "password"), `${where}.password`, configPath);
-      const pf = str(get(c, "passwordFile"), `${where}.passwordFile`, configPath);
-      if (password === undefined && pf) password = readSecretFile(expandHome(pf, userHome), `${where}.passwordFile`, configPath);
-      if (!registry || !user || password === undefined) {
-        throw new UsageError(`${configPath}: ${where} needs registry, username and password (or passwordFile)`, "see README, Configuration");
-      }
-      credentials.push({ registry, username: user, password });
-    });
-  }
-
-  const regions: Record<string, RegionConfig> = {};
-  const rawRegions = file.regions;
-  if (rawRegions !== undefined) {
-    if (typeof rawRegions !== "object" || rawRegions === null || Array.isArray(rawRegions)) {
-      throw new UsageError(`${configPath}: regions must be a mapping of region name to settings`, "see README, Configuration");
-    }
-    for (const [name, r] of Object.entries(rawRegions as Record<string, unknown>)) {
-      const where = `regions.${name}`;
-      const endpoint = str(get(r, "endpoint"), `${where}.endpoint`, configPath);
-      if (!endpoint) throw new UsageError(`${configPath}: ${where}.endpoint is missing`, "give the region's Podman service URL, e.g. tcp://10.0.0.5:8888");
-      let proxyPassword = str(get(r, "proxyPassword"), `${where}.proxyPassword`, configPath);
-      const pf = str(get(r, "proxyPasswordFile"), `${where}.proxyPasswordFile`, configPath);
-      if (proxyPassword === undefined && pf) proxyPassword = readSecretFile(expandHome(pf, userHome), `${where}.proxyPasswordFile`, configPath);
-      regions[name] = {
-        endpoint,
-        proxy: str(get(r, "proxy"), `${where}.proxy`, configPath),
-        proxyUsername: str(get(r, "proxyUsername"), `${where}.proxyUsername`, configPath),
-        proxyPassword,
-      };
-    }
-  }
-
-  const clusters: Record<string, ClusterConfig> = {};
-  const rawClusters = file.clusters;
-  if (rawClusters && typeof rawClusters === "object" && !Array.isArray(rawClusters)) {
-    for (const [name, c] of Object.entries(rawClusters as Record<string, unknown>)) {
-      clusters[name] = {
-        runtimeSocket: str(get(c, "runtimeSocket"), `clusters.${name}.runtimeSocket`, configPath),
-        committerNamespace: str(get(c, "committerNamespace"), `clusters.${name}.committerNamespace`, configPath),
-      };
-    }
-  }
-
+  const allowed = readAllowedBaseImages(env, f, registryHost);
+  sources.allowedBaseImages = allowed.source;
+  const dockerConfigFromFile = fileString(f, f.doc, "docker.config", "docker.config");
+  const dockerConfigDir = resolve(expandHome(env.DOCKER_CONFIG ?? dockerConfigFromFile ?? join(userHome, ".docker"), userHome));
+  sources.dockerConfigDir = env.DOCKER_CONFIG ? "env" : dockerConfigFromFile ? "file" : "default";
   sources.home = env.SEELIE_HOME ? "env" : "default";
   sources.configPath = env.SEELIE_CONFIG ? "env" : "default";
   return {
     home,
     configPath,
     registryHost,
-    repo,
-    username,
+    repo: scalar("repo", "") ?? "",
+    username: scalar("username", (env.USER ?? "").toLowerCase()) ?? "",
     registryUsername: scalar("registryUsername"),
     registryPassword: scalar("registryPassword"),
-    allowedBaseImages,
+    allowedBaseImages: allowed.list,
     dockerConfigDir,
-    credentials,
-    regions,
+    credentials: readCredentials(f),
+    regions: readRegions(f),
     defaultRegion: scalar("defaultRegion"),
     dockerHost: scalar("dockerHost"),
     jobStore: resolve(expandHome(scalar("jobStore", join(home, "jobs.db")) ?? "", userHome)),
@@ -207,7 +224,7 @@ export function loadConfig(inputs: ConfigInputs = {}): SeelieConfig {
     committerNamespace: scalar("committerNamespace", "seelie-system") ?? "seelie-system",
     runtimeSocket: scalar("runtimeSocket"),
     toolsImage: scalar("toolsImage", DEFAULT_TOOLS_IMAGE) ?? DEFAULT_TOOLS_IMAGE,
-    clusters,
+    clusters: readClusters(f),
     sources,
   };
 }

@@ -92,14 +92,14 @@ export function execProcessSpec(containerSpec: { process?: Record<string, unknow
 export const CONTAINERD_ID_MAX = 76;
 
 /**
- * A unique exec id for a process in `containerId`. It starts with the first 12 characters of the
+ * A unique exec id for a process in `containerId`. It starts with the first 12 letters and digits of the
  * container id, so a leftover FIFO directory says whose it was, and stays under containerd's
  * 76-character limit for CRI's 64-hex container ids.
  */
 export function execIdFor(containerId: string): string {
-  // containerd's identifiers are alphanumeric runs joined by single `.`, `_` or `-`.
-  const part = containerId.replace(/[^A-Za-z0-9]+/g, "-").slice(0, 12).replace(/^-+|-+$/g, "") || "c";
-  return `seelie-exec-${part}-${randomBytes(6).toString("hex")}`;
+  // containerd's identifiers: alphanumeric runs joined by single '.', '_' or '-'.
+  const owner = containerId.replace(/[^A-Za-z0-9]/g, "").slice(0, 12);
+  return `seelie-exec-${owner ? `${owner}-` : ""}${randomBytes(6).toString("hex")}`;
 }
 
 /**

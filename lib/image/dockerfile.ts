@@ -4,6 +4,16 @@ import { UsageError } from "../errors.ts";
  * The Dockerfile seelie generates for a project without one (SPEC §1.2). Each `--build-arg` name is
  * declared after FROM so that build_script.sh and pip see it (e.g. PIP_INDEX_URL), as they would
  * with a hand-written Dockerfile that declares it.
+ *
+ * requirements.txt goes into the interpreter the image runs as `python3` (`python3 -m pip`, else
+ * `pip`), so its packages are importable at run time. On a PEP 668 base (Debian 12, Ubuntu 24.04 and
+ * the images built on them: an EXTERNALLY-MANAGED marker) pip refuses that unless told to break the
+ * system packages; PEP 668 names container images as the place where that is the owner's call. A venv
+ * would hide the packages from the image's `python3` (and the base's own, e.g. torch, from the venv)
+ * and needs python3-venv, which such bases often lack. PIP_BREAK_SYSTEM_PACKAGES, set for this one
+ * command only (never an ENV of the image), does it where pip knows the rule; older pip ignores
+ * variables it has no option for, and without the marker it changes nothing. A requirements.txt with
+ * nothing but blanks and comments installs nothing, so it needs no pip.
  */
 export function generateDockerfile(baseImage: string, buildArgNames: readonly string[] = []): string {
   // build_script.sh first, then requirements.txt; `set -e` so a failing step fails the build.
@@ -16,9 +26,11 @@ export function generateDockerfile(baseImage: string, buildArgNames: readonly st
     "    if [ -f ./build_script.sh ]; then \\",
     "      if [ -x ./build_script.sh ]; then ./build_script.sh; else sh ./build_script.sh; fi; \\",
     "    fi; \\",
-    "    if [ -f ./requirements.txt ]; then \\",
-    "      if command -v pip >/dev/null 2>&1; then pip install --no-cache-dir -r requirements.txt; \\",
-    "      else python3 -m pip install --no-cache-dir -r requirements.txt; fi; \\",
+    "    if [ -f ./requirements.txt ] && grep -qvE '^[[:space:]]*(#|$)' ./requirements.txt; then \\",
+    "      if python3 -m pip --version >/dev/null 2>&1; then pip='python3 -m pip'; \\",
+    "      elif command -v pip >/dev/null 2>&1; then pip=pip; \\",
+    "      else echo 'seelie: requirements.txt lists packages but the base image has no pip (python3 -m pip or pip): use a base with pip, or install it in build_script.sh' >&2; exit 1; fi; \\",
+    "      PIP_BREAK_SYSTEM_PACKAGES=1 $pip install --no-cache-dir -r requirements.txt; \\",
     "    fi",
     "",
   ].join("\n");

@@ -2,32 +2,37 @@
  * The Kubernetes backend (`--cluster CONTEXT`): the job becomes a Kubeflow TFJob in the context's
  * cluster. client-node is imported lazily by the callers of this file (it is slow to load).
  */
-import { CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
-import { SeelieError, UsageError, errorMessage } from "../errors.ts";
+import type { CoreV1Api, CustomObjectsApi, Log } from "@kubernetes/client-node";
+import { errorMessage, SeelieError } from "../errors.ts";
+import { loadKube } from "../kube/client.ts";
+import { type PodLike, workersFromPods } from "./kube-workers.ts";
 import { checkTfJob } from "./schema-check.ts";
-import { TFJOB_GROUP, TFJOB_PLURAL, TFJOB_VERSION, buildTfJob, tfJobStatus } from "./tfjob.ts";
-import type { BackendRef, JobRecord, JobStatus } from "./types.ts";
+import { buildTfJob, JOB_ID_LABEL, TFJOB_GROUP, TFJOB_PLURAL, TFJOB_VERSION, tfJobStatus } from "./tfjob.ts";
+import type { BackendRef, JobRecord, LiveStatus } from "./types.ts";
 
 /** A client for one kubeconfig context. */
 export interface KubeCluster {
   context: string;
   api: CustomObjectsApi;
+  core: CoreV1Api;
+  /** Pod logs, sent through the kube transport. */
+  log: Log;
 }
+
+/** Where a TFJob lives. */
+export type TfJobRef = Extract<BackendRef, { kind: "tfjob" }>;
 
 const INSTALL_HINT =
   'install the Kubeflow training operator in that cluster (kubectl apply --server-side -k "github.com/kubeflow/training-operator.git/manifests/overlays/standalone?ref=v1.8.1"), or use --cluster local';
 
-/** Where the kubeconfig comes from, for messages. */
-function kubeconfigSource(env: Record<string, string | undefined>): string {
-  return env.KUBECONFIG ? `KUBECONFIG=${env.KUBECONFIG}` : "~/.kube/config";
-}
-
-function apiCode(err: unknown): number | undefined {
+/** The HTTP status of an API error, if it is one. */
+export function apiCode(err: unknown): number | undefined {
   const c = (err as { code?: unknown }).code;
   return typeof c === "number" ? c : undefined;
 }
 
-function unreachable(context: string, err: unknown): SeelieError {
+/** A connection failure to a context's API server. */
+export function unreachable(context: string, err: unknown): SeelieError {
   return new SeelieError(`cluster "${context}": the API server did not answer: ${errorMessage(err)}`, {
     hint: `check the context (kubectl --context '${context}' get ns) and your network`,
     cause: err,
@@ -36,21 +41,8 @@ function unreachable(context: string, err: unknown): SeelieError {
 
 /** Loads the kubeconfig (KUBECONFIG honoured) and selects `context`; an unknown context is a UsageError listing the known ones. */
 export function connectKube(context: string, env: Record<string, string | undefined>): KubeCluster {
-  const kc = new KubeConfig();
-  try {
-    kc.loadFromDefault();
-  } catch (err) {
-    throw new UsageError(`cannot read the kubeconfig (${kubeconfigSource(env)}): ${errorMessage(err)}`, "fix the file, or use --cluster local");
-  }
-  const names = kc.getContexts().map((c) => c.name);
-  if (!names.includes(context)) {
-    throw new UsageError(
-      `--cluster "${context}": no such context in the kubeconfig (${kubeconfigSource(env)})`,
-      names.length ? `use --cluster local or one of the contexts: ${names.join(", ")}` : "use --cluster local, or add the cluster to your kubeconfig",
-    );
-  }
-  kc.setCurrentContext(context);
-  return { context, api: kc.makeApiClient(CustomObjectsApi) };
+  const k = loadKube({ context, env, flag: "--cluster" });
+  return { context, api: k.custom, core: k.core, log: k.log };
 }
 
 /** Checks that the cluster serves TFJobs (kubeflow.org/v1 tfjobs); says to install the training operator when not. */
@@ -63,9 +55,12 @@ export async function checkTfJobApi(cluster: KubeCluster): Promise<void> {
     else throw unreachable(cluster.context, err);
   }
   if (!resources.some((r) => r.name === TFJOB_PLURAL)) {
-    throw new SeelieError(`cluster "${cluster.context}" has no TFJob API (${TFJOB_GROUP}/${TFJOB_VERSION} ${TFJOB_PLURAL}): the Kubeflow training operator is not installed`, {
-      hint: INSTALL_HINT,
-    });
+    throw new SeelieError(
+      `cluster "${cluster.context}" has no TFJob API (${TFJOB_GROUP}/${TFJOB_VERSION} ${TFJOB_PLURAL}): the Kubeflow training operator is not installed`,
+      {
+        hint: INSTALL_HINT,
+      },
+    );
   }
 }
 
@@ -92,25 +87,82 @@ export async function createTfJob(cluster: KubeCluster, job: JobRecord): Promise
         hint: "ask for permission to create tfjobs.kubeflow.org in that namespace, or use another --namespace",
       });
     }
-    if (code === 404) throw new SeelieError(`cluster "${cluster.context}": namespace ${job.spec.namespace} or the TFJob API was not found`, { hint: `check --namespace; ${INSTALL_HINT}` });
+    if (code === 404)
+      throw new SeelieError(`cluster "${cluster.context}": namespace ${job.spec.namespace} or the TFJob API was not found`, {
+        hint: `check --namespace; ${INSTALL_HINT}`,
+      });
     if (code !== undefined) throw new SeelieError(`cluster "${cluster.context}" refused the TFJob (HTTP ${code}): ${errorMessage(err)}`);
     throw unreachable(cluster.context, err);
   }
 }
 
-/** The live status of a TFJob from its conditions. */
-export async function kubeJobStatus(cluster: KubeCluster, ref: Extract<BackendRef, { kind: "tfjob" }>): Promise<{ status: JobStatus; message?: string }> {
+/** The TFJob, or undefined when it no longer exists. */
+export async function readTfJob(cluster: KubeCluster, ref: TfJobRef): Promise<Parameters<typeof tfJobStatus>[0] | undefined> {
   try {
-    const obj = (await cluster.api.getNamespacedCustomObject({
+    return (await cluster.api.getNamespacedCustomObject({
       group: TFJOB_GROUP,
       version: TFJOB_VERSION,
       namespace: ref.namespace,
       plural: TFJOB_PLURAL,
       name: ref.name,
     })) as Parameters<typeof tfJobStatus>[0];
-    return tfJobStatus(obj);
   } catch (err) {
-    if (apiCode(err) === 404) return { status: "Unknown", message: `TFJob ${ref.namespace}/${ref.name} no longer exists` };
+    if (apiCode(err) === 404) return undefined;
+    throw unreachable(cluster.context, err);
+  }
+}
+
+/** The worker pods of a TFJob: those carrying the job's id label that the TFJob owns. */
+export async function tfJobPods(cluster: KubeCluster, ref: TfJobRef, jobId: number): Promise<PodLike[]> {
+  try {
+    const list = await cluster.core.listNamespacedPod({ namespace: ref.namespace, labelSelector: `${JOB_ID_LABEL}=${jobId}` });
+    return (list.items as PodLike[]).filter((p) => workersFromPods([p], ref.name).length > 0);
+  } catch (err) {
+    if (apiCode(err) === 403) {
+      throw new SeelieError(`cluster "${cluster.context}" does not let you list pods in namespace ${ref.namespace}`, {
+        hint: "ask for permission to get and list pods (and pods/log) in that namespace",
+      });
+    }
+    throw unreachable(cluster.context, err);
+  }
+}
+
+/** The live status of a TFJob from its conditions, and each worker pod's state. */
+export async function kubeJobStatus(cluster: KubeCluster, ref: TfJobRef, jobId: number): Promise<LiveStatus> {
+  const obj = await readTfJob(cluster, ref);
+  if (!obj)
+    return { status: "Unknown", message: `TFJob ${ref.namespace}/${ref.name} no longer exists (deleted outside seelie?)`, workers: [] };
+  const workers = workersFromPods(await tfJobPods(cluster, ref, jobId), ref.name);
+  return { ...tfJobStatus(obj), workers };
+}
+
+/**
+ * Deletes the TFJob; its pods go with it (background propagation: the garbage collector removes
+ * what the TFJob owns). False when it was already gone.
+ */
+export async function deleteTfJob(cluster: KubeCluster, ref: TfJobRef): Promise<boolean> {
+  try {
+    await cluster.api.deleteNamespacedCustomObject({
+      group: TFJOB_GROUP,
+      version: TFJOB_VERSION,
+      namespace: ref.namespace,
+      plural: TFJOB_PLURAL,
+      name: ref.name,
+      propagationPolicy: "Background",
+    });
+    return true;
+  } catch (err) {
+    const code = apiCode(err);
+    if (code === 404) return false;
+    if (code === 403 || code === 401) {
+      throw new SeelieError(`cluster "${cluster.context}" refused to delete TFJob ${ref.namespace}/${ref.name} (HTTP ${code})`, {
+        hint: "ask for permission to delete tfjobs.kubeflow.org in that namespace",
+      });
+    }
+    if (code !== undefined)
+      throw new SeelieError(
+        `cluster "${cluster.context}" refused to delete TFJob ${ref.namespace}/${ref.name} (HTTP ${code}): ${errorMessage(err)}`,
+      );
     throw unreachable(cluster.context, err);
   }
 }

@@ -1,18 +1,22 @@
 /**
  * The local backend (`--cluster local`): the job's workers as containers on the local Docker engine
- * (dockerode), on a per-job user-defined network so TF_CONFIG's hostnames resolve.
+ * (dockerode); with several workers on a per-job user-defined network so TF_CONFIG's hostnames resolve.
  */
 import type Docker from "dockerode";
-import { InterruptedError, SeelieError, UsageError, errorMessage } from "../errors.ts";
-import { engineClient, localDockerEndpoint, pingEngine, type EngineEndpoint } from "../engine/connect.ts";
+import type { SeelieConfig } from "../config/types.ts";
+import { type EngineEndpoint, engineClient, localDockerEndpoint, pingEngine } from "../engine/connect.ts";
 import { hasImage } from "../engine/images.ts";
 import { followEngineStream } from "../engine/stream.ts";
+import { errorMessage, InterruptedError, SeelieError, UsageError } from "../errors.ts";
 import { parseImageRef } from "../image/ref.ts";
-import { resolveRegistryAuth, toEngineAuth } from "../registry/credentials.ts";
-import type { SeelieConfig } from "../config/types.ts";
 import { log } from "../log.ts";
-import { localPlan, localStatus, type WorkerState } from "./local-plan.ts";
-import type { BackendRef, JobRecord, JobSpec, JobStatus } from "./types.ts";
+import { resolveRegistryAuth, toEngineAuth } from "../registry/credentials.ts";
+import { isPoolExhausted, type NetworkInfo, poolExhaustedError } from "./address-pool.ts";
+import { type ContainerState, localPlan, localStatus } from "./local-plan.ts";
+import type { BackendRef, JobRecord, JobSpec, LiveStatus } from "./types.ts";
+
+/** Where a local job lives. */
+export type LocalRef = Extract<BackendRef, { kind: "local" }>;
 
 /** A connection to the local engine, checked to be able to run a job. */
 export interface LocalEngine {
@@ -28,7 +32,10 @@ export async function connectLocal(config: Pick<SeelieConfig, "dockerHost">): Pr
     await pingEngine(docker, endpoint);
   } catch (err) {
     if (!(err instanceof SeelieError)) throw err;
-    throw new SeelieError(err.message, { hint: "start the Docker daemon (or set DOCKER_HOST), or submit to a cluster with --cluster CONTEXT", cause: err });
+    throw new SeelieError(err.message, {
+      hint: "start the Docker daemon (or set DOCKER_HOST), or submit to a cluster with --cluster CONTEXT",
+      cause: err,
+    });
   }
   return { docker, endpoint };
 }
@@ -40,10 +47,16 @@ export async function connectLocal(config: Pick<SeelieConfig, "dockerHost">): Pr
 export async function prepareLocal(engine: LocalEngine, spec: JobSpec, config: SeelieConfig, signal?: AbortSignal): Promise<void> {
   const info = (await engine.docker.info()) as { NCPU?: number; Runtimes?: Record<string, unknown> };
   if (info.NCPU && spec.cpu > info.NCPU) {
-    throw new UsageError(`--cpu ${spec.cpu}: the ${engine.endpoint.label} engine has only ${info.NCPU} CPUs`, `ask for at most --cpu ${info.NCPU}, or submit to a cluster`);
+    throw new UsageError(
+      `--cpu ${spec.cpu}: the ${engine.endpoint.label} engine has only ${info.NCPU} CPUs`,
+      `ask for at most --cpu ${info.NCPU}, or submit to a cluster`,
+    );
   }
   if (spec.gpu > 0 && !Object.keys(info.Runtimes ?? {}).some((r) => r.includes("nvidia"))) {
-    throw new UsageError(`--gpu ${spec.gpu}: the ${engine.endpoint.label} engine has no GPUs (no NVIDIA runtime is configured)`, "use --gpu 0 locally, or submit to a cluster with GPUs (--cluster CONTEXT)");
+    throw new UsageError(
+      `--gpu ${spec.gpu}: the ${engine.endpoint.label} engine has no GPUs (no NVIDIA runtime is configured)`,
+      "use --gpu 0 locally, or submit to a cluster with GPUs (--cluster CONTEXT)",
+    );
   }
   try {
     if (await hasImage(engine.docker, spec.image)) return;
@@ -54,22 +67,35 @@ export async function prepareLocal(engine: LocalEngine, spec: JobSpec, config: S
   const auth = await resolveRegistryAuth(ref.domain, config);
   log.info(`pulling ${spec.image}${auth ? ` (credentials: ${auth.source})` : ""}`);
   try {
-    const stream = await engine.docker.pull(spec.image, auth ? { authconfig: toEngineAuth(auth), abortSignal: signal } : { abortSignal: signal });
+    const stream = await engine.docker.pull(
+      spec.image,
+      auth ? { authconfig: toEngineAuth(auth), abortSignal: signal } : { abortSignal: signal },
+    );
     await followEngineStream(stream, () => undefined, signal);
   } catch (err) {
-    throw new UsageError(`--image ${spec.image}: cannot pull it on the ${engine.endpoint.label} engine: ${errorMessage(err)}`, "check the image name and your registry credentials (docker login, or the seelie config)");
+    throw new UsageError(
+      `--image ${spec.image}: cannot pull it on the ${engine.endpoint.label} engine: ${errorMessage(err)}`,
+      "check the image name and your registry credentials (docker login, or the seelie config)",
+    );
   }
 }
 
-function engineError(engine: LocalEngine, err: unknown): SeelieError {
+/** An engine failure as a SeelieError naming the engine (a GPU refusal is bad input). */
+export function engineError(engine: LocalEngine, err: unknown): SeelieError {
   const msg = errorMessage(err);
   if (/device driver|nvidia/i.test(msg)) {
-    return new UsageError(`the ${engine.endpoint.label} engine cannot give the job GPUs: ${msg}`, "use --gpu 0 locally, or submit to a cluster with GPUs");
+    return new UsageError(
+      `the ${engine.endpoint.label} engine cannot give the job GPUs: ${msg}`,
+      "use --gpu 0 locally, or submit to a cluster with GPUs",
+    );
   }
-  return new SeelieError(`${engine.endpoint.label}: ${msg}`, { hint: "check the Docker daemon (docker info), or run with SEELIE_DEBUG=1", cause: err });
+  return new SeelieError(`${engine.endpoint.label}: ${msg}`, {
+    hint: "check the Docker daemon (docker info), or run with SEELIE_DEBUG=1",
+    cause: err,
+  });
 }
 
-/** Creates the network and the workers and starts them; on failure removes what it created. */
+/** Creates the network (several workers only) and the workers and starts them; on failure removes what it created. */
 export async function runLocal(engine: LocalEngine, job: JobRecord, signal?: AbortSignal): Promise<BackendRef> {
   const uid = crypto.randomUUID().slice(0, 8);
   const plan = localPlan(job, uid);
@@ -81,7 +107,7 @@ export async function runLocal(engine: LocalEngine, job: JobRecord, signal?: Abo
       if (signal?.aborted) throw new InterruptedError(`starting job ${job.id}`);
     };
     check();
-    network = await docker.createNetwork(plan.network);
+    if (plan.network) network = await createNetwork(engine, job.id, plan.network);
     for (const c of plan.containers) {
       check();
       made.push(await docker.createContainer(c.options as Docker.ContainerCreateOptions));
@@ -96,20 +122,91 @@ export async function runLocal(engine: LocalEngine, job: JobRecord, signal?: Abo
     await network?.remove().catch(() => undefined);
     throw err instanceof SeelieError ? err : engineError(engine, err);
   }
-  return { kind: "local", network: plan.network.Name, containers: plan.containers.map((c) => c.name) };
+  return { kind: "local", ...(plan.network ? { network: plan.network.Name } : {}), containers: plan.containers.map((c) => c.name) };
 }
 
-/** The live status of a local job from its containers' states and exit codes. */
-export async function localJobStatus(engine: LocalEngine, ref: Extract<BackendRef, { kind: "local" }>): Promise<{ status: JobStatus; message: string }> {
-  const workers: WorkerState[] = [];
+/** Creates the job's network; a used-up address pool becomes an error naming what holds the pools. */
+async function createNetwork(
+  engine: LocalEngine,
+  jobId: number,
+  options: NonNullable<ReturnType<typeof localPlan>["network"]>,
+): Promise<Docker.Network> {
+  try {
+    return await engine.docker.createNetwork(options);
+  } catch (err) {
+    const msg = errorMessage(err);
+    if (!isPoolExhausted(msg)) throw err;
+    const networks = (await engine.docker.listNetworks().catch(() => [])) as NetworkInfo[];
+    throw poolExhaustedError(jobId, msg.replace(/^\(HTTP code \d+\) [a-z ]+ - /i, ""), networks);
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as { statusCode?: number }).statusCode === 404;
+}
+
+/** The state of each worker's container, as the engine reports it (`missing` when it is gone). */
+export async function localContainers(engine: LocalEngine, ref: LocalRef): Promise<ContainerState[]> {
+  const out: ContainerState[] = [];
   for (const name of ref.containers) {
     try {
-      const s = (await engine.docker.getContainer(name).inspect()).State;
-      workers.push({ name, state: s.Status, exitCode: s.ExitCode });
+      const info = await engine.docker.getContainer(name).inspect();
+      const s = info.State;
+      out.push({
+        name,
+        state: s.Status,
+        exitCode: s.ExitCode,
+        oomKilled: s.OOMKilled,
+        error: s.Error || undefined,
+        restarts: info.RestartCount ?? 0,
+      });
     } catch (err) {
-      if ((err as { statusCode?: number }).statusCode === 404) workers.push({ name, state: "missing" });
+      if (isNotFound(err)) out.push({ name, state: "missing" });
       else throw engineError(engine, err);
     }
   }
-  return localStatus(workers);
+  return out;
+}
+
+/** The live status of a local job from its containers' states, restart counts and exit codes. */
+export async function localJobStatus(engine: LocalEngine, ref: LocalRef): Promise<LiveStatus> {
+  return localStatus(await localContainers(engine, ref));
+}
+
+/**
+ * Removes the job's network once its workers have stopped, so a finished job gives its address pool
+ * back (the stopped containers stay, with their status and logs). True when the network is gone.
+ */
+export async function releaseNetwork(engine: LocalEngine, ref: LocalRef): Promise<boolean> {
+  if (!ref.network) return true;
+  try {
+    await engine.docker.getNetwork(ref.network).remove();
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return true;
+    log.debug(`could not remove network ${ref.network} yet: ${errorMessage(err)}`);
+    return false;
+  }
+}
+
+/** Removes the job's containers (running or not) and its network; what is already gone is fine. Returns what was removed. */
+export async function deleteLocal(engine: LocalEngine, ref: LocalRef): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of ref.containers) {
+    try {
+      await engine.docker.getContainer(name).remove({ force: true });
+      removed.push(`container ${name}`);
+    } catch (err) {
+      if (!isNotFound(err)) throw engineError(engine, err);
+    }
+  }
+  if (ref.network) {
+    try {
+      await engine.docker.getNetwork(ref.network).remove();
+      removed.push(`network ${ref.network}`);
+    } catch (err) {
+      if (!isNotFound(err)) throw engineError(engine, err);
+    }
+  }
+  return removed;
 }

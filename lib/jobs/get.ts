@@ -1,15 +1,17 @@
 /**
- * `seelie job get` and `seelie job list`: read the store; `get` asks the backend for the live status
- * (except for `-o cmd`, which needs nothing but the record).
+ * `seelie job get` and `seelie job list`: read the store; `get` (and `list --refresh`) ask the
+ * backends for the live status and each worker's state; `-o cmd` and a plain `list` need nothing but
+ * the store (the backends are not even loaded).
  */
 import type { SeelieConfig } from "../config/types.ts";
-import { UsageError, errorMessage } from "../errors.ts";
+import { errorMessage, UsageError } from "../errors.ts";
 import { submitCommand } from "./cmdline.ts";
+import { readJob } from "./lookup.ts";
 import { jobDocument, jobTable, jobText } from "./render.ts";
 import { JobStore, type ListFilter } from "./store.ts";
-import type { JobRecord, JobStatus } from "./types.ts";
+import { JOB_STATUSES, type JobRecord, type WorkerStatus } from "./types.ts";
 
-/** The output of `seelie job get`: the text for stdout and warnings for stderr. */
+/** The output of a command: the text for stdout and warnings for stderr. */
 export interface Shown {
   stdout: string;
   warnings: string[];
@@ -27,18 +29,6 @@ export interface GetInput {
   env: Record<string, string | undefined>;
 }
 
-/** Reads one job from the store; an unknown id is a UsageError. */
-function readJob(path: string, id: number): JobRecord {
-  const store = JobStore.open(path);
-  try {
-    const job = store.get(id);
-    if (!job) throw new UsageError(`no job ${id} in the job store ${path}`, "seelie job list shows the ids of your jobs");
-    return job;
-  } finally {
-    store.close();
-  }
-}
-
 /** `seelie job get`: the job in the asked format, with its live status for text/json/yaml. */
 export async function getJob(input: GetInput): Promise<Shown> {
   let job = readJob(input.jobStore, input.id);
@@ -53,52 +43,117 @@ export async function getJob(input: GetInput): Promise<Shown> {
     }
     return { stdout: `${command}\n`, warnings };
   }
-  job = await refreshed(job, input, warnings);
-  const doc = jobDocument(job, { showSecrets: input.showSecrets });
+  const { Backends, refreshJob } = await import("./status.ts");
+  let workers: WorkerStatus[] | undefined;
+  try {
+    ({ job, workers } = await refreshJob(job, new Backends(input.config, input.env), input.jobStore));
+  } catch (err) {
+    warnings.push(`could not ask the backend for the live status (${errorMessage(err)}); showing the last known one`);
+  }
+  const doc = jobDocument(job, { showSecrets: input.showSecrets, workers });
   if (input.format === "json") return { stdout: `${JSON.stringify(doc, null, 2)}\n`, warnings };
   if (input.format === "yaml") {
     const { stringify } = await import("yaml");
     return { stdout: stringify(doc, { lineWidth: 0 }), warnings };
   }
-  return { stdout: `${jobText(job, { showSecrets: input.showSecrets })}\n`, warnings };
+  return { stdout: `${jobText(job, { showSecrets: input.showSecrets, workers })}\n`, warnings };
 }
 
-async function refreshed(job: JobRecord, input: GetInput, warnings: string[]): Promise<JobRecord> {
-  if (!job.backend) return job;
-  let live: { status: JobStatus; message?: string };
-  try {
-    const { liveStatus, FINAL_STATUSES } = await import("./status.ts");
-    if (FINAL_STATUSES.includes(job.status)) return job;
-    live = await liveStatus(job, await input.config(), input.env);
-  } catch (err) {
-    warnings.push(`could not ask the backend for the live status (${errorMessage(err)}); showing the last known one`);
-    return job;
+/** What `listJobs` needs. */
+export interface ListInput {
+  filter: ListFilter;
+  format: "text" | "json";
+  showSecrets?: boolean;
+  jobStore: string;
+  /** Ask the backends for the live status of the listed jobs (and record it); needs `config` and `env`. */
+  refresh?: { config: () => Promise<SeelieConfig>; env: Record<string, string | undefined> };
+}
+
+/** Checks a `--status` filter against the known statuses (any case). */
+function checkStatusFilter(status: string | undefined): void {
+  if (status !== undefined && !JOB_STATUSES.some((s) => s.toLowerCase() === status.toLowerCase())) {
+    throw new UsageError(`--status "${status}" is not a job status`, `use one of ${JOB_STATUSES.join(", ")}`);
   }
-  if (live.status === job.status && (live.message ?? undefined) === job.message) return job;
+}
+
+function listed(jobs: JobRecord[], input: ListInput, workers?: Map<number, WorkerStatus[]>): string {
+  if (input.format === "json")
+    return `${JSON.stringify(
+      jobs.map((j) => jobDocument(j, { showSecrets: input.showSecrets, workers: workers?.get(j.id) })),
+      null,
+      2,
+    )}\n`;
+  return `${jobTable(jobs, workers)}\n`;
+}
+
+/**
+ * `seelie job list`: jobs newest first, as a table or a JSON document. Without `refresh` the last
+ * known status, from the store alone (the backends are not even loaded).
+ */
+export async function listJobs(input: ListInput): Promise<Shown> {
+  checkStatusFilter(input.filter.status);
+  if (input.refresh) return listRefreshed(input, input.refresh);
   const store = JobStore.open(input.jobStore);
   try {
-    store.update(job.id, { status: live.status, message: live.message ?? null });
-    return store.get(job.id) ?? job;
+    return { stdout: listed(store.list(input.filter), input), warnings: [] };
   } finally {
     store.close();
   }
 }
 
-/** The statuses `job list --status` accepts. */
-const LIST_STATUSES: readonly JobStatus[] = ["Recorded", "Submitted", "Created", "Running", "Restarting", "Succeeded", "Failed", "SubmitFailed", "Unknown"];
-
-/** `seelie job list`: jobs newest first (last known status), as a table or a JSON document. */
-export function listJobs(input: { filter: ListFilter; format: "text" | "json"; showSecrets?: boolean; jobStore: string }): Shown {
-  const { status } = input.filter;
-  if (status !== undefined && !LIST_STATUSES.some((s) => s.toLowerCase() === status.toLowerCase())) {
-    throw new UsageError(`--status "${status}" is not a job status`, `use one of ${LIST_STATUSES.join(", ")}`);
-  }
+/**
+ * `job list --refresh`: the live status first (one connection per backend, at most 8 jobs asked at
+ * a time), then the filter applied to the refreshed statuses. A backend that cannot be reached
+ * leaves its jobs at their last known status, with one warning per backend.
+ */
+async function listRefreshed(input: ListInput, refresh: NonNullable<ListInput["refresh"]>): Promise<Shown> {
+  const { Backends, FINAL_STATUSES, refreshJob } = await import("./status.ts");
   const store = JobStore.open(input.jobStore);
+  let candidates: JobRecord[];
   try {
-    const jobs = store.list(input.filter);
-    if (input.format === "json") return { stdout: `${JSON.stringify(jobs.map((j) => jobDocument(j, input)), null, 2)}\n`, warnings: [] };
-    return { stdout: `${jobTable(jobs)}\n`, warnings: [] };
+    candidates = store.list(input.filter);
+    if (input.filter.status) {
+      // --status applies to the live status: a job whose status can still change may match it now.
+      const open = JOB_STATUSES.filter((s) => !FINAL_STATUSES.includes(s));
+      const more = store.list({ ...input.filter, status: undefined, statuses: open, limit: Number.MAX_SAFE_INTEGER });
+      const ids = new Set(candidates.map((j) => j.id));
+      candidates = [...candidates, ...more.filter((j) => !ids.has(j.id))].sort((a, b) => b.id - a.id);
+    }
   } finally {
     store.close();
   }
+  const backends = new Backends(refresh.config, refresh.env);
+  const failures = new Map<string, string>();
+  const workers = new Map<number, WorkerStatus[]>();
+  const jobs = await mapLimited(candidates, 8, async (job) => {
+    try {
+      const r = await refreshJob(job, backends, input.jobStore);
+      if (r.workers) workers.set(job.id, r.workers);
+      return r.job;
+    } catch (err) {
+      const where = job.backend?.kind === "tfjob" ? `context ${job.backend.context}` : "the local engine";
+      if (!failures.has(where)) failures.set(where, errorMessage(err));
+      return job;
+    }
+  });
+  const status = input.filter.status?.toLowerCase();
+  const shown = (status ? jobs.filter((j) => j.status.toLowerCase() === status) : jobs).slice(0, input.filter.limit ?? 20);
+  const warnings = [...failures].map(
+    ([where, msg]) => `could not ask ${where} for the live status (${msg}); its jobs show their last known status`,
+  );
+  return { stdout: listed(shown, input, workers), warnings };
+}
+
+/** `f` over `xs` with at most `limit` calls at a time, results in order. */
+async function mapLimited<T, R>(xs: readonly T[], limit: number, f: (x: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(xs.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < xs.length) {
+      const i = next++;
+      out[i] = await f(xs[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, xs.length) }, worker));
+  return out;
 }

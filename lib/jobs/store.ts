@@ -8,7 +8,7 @@
 import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
-import { SeelieError, errorMessage } from "../errors.ts";
+import { errorMessage, SeelieError } from "../errors.ts";
 import type { BackendRef, EnvVar, JobRecord, JobSpec, JobStatus } from "./types.ts";
 
 /** Migrations: index n upgrades a store from user_version n to n+1. */
@@ -44,6 +44,8 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 /** Filters of `seelie job list`. */
 export interface ListFilter {
   status?: string;
+  /** Any of these statuses (exact case). */
+  statuses?: readonly string[];
   cluster?: string;
   /** Substring of the job name, any case. */
   name?: string;
@@ -105,7 +107,10 @@ function storeError(path: string, err: unknown): SeelieError {
     });
   }
   if (/BUSY|LOCKED/.test(code) || /database is locked/i.test(msg)) {
-    return new SeelieError(`the job store ${path} stayed locked by another seelie process (${msg})`, { hint: "try again in a moment", cause: err });
+    return new SeelieError(`the job store ${path} stayed locked by another seelie process (${msg})`, {
+      hint: "try again in a moment",
+      cause: err,
+    });
   }
   return new SeelieError(`cannot use the job store ${path}: ${msg}`, {
     hint: "check that the path is a readable and writable file (SEELIE_JOB_STORE, or jobStore in the config)",
@@ -169,7 +174,10 @@ export class JobStore {
       }
       if (version < SCHEMA_VERSION && !opts.create) {
         // A reader never migrates: an empty store at an older version simply has no jobs.
-        if (version === 0) return (db.close(), new JobStore(path, undefined));
+        if (version === 0) {
+          db.close();
+          return new JobStore(path, undefined);
+        }
       }
       if ((db.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode !== "wal") {
         db.run("PRAGMA journal_mode = WAL");
@@ -240,15 +248,36 @@ export class JobStore {
   }
 
   /** Records what the backend said (status, message, where it keeps the job). */
-  update(id: number, change: { status?: JobStatus; message?: string | null; backend?: BackendRef }, now = new Date()): void {
+  update(
+    id: number,
+    change: { status?: JobStatus; message?: string | null; backend?: BackendRef },
+    now = new Date(),
+    /** Leave the record alone when its status is one of these by now (a refresh must not undo a delete). */
+    unlessStatus: readonly JobStatus[] = [],
+  ): void {
     this.run((db) => {
       const sets: string[] = ["updated_at = ?"];
       const vals: (string | number | null)[] = [now.toISOString()];
-      if (change.status !== undefined) sets.push("status = ?"), vals.push(change.status);
-      if (change.message !== undefined) sets.push("message = ?"), vals.push(change.message);
-      if (change.backend !== undefined) sets.push("backend = ?"), vals.push(JSON.stringify(change.backend));
-      db.query(`UPDATE jobs SET ${sets.join(", ")} WHERE id = ?`).run(...vals, id);
+      if (change.status !== undefined) {
+        sets.push("status = ?");
+        vals.push(change.status);
+      }
+      if (change.message !== undefined) {
+        sets.push("message = ?");
+        vals.push(change.message);
+      }
+      if (change.backend !== undefined) {
+        sets.push("backend = ?");
+        vals.push(JSON.stringify(change.backend));
+      }
+      const guard = unlessStatus.length ? ` AND status NOT IN (${unlessStatus.map(() => "?").join(", ")})` : "";
+      db.query(`UPDATE jobs SET ${sets.join(", ")} WHERE id = ?${guard}`).run(...vals, id, ...unlessStatus);
     }, undefined);
+  }
+
+  /** Removes a job's record (`seelie job delete --forget`). Its id is never given out again. */
+  remove(id: number): void {
+    this.run((db) => db.query("DELETE FROM jobs WHERE id = ?").run(id), undefined);
   }
 
   /** Jobs newest first, filtered. */
@@ -256,9 +285,22 @@ export class JobStore {
     return this.run((db) => {
       const where: string[] = [];
       const vals: (string | number)[] = [];
-      if (filter.status) where.push("status = ? COLLATE NOCASE"), vals.push(filter.status);
-      if (filter.cluster) where.push("cluster = ?"), vals.push(filter.cluster);
-      if (filter.name) where.push("instr(lower(name), lower(?)) > 0"), vals.push(filter.name);
+      if (filter.status) {
+        where.push("status = ? COLLATE NOCASE");
+        vals.push(filter.status);
+      }
+      if (filter.statuses) {
+        where.push(`status IN (${filter.statuses.map(() => "?").join(", ") || "NULL"})`);
+        vals.push(...filter.statuses);
+      }
+      if (filter.cluster) {
+        where.push("cluster = ?");
+        vals.push(filter.cluster);
+      }
+      if (filter.name) {
+        where.push("instr(lower(name), lower(?)) > 0");
+        vals.push(filter.name);
+      }
       const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?`;
       return (db.query(sql).all(...vals, filter.limit ?? 20) as Row[]).map(fromRow);
     }, []);

@@ -3,8 +3,9 @@
  * conditions mean. Workers = `--worker-count`, container `tensorflow`, resources as requests and
  * limits (cpu, memory in GiB, `nvidia.com/gpu`), command from the entrypoint, env from `-E`.
  */
-import type { JobRecord, JobStatus } from "./types.ts";
+
 import { formatNumber } from "./cmdline.ts";
+import type { JobRecord, JobStatus } from "./types.ts";
 import { workerCommand } from "./validate.ts";
 
 /** The label carrying the job id on the TFJob, its pods and local containers. */
@@ -25,7 +26,13 @@ function tfJobNamePrefix(id: number): string {
 export interface TfJobObject {
   apiVersion: "kubeflow.org/v1";
   kind: "TFJob";
-  metadata: { name?: string; generateName?: string; namespace: string; labels: Record<string, string>; annotations: Record<string, string> };
+  metadata: {
+    name?: string;
+    generateName?: string;
+    namespace: string;
+    labels: Record<string, string>;
+    annotations: Record<string, string>;
+  };
   spec: Record<string, unknown>;
   status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
 }
@@ -74,13 +81,21 @@ const CONDITION_STATUS: Record<string, JobStatus> = {
   Failed: "Failed",
 };
 
-/** The status a TFJob's conditions mean: the last condition that is True; `Submitted` when there is none yet. */
+/** What `job get` says of a TFJob nobody has given a status: only the training operator writes it. */
+export const NO_OPERATOR_STATUS = "no status (is the training operator installed?)";
+
+/**
+ * The status a TFJob's conditions mean: the last condition that is True. A TFJob without any
+ * condition is `Submitted` with a message saying so, never a guess.
+ */
 export function tfJobStatus(obj: { status?: { conditions?: { type?: string; status?: string; message?: string }[] } }): {
   status: JobStatus;
   message?: string;
 } {
-  const conds = (obj.status?.conditions ?? []).filter((c) => c.status === "True" && c.type && c.type in CONDITION_STATUS);
+  const all = obj.status?.conditions ?? [];
+  if (all.length === 0) return { status: "Submitted", message: NO_OPERATOR_STATUS };
+  const conds = all.filter((c) => c.status === "True" && c.type && c.type in CONDITION_STATUS);
   const last = conds[conds.length - 1];
   if (!last) return { status: "Submitted" };
-  return { status: CONDITION_STATUS[last.type!]!, message: last.message };
+  return { status: CONDITION_STATUS[last.type!]!, ...(last.message ? { message: last.message } : {}) };
 }

@@ -40,12 +40,51 @@ export type JobStatus =
   | "Succeeded"
   | "Failed"
   | "SubmitFailed" // the backend refused it after it was recorded
+  | "Deleted" // its containers/network or TFJob were removed by `seelie job delete`; the record stays
   | "Unknown";
 
-/** Where the backend keeps the job, to look up its live status. */
+/** Every status, in lifecycle order (for `job list --status` and `job wait --for`). */
+export const JOB_STATUSES: readonly JobStatus[] = [
+  "Recorded",
+  "Submitted",
+  "Created",
+  "Running",
+  "Restarting",
+  "Succeeded",
+  "Failed",
+  "SubmitFailed",
+  "Deleted",
+  "Unknown",
+];
+
+/**
+ * Where the backend keeps the job, to look up its live status. A local job has a network of its own
+ * only with several workers, and only until it is seen to end (the address pool goes back to Docker).
+ */
 export type BackendRef =
-  | { kind: "local"; network: string; containers: string[] }
+  | { kind: "local"; network?: string; containers: string[] }
   | { kind: "tfjob"; context: string; namespace: string; name: string };
+
+/** One worker as the backend reports it right now (not stored). */
+export interface WorkerStatus {
+  /** `worker-<i>`. */
+  worker: string;
+  /** The container or pod name. */
+  name: string;
+  /** The engine's or kubelet's state: created, running, exited, waiting, terminated, missing… */
+  state: string;
+  /** Why, when the backend says (e.g. CrashLoopBackOff, Error, Completed). */
+  reason?: string;
+  restarts: number;
+  exitCode?: number;
+}
+
+/** What the backend says about a job right now. */
+export interface LiveStatus {
+  status: JobStatus;
+  message?: string;
+  workers: WorkerStatus[];
+}
 
 /** A stored job. */
 export interface JobRecord {
@@ -86,7 +125,7 @@ export function isSecretKey(key: string): boolean {
   const words = key
     .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
     .toUpperCase()
-    .split(/[_.\-]+/)
+    .split(/[_.-]+/)
     .filter(Boolean);
   return words.some((w) => (SECRET_WORDS as readonly string[]).includes(w));
 }

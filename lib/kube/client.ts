@@ -1,98 +1,104 @@
 /**
- * The Kubernetes connection, found as kubectl finds it: `KUBECONFIG` (a list of files), else
- * `~/.kube/config`, else the in-cluster service account; `--context` picks a context; the namespace
- * defaults to the context's.
+ * The Kubernetes connection, found as kubectl finds it (lib/kube/kubeconfig.ts) and sent through the
+ * one transport that works under Bun (lib/kube/transport.ts). Every API class seelie uses is made here.
  */
-import { CoreV1Api, KubeConfig, Log } from "@kubernetes/client-node";
-import { existsSync } from "node:fs";
-import { homedir } from "node:os";
-import { join } from "node:path";
-import type { Writable } from "node:stream";
-import { SeelieError, UsageError, errorMessage } from "../errors.ts";
 
-/** A loaded kubeconfig and the clients seelie uses. */
+import type { Writable } from "node:stream";
+import { CoreV1Api, CustomObjectsApi, KubeConfig, Log, type LogOptions } from "@kubernetes/client-node";
+import { kubeFailure } from "./errors.ts";
+import { findKubeTarget, type KubeTarget } from "./kubeconfig.ts";
+import { KubeTransport } from "./transport.ts";
+
+export { type KubeHints, kubeError, kubeFailure } from "./errors.ts";
+
+/** A loaded kubeconfig context and the clients seelie uses. */
 export interface KubeClients {
-  kc: KubeConfig;
+  /** The context, cluster and user in use, and where they came from. */
+  target: KubeTarget;
+  transport: KubeTransport;
   core: CoreV1Api;
+  custom: CustomObjectsApi;
+  /** client-node's `Log`, sending through the transport (client-node's own would not under Bun); for lib/cloud-build until it follows logs with runPodToEnd. */
+  log: Log;
   /** The context in use (empty in-cluster). */
   context: string;
   /** The context's namespace, or `default`. */
   namespace: string;
-  /** Follows a container's log into `out`; resolves with a function that stops following. */
-  followLog(namespace: string, pod: string, container: string, out: Writable): Promise<() => void>;
 }
 
-const SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
-
-/** Loads the kubeconfig as kubectl does and makes the clients. */
-export function loadKube(opts: { context?: string; env?: Record<string, string | undefined> } = {}): KubeClients {
+/** Loads the kubeconfig as kubectl does (`context` picks one; default the current one) and makes the clients. */
+export function loadKube(
+  opts: {
+    context?: string;
+    env?: Record<string, string | undefined>;
+    /** The flag that named the context, for messages (default --context). */
+    flag?: string;
+  } = {},
+): KubeClients {
   const env = opts.env ?? process.env;
-  const home = env.HOME || homedir();
-  if (!env.KUBECONFIG && !existsSync(join(home, ".kube", "config")) && !existsSync(SERVICE_ACCOUNT_TOKEN)) {
-    // client-node would fall back to http://localhost:8080, which is never what a user means.
-    throw new UsageError("no kubeconfig: KUBECONFIG is not set and ~/.kube/config does not exist", "point KUBECONFIG at your cluster's kubeconfig (kubectl config view should show it)");
-  }
-  const kc = new KubeConfig();
-  try {
-    kc.loadFromDefault();
-  } catch (err) {
-    throw new UsageError(`cannot read the kubeconfig: ${errorMessage(err)}`, "check KUBECONFIG or ~/.kube/config (kubectl config view)");
-  }
-  if (kc.getContexts().length === 0 && !kc.getCurrentCluster()) {
-    throw new UsageError("no Kubernetes cluster configured", "set KUBECONFIG or create ~/.kube/config (kubectl config view should show a context)");
-  }
-  if (opts.context) {
-    if (!kc.getContextObject(opts.context)) {
-      throw new UsageError(`no context "${opts.context}" in the kubeconfig`, `known contexts: ${kc.getContexts().map((c) => c.name).join(", ") || "(none)"}`);
-    }
-    kc.setCurrentContext(opts.context);
-  }
-  if (!kc.getCurrentCluster()) {
-    throw new UsageError(`the kubeconfig's context "${kc.getCurrentContext()}" has no cluster`, "pick a context with --context (kubectl config get-contexts)");
-  }
-  return kubeClients(kc);
+  return kubeClients(findKubeTarget({ context: opts.context, env, flag: opts.flag }), env);
 }
 
-/** The clients for an already loaded kubeconfig (its current context). */
-export function kubeClients(kc: KubeConfig): KubeClients {
-  const context = kc.getCurrentContext();
-  const namespace = kc.getContextObject(context)?.namespace || "default";
-  const logs = new Log(kc);
+/** The clients for an already resolved context. */
+export function kubeClients(target: KubeTarget, env: Record<string, string | undefined> = process.env): KubeClients {
+  const transport = new KubeTransport(target, env);
   return {
-    kc,
-    core: kc.makeApiClient(CoreV1Api),
-    context,
-    namespace,
-    async followLog(ns, pod, container, out) {
-      const ctl = await logs.log(ns, pod, container, out, { follow: true });
-      return () => ctl.abort();
-    },
+    target,
+    transport,
+    core: transport.api(CoreV1Api),
+    custom: transport.api(CustomObjectsApi),
+    log: new TransportLog(transport),
+    context: target.context,
+    namespace: target.namespace,
   };
 }
 
-/** The status code, reason and message of an error from the API server (or the connection). */
-export function kubeError(err: unknown): { code?: number; reason?: string; message: string } {
-  const e = err as { code?: unknown; body?: unknown };
-  if (typeof e?.code === "number") {
-    let body = e.body;
-    if (typeof body === "string") {
-      try {
-        body = JSON.parse(body);
-      } catch {
-        /* not a Status */
-      }
+async function pump(resp: Response, out: Writable, signal: AbortSignal): Promise<void> {
+  try {
+    for await (const chunk of resp.body ?? []) {
+      if (signal.aborted) break;
+      out.write(chunk);
     }
-    const st = body as { reason?: string; message?: string } | undefined;
-    const message = st?.message ?? (typeof body === "string" && body ? body : `HTTP ${e.code}`);
-    return { code: e.code, reason: st?.reason, message };
+  } catch {
+    /* stopped or dropped: the caller reads what it missed when the Pod ends */
   }
-  return { message: errorMessage(err) };
+  out.end();
 }
 
-/** Wraps an API error into a SeelieError naming what was being done. */
-export function kubeFailure(what: string, err: unknown, hint?: string): SeelieError {
-  const e = kubeError(err);
-  if (e.code === 403) return new SeelieError(`not allowed to ${what}: ${e.message}`, { hint: hint ?? "see pods/committer/rbac.yaml for the permissions seelie image commit needs", cause: err });
-  if (e.code === undefined) return new SeelieError(`cannot ${what}: ${e.message}`, { hint: "is the cluster reachable? (kubectl get nodes)", cause: err });
-  return new SeelieError(`cannot ${what}: ${e.message}`, { hint, cause: err });
+/** client-node's `Log` with its request sent through the transport; the stream is piped as client-node does. */
+class TransportLog extends Log {
+  constructor(private readonly transport: KubeTransport) {
+    super(new KubeConfig());
+  }
+
+  override log(namespace: string, podName: string, containerName: string, stream: Writable, options?: LogOptions): Promise<AbortController>;
+  override log(
+    namespace: string,
+    podName: string,
+    containerName: string,
+    stream: Writable,
+    done: (err: unknown) => void,
+    options?: LogOptions,
+  ): Promise<AbortController>;
+  override async log(
+    namespace: string,
+    podName: string,
+    containerName: string,
+    stream: Writable,
+    a?: LogOptions | ((err: unknown) => void),
+    b?: LogOptions,
+  ): Promise<AbortController> {
+    const options = typeof a === "function" ? b : a;
+    const q = new URLSearchParams({ container: containerName });
+    for (const [k, v] of Object.entries(options ?? {})) if (v !== undefined) q.set(k, String(v));
+    const ac = new AbortController();
+    const resp = await this.transport.fetch(
+      `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(podName)}/log?${q}`,
+      { signal: ac.signal },
+    );
+    if (!resp.ok)
+      throw kubeFailure(`read the log of ${namespace}/${podName} (${containerName})`, { code: resp.status, body: await resp.text() });
+    void pump(resp, stream, ac.signal);
+    return ac;
+  }
 }

@@ -1,22 +1,30 @@
 /**
  * `seelie image commit --pod`: find the pod's container and node, run the committer there as a Pod
- * (with a per-run registry Secret owned by it), stream its log, read its result, and delete what it
- * made — on success, failure, timeout and Ctrl-C alike (unless asked to keep the Pod).
+ * (with a per-run registry Secret owned by it) through the one Pod-run loop (pod-run.ts), relay its
+ * log, read its result, and delete what it made — on success, failure, timeout and Ctrl-C alike
+ * (unless asked to keep the Pod).
  */
-import { PatchStrategy, setHeaderOptions, type CoreV1Api, type V1Pod } from "@kubernetes/client-node";
-import { Writable } from "node:stream";
+import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { InterruptedError, SeelieError } from "../errors.ts";
 import { parseImageRef } from "../image/ref.ts";
-import { log, stderrProgress, type ProgressSink } from "../log.ts";
+import { log, type ProgressSink, stderrProgress } from "../log.ts";
 import type { RegistryAuth } from "../registry/credentials.ts";
 import { formatDuration } from "../util/duration.ts";
-import { kubeError, kubeFailure, type KubeClients } from "./client.ts";
-import { cleanUp, createPod, namespaceHint, refuseConcurrent } from "./committer-lifecycle.ts";
-import { COMMITTER_CONTAINER, buildCommitterPod, buildRegistrySecret, committerLabels, committerPodName, ownerPatch } from "./committer-pod.ts";
-import { LogRelay, type CommitPodResult } from "./committer-result.ts";
+import type { KubeClients } from "./client.ts";
+import { committerHints, createPod, refuseConcurrent, removeSecret } from "./committer-lifecycle.ts";
 import { podOutcome } from "./committer-outcome.ts";
+import {
+  buildCommitterPod,
+  buildRegistrySecret,
+  COMMITTER_CONTAINER,
+  committerLabels,
+  committerPodName,
+  ownerPatch,
+} from "./committer-pod.ts";
+import { type CommitPodResult, LogRelay } from "./committer-result.ts";
+import { kubeError, kubeFailure } from "./errors.ts";
 import { findTarget } from "./locate.ts";
-import { describePod, recentWarnings, waitForEnd, waitForStart } from "./pod-wait.ts";
+import { runPodToEnd } from "./pod-run.ts";
 import { DEFAULT_RUNTIME_SOCKETS, normaliseSocketPath, socketMount } from "./socket.ts";
 
 /** What to commit, where to, and how. */
@@ -54,21 +62,21 @@ export interface CommitPodDeps {
   progress?: ProgressSink;
 }
 
-const WHAT = "committer pod";
+const TIMEOUT_HINT = "raise --timeout, or keep the pod to look at it (--keep-pod, then kubectl describe pod -n NAMESPACE NAME)";
 
 /** Runs a commit through a committer Pod and returns its result. */
 export async function commitPod(opts: CommitPodOptions, deps: CommitPodDeps): Promise<CommitPodResult> {
   const t0 = Date.now();
   const { core } = deps.kube;
-  const pollMs = opts.pollMs ?? 500;
-  const timeout = AbortSignal.timeout(opts.timeoutMs);
-  const stop = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+  const deadline = t0 + opts.timeoutMs;
   const cns = opts.committerNamespace;
-  const interrupted = () => opts.signal?.aborted === true;
-  let phaseWhenStopped = "before the committer pod started";
   const check = () => {
-    if (interrupted()) throw new InterruptedError("commit");
-    if (timeout.aborted) throw timeoutError(opts.timeoutMs, phaseWhenStopped);
+    if (opts.signal?.aborted) throw new InterruptedError("commit");
+    if (Date.now() >= deadline) {
+      throw new SeelieError(`the commit timed out after ${formatDuration(opts.timeoutMs)} before the committer pod was created`, {
+        hint: TIMEOUT_HINT,
+      });
+    }
   };
 
   const target = await findTarget(core, opts.namespace ?? deps.kube.namespace, opts.pod, opts.container);
@@ -82,10 +90,7 @@ export async function commitPod(opts: CommitPodOptions, deps: CommitPodDeps): Pr
   await refuseConcurrent(core, cns, name, target);
   check();
 
-  let pod: V1Pod | undefined;
   let secretName: string | undefined;
-  let stopLog: (() => void) | undefined;
-  let finished = false;
   try {
     let mountSecret = opts.registrySecret;
     if (!mountSecret) {
@@ -97,12 +102,14 @@ export async function commitPod(opts: CommitPodOptions, deps: CommitPodDeps): Pr
           const made = await core.createNamespacedSecret({ namespace: cns, body: secret });
           secretName = made.metadata?.name;
         } catch (err) {
-          throw kubeFailure(`create the registry secret in namespace ${cns}`, err, namespaceHint(cns, err));
+          throw kubeFailure(`create the registry secret in namespace ${cns}`, err, committerHints(cns));
         }
         mountSecret = secretName;
         log.info(`registry credentials for ${auth.serveraddress} (from ${auth.source}) go to the committer as secret ${cns}/${secretName}`);
       } else {
-        log.warn(`no credentials for ${registry} found: the committer will push anonymously (pass --registry_secret, or docker login ${registry})`);
+        log.warn(
+          `no credentials for ${registry} found: the committer will push anonymously (pass --registry_secret, or docker login ${registry})`,
+        );
       }
     }
     check();
@@ -120,109 +127,47 @@ export async function commitPod(opts: CommitPodOptions, deps: CommitPodDeps): Pr
       activeDeadlineSeconds: Math.ceil(opts.timeoutMs / 1000) + 60,
       requestedBy: opts.requestedBy,
     });
-    pod = await createPod(core, cns, body, target);
-    const created = Date.now();
-    if (secretName && pod.metadata?.uid) {
-      try {
-        await core.patchNamespacedSecret(
-          { namespace: cns, name: secretName, body: ownerPatch({ name, uid: pod.metadata.uid }) },
-          setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-        );
-      } catch (err) {
-        log.warn(`cannot make secret ${cns}/${secretName} owned by the committer pod (${kubeError(err).message}); seelie deletes it itself`);
-      }
-    }
-    log.info(`committer pod ${cns}/${name} created (image ${opts.committerImage})`);
-    check();
-
-    const started = await waitForStart(core, cns, name, COMMITTER_CONTAINER, {
-      signal: stop,
-      pollMs,
-      what: WHAT,
-      onState: (s) => log.info(`committer pod ${cns}/${name}: ${s}`),
-    });
-    const podStart = Date.now() - created;
-    phaseWhenStopped = "while the committer was running";
-
     const relay = new LogRelay(deps.progress ?? ((line) => stderrProgress(`  committer | ${line}`)));
-    const decoder = new TextDecoder();
-    let relayClosed = false;
-    const sink = new Writable({
-      write(chunk, _enc, cb) {
-        if (!relayClosed) relay.push(decoder.decode(chunk as Buffer, { stream: true }));
-        cb();
+    const run = await runPodToEnd(deps.kube, {
+      pod: body,
+      namespace: cns,
+      what: "committer pod",
+      logs: [{ container: COMMITTER_CONTAINER, onLine: (line) => relay.push(`${line}\n`) }],
+      mainContainer: COMMITTER_CONTAINER,
+      timeoutMs: Math.max(1, deadline - Date.now()),
+      signal: opts.signal,
+      pollMs: opts.pollMs ?? 500,
+      // The committer Pod is bound to its node (nodeName): the scheduler never sees it.
+      unschedulableMs: 0,
+      keep: opts.keepPod,
+      create: (pod) => createPod(core, cns, pod, target),
+      onCreated: async (pod) => {
+        log.info(`committer pod ${cns}/${name} created (image ${opts.committerImage})`);
+        if (secretName && pod.metadata?.uid) await ownSecret(deps.kube, cns, secretName, { name, uid: pod.metadata.uid });
+      },
+      onState: (s) => log.info(`committer pod ${cns}/${name}: ${s}`),
+      hints: {
+        ...committerHints(cns),
+        imagePull: (image) =>
+          `check that the node can pull ${image} (--committer_image, SEELIE_COMMITTER_IMAGE or committer.image; pods/committer/README.md builds and pushes it)`,
+        timeout: TIMEOUT_HINT,
       },
     });
-    const streamEnded = new Promise<void>((resolve) => {
-      sink.on("finish", () => resolve());
-      // client-node pipes the response into the sink without handling the response stream's errors:
-      // stopping the follow (abort) would otherwise be an uncaught 'error' that kills the process.
-      sink.on("pipe", (src: NodeJS.ReadableStream) => src.on("error", (err) => {
-        log.debug(`committer log stream: ${kubeError(err).message}`);
-        resolve();
-      }));
-      sink.on("error", () => resolve());
-    });
-    // Following is best effort and never holds the run up: the API server may be slow to answer
-    // (or answer only once the container writes), and whatever it missed is read when the Pod ends.
-    const following = deps.kube.followLog(cns, name, COMMITTER_CONTAINER, sink).then(
-      (stopFn) => {
-        if (relayClosed || finished) return stopFn(); // connected only after the run: not needed any more
-        stopLog = stopFn;
-        return streamEnded;
-      },
-      (err) => log.debug(`cannot follow the committer's log: ${kubeError(err).message}; it is read when the pod ends`),
-    );
-    const ended =
-      started.status?.phase === "Succeeded" || started.status?.phase === "Failed"
-        ? started
-        : await waitForEnd(core, cns, name, COMMITTER_CONTAINER, { signal: stop, pollMs, what: WHAT });
-    await within(following, 3000);
-    stopLog?.();
-    stopLog = undefined;
-    relayClosed = true;
-    try {
-      const full = await core.readNamespacedPodLog({ namespace: cns, name, container: COMMITTER_CONTAINER });
-      if (typeof full === "string" && full.length > relay.text.length && full.startsWith(relay.text)) relay.push(full.slice(relay.text.length));
-    } catch (err) {
-      log.debug(`cannot read the committer's log: ${kubeError(err).message}`);
-    }
     relay.end();
-    return podOutcome(ended, relay.text, { target, opts, name, podStart, t0 });
-  } catch (err) {
-    if (interrupted()) throw new InterruptedError("commit");
-    if (timeout.aborted && !(err instanceof SeelieError)) {
-      const warnings = pod ? await recentWarnings(core, cns, name) : [];
-      const state = pod ? await lastState(core, cns, name) : "";
-      throw timeoutError(opts.timeoutMs, `${phaseWhenStopped}${state ? ` (${state})` : ""}${warnings.length ? `; events: ${warnings.join("; ")}` : ""}`);
-    }
-    throw err;
+    return podOutcome(run.pod, relay.text, { target, opts, name, podStart: run.startMs, t0 });
   } finally {
-    finished = true;
-    stopLog?.();
-    await cleanUp(core, cns, pod ? name : undefined, secretName, opts.keepPod);
+    await removeSecret(core, cns, secretName, opts.keepPod);
   }
 }
 
-/** Waits for `p` at most `ms` (without leaving a timer behind that would keep the process alive). */
-async function within(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
-}
-
-function timeoutError(ms: number, when: string): SeelieError {
-  return new SeelieError(`the commit timed out after ${formatDuration(ms)} ${when}`, {
-    hint: "raise --timeout, or keep the pod to look at it (--keep-pod, then kubectl describe pod -n NAMESPACE NAME)",
-  });
-}
-
-
-async function lastState(core: CoreV1Api, ns: string, name: string): Promise<string> {
+/** Makes the per-run Secret owned by the committer Pod, so the cluster deletes it with the Pod if seelie cannot. */
+async function ownSecret(kube: KubeClients, ns: string, secret: string, owner: { name: string; uid: string }): Promise<void> {
   try {
-    return describePod(await core.readNamespacedPod({ namespace: ns, name }), COMMITTER_CONTAINER);
-  } catch {
-    return "";
+    await kube.core.patchNamespacedSecret(
+      { namespace: ns, name: secret, body: ownerPatch(owner) },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
+  } catch (err) {
+    log.warn(`cannot make secret ${ns}/${secret} owned by the committer pod (${kubeError(err).message}); seelie deletes it itself`);
   }
 }
-

@@ -1,28 +1,34 @@
 /**
  * The committer Pod's life around the run: refusing a concurrent commit of the same container,
- * replacing a finished leftover, creating the Pod, and deleting the Pod and its per-run Secret.
+ * replacing a finished leftover, creating the Pod, and deleting its per-run Secret.
  */
 import type { CoreV1Api, V1Pod } from "@kubernetes/client-node";
 import { SeelieError } from "../errors.ts";
 import { log } from "../log.ts";
-import { kubeError, kubeFailure } from "./client.ts";
-import { COMMITTER_APP, LABELS, containerKey } from "./committer-pod.ts";
-import type { CommitTarget } from "./locate.ts";
 import { sleep } from "../util/sleep.ts";
+import { COMMIT_RBAC, COMMITTER_APP, containerKey, LABELS } from "./committer-pod.ts";
+import { type KubeHints, kubeError, kubeFailure } from "./errors.ts";
+import type { CommitTarget } from "./locate.ts";
 
-/** A hint for a missing committer namespace. */
-export function namespaceHint(ns: string, err: unknown): string | undefined {
-  return kubeError(err).code === 404 ? `the committer namespace ${ns} does not exist: kubectl apply -f pods/committer/rbac.yaml (or set committer.namespace)` : undefined;
+/** Hints for API failures in the committer namespace: the RBAC file, and what a 404 there means. */
+export function committerHints(ns: string): KubeHints {
+  return {
+    rbac: COMMIT_RBAC,
+    notFound: `the committer namespace ${ns} does not exist: kubectl apply -f ${COMMIT_RBAC} (or set committer.namespace)`,
+  };
 }
 
 /** Refuses when a committer Pod for the same container is still pending or running; deletes our finished leftover. */
 export async function refuseConcurrent(core: CoreV1Api, ns: string, name: string, target: CommitTarget): Promise<void> {
   let pods: V1Pod[];
   try {
-    const list = await core.listNamespacedPod({ namespace: ns, labelSelector: `${LABELS.name}=${COMMITTER_APP},${LABELS.container}=${containerKey(target)}` });
+    const list = await core.listNamespacedPod({
+      namespace: ns,
+      labelSelector: `${LABELS.name}=${COMMITTER_APP},${LABELS.container}=${containerKey(target)}`,
+    });
     pods = list.items;
   } catch (err) {
-    throw kubeFailure(`list committer pods in namespace ${ns}`, err, namespaceHint(ns, err));
+    throw kubeFailure(`list committer pods in namespace ${ns}`, err, committerHints(ns));
   }
   for (const p of pods) {
     if (isActive(p)) throw concurrentError(ns, p, target);
@@ -45,7 +51,9 @@ function concurrentError(ns: string, p: V1Pod, target: CommitTarget): SeelieErro
   const terminating = p.metadata?.deletionTimestamp ? " (being deleted)" : "";
   return new SeelieError(
     `container "${target.container}" of pod ${target.namespace}/${target.pod} is already being committed by committer pod ${ns}/${podName}${since}${terminating}`,
-    { hint: `wait for that commit to finish (kubectl get pod -n ${ns} ${podName}), or stop it with kubectl delete pod -n ${ns} ${podName}` },
+    {
+      hint: `wait for that commit to finish (kubectl get pod -n ${ns} ${podName}), or stop it with kubectl delete pod -n ${ns} ${podName}`,
+    },
   );
 }
 
@@ -56,7 +64,7 @@ async function deleteLeftover(core: CoreV1Api, ns: string, p: V1Pod): Promise<vo
   try {
     await core.deleteNamespacedPod({ namespace: ns, name: podName, gracePeriodSeconds: 0 });
   } catch (err) {
-    if (kubeError(err).code !== 404) throw kubeFailure(`delete the earlier committer pod ${ns}/${podName}`, err);
+    if (kubeError(err).code !== 404) throw kubeFailure(`delete the earlier committer pod ${ns}/${podName}`, err, committerHints(ns));
   }
   // Deletion is asynchronous on a real cluster: wait for the name to be free.
   for (let i = 0; i < 60; i++) {
@@ -77,7 +85,7 @@ export async function createPod(core: CoreV1Api, ns: string, body: V1Pod, target
       return await core.createNamespacedPod({ namespace: ns, body });
     } catch (err) {
       const e = kubeError(err);
-      if (e.code !== 409 || attempt > 0) throw kubeFailure(`create the committer pod ${ns}/${name}`, err, namespaceHint(ns, err));
+      if (e.code !== 409 || attempt > 0) throw kubeFailure(`create the committer pod ${ns}/${name}`, err, committerHints(ns));
       let existing: V1Pod;
       try {
         existing = await core.readNamespacedPod({ namespace: ns, name });
@@ -90,22 +98,22 @@ export async function createPod(core: CoreV1Api, ns: string, body: V1Pod, target
   }
 }
 
-/** Deletes the Pod and the per-run Secret (unless the Pod is kept); never throws, tells how to finish by hand. */
-export async function cleanUp(core: CoreV1Api, ns: string, pod: string | undefined, secret: string | undefined, keep: boolean): Promise<void> {
-  if (keep && pod) {
-    log.info(`kept committer pod ${ns}/${pod}${secret ? ` and its secret ${secret}` : ""}; delete with: kubectl delete pod -n ${ns} ${pod}`);
+/** Deletes the per-run registry Secret (unless the Pod is kept); never throws, tells how to finish by hand. */
+export async function removeSecret(core: CoreV1Api, ns: string, secret: string | undefined, keep: boolean): Promise<void> {
+  if (!secret) return;
+  if (keep) {
+    log.info(
+      `kept the committer's registry secret ${ns}/${secret} (owned by the kept pod); delete with: kubectl delete secret -n ${ns} ${secret}`,
+    );
     return;
   }
-  const del = async (kind: "pod" | "secret", name: string, fn: () => Promise<unknown>) => {
-    try {
-      await fn();
-      log.debug(`deleted ${kind} ${ns}/${name}`);
-    } catch (err) {
-      if (kubeError(err).code === 404) return;
-      log.warn(`could not delete ${kind} ${ns}/${name}: ${kubeError(err).message}; delete it with: kubectl delete ${kind} -n ${ns} ${name}`);
-    }
-  };
-  if (pod) await del("pod", pod, () => core.deleteNamespacedPod({ namespace: ns, name: pod }));
-  if (secret) await del("secret", secret, () => core.deleteNamespacedSecret({ namespace: ns, name: secret }));
+  try {
+    await core.deleteNamespacedSecret({ namespace: ns, name: secret });
+    log.debug(`deleted secret ${ns}/${secret}`);
+  } catch (err) {
+    if (kubeError(err).code === 404) return;
+    log.warn(
+      `could not delete secret ${ns}/${secret}: ${kubeError(err).message}; delete it with: kubectl delete secret -n ${ns} ${secret}`,
+    );
+  }
 }
-

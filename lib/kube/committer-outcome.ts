@@ -4,7 +4,7 @@ import { SeelieError } from "../errors.ts";
 import { COMMITTER_CONTAINER } from "./committer-pod.ts";
 import { errorFromLog, isCommitterError, parseCommitterOutput, timingsInSeconds, type CommitPodResult } from "./committer-result.ts";
 import type { CommitTarget } from "./locate.ts";
-import { containerStatus } from "./pod-wait.ts";
+import { containerStatus } from "./pod-state.ts";
 
 /** Turns the ended Pod (and its log) into the result, or into the committer's own error. */
 export function podOutcome(

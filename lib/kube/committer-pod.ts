@@ -35,6 +35,8 @@ export const ANNOTATIONS = {
 
 export const COMMITTER_APP = "seelie-committer";
 export const COMMITTER_CONTAINER = "committer";
+/** The permissions `image commit --pod` needs, written down. */
+export const COMMIT_RBAC = "pods/committer/rbac.yaml";
 /** Where the committer executable lives in the committer image (pods/committer/Dockerfile). */
 const COMMITTER_PATH = "/usr/local/bin/seelie-committer";
 /** Where the registry Secret is mounted; the committer gets the file by `--docker-config`. */

@@ -4,7 +4,8 @@
  */
 import type { CoreV1Api, V1Pod } from "@kubernetes/client-node";
 import { SeelieError, UsageError } from "../errors.ts";
-import { kubeError } from "./client.ts";
+import { COMMIT_RBAC } from "./committer-pod.ts";
+import { kubeError, kubeFailure } from "./errors.ts";
 import type { RuntimeName } from "./socket.ts";
 
 /** The annotation kubectl reads for the default container of `kubectl exec/logs`. */
@@ -96,8 +97,7 @@ export async function findTarget(core: CoreV1Api, namespace: string, pod: string
   } catch (err) {
     const e = kubeError(err);
     if (e.code === 404) throw new UsageError(`pod "${pod}" not found in namespace "${namespace}"`, "check the name and -n NAMESPACE (kubectl get pods -n NAMESPACE)");
-    if (e.code === 403) throw new SeelieError(`not allowed to read pod ${namespace}/${pod}: ${e.message}`, { hint: "you need 'get pods' in that namespace (see pods/committer/rbac.yaml)" });
-    throw new SeelieError(`cannot read pod ${namespace}/${pod}: ${e.message}`, { hint: "check the cluster is reachable (kubectl get pods)", cause: err });
+    throw kubeFailure(`read pod ${namespace}/${pod}`, err, { rbac: COMMIT_RBAC });
   }
   return targetFromPod(p, container);
 }

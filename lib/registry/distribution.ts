@@ -44,6 +44,19 @@ export interface FetchedManifest {
 
 class RetryableError extends Error {}
 
+/**
+ * True when a request to `url` may carry credentials (Basic, a token, a refresh token): https always;
+ * plain http only to a loopback host, or to the registry itself when it is configured as insecure.
+ * The one rule for every request the client makes, including token realms and upload locations the
+ * registry names, so no code path sends a credential over plain HTTP off the machine.
+ */
+export function mayCarryCredentials(url: string | URL, registry: string, insecure = false): boolean {
+  const u = typeof url === "string" ? new URL(url) : url;
+  if (u.protocol === "https:") return true;
+  if (u.protocol !== "http:") return false;
+  return isLoopbackRegistry(u.host) || (insecure && u.host === registry.toLowerCase());
+}
+
 /** The sha256 digest (`sha256:…`) of bytes. */
 export function sha256Digest(bytes: Uint8Array): string {
   return `sha256:${new Bun.CryptoHasher("sha256").update(bytes).digest("hex")}`;
@@ -90,6 +103,7 @@ export class RegistryClient {
   private readonly backoffMs: number;
   private readonly chunkSize: number;
   private readonly signal?: AbortSignal;
+  private readonly insecure: boolean;
   private challenge?: AuthChallenge;
   private readonly tokens = new Map<string, string>();
 
@@ -97,6 +111,7 @@ export class RegistryClient {
     this.registry = opts.registry;
     const http = opts.insecure === true || isLoopbackRegistry(opts.registry);
     this.baseUrl = `${http ? "http" : "https"}://${opts.registry}`;
+    this.insecure = opts.insecure === true;
     this.auth = opts.auth;
     this.attempts = Math.max(1, opts.attempts ?? 4);
     this.backoffMs = opts.backoffMs ?? 500;
@@ -143,6 +158,11 @@ export class RegistryClient {
     if (!realm) throw new SeelieError(`registry ${this.registry} sent a Bearer challenge without a realm`);
     const url = new URL(realm);
     if (ch.params.service) url.searchParams.set("service", ch.params.service);
+    if ((this.auth?.identitytoken || this.auth?.username) && !mayCarryCredentials(url, this.registry, this.insecure)) {
+      throw new SeelieError(`registry ${this.registry} names a token server on plain http (${url.origin}); seelie does not send credentials there`, {
+        hint: "the registry's token realm must use https (ask its administrator), or configure the registry as insecure if it is yours",
+      });
+    }
     let res: Response;
     try {
       if (this.auth?.identitytoken) {
@@ -202,6 +222,11 @@ export class RegistryClient {
     for (let round = 0; round < 2; round++) {
       const headers: Record<string, string> = { ...init.headers };
       const authz = await this.authorization(scopes);
+      if (authz && !mayCarryCredentials(url, this.registry, this.insecure)) {
+        throw new SeelieError(`registry ${this.registry} sent seelie to ${new URL(url).origin} over plain http; seelie does not send credentials there`, {
+          hint: "use https for the registry (or configure it as insecure if it is yours)",
+        });
+      }
       if (authz) headers.authorization = authz;
       let res: Response;
       try {

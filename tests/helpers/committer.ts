@@ -99,14 +99,36 @@ echo l > /var/lib/apt/lists/l_Packages; echo c > /var/cache/apt/pkgcache.bin
 echo "import torch" > /home/alice/project/train.py
 echo tmp > /tmp/py-scratch`;
 
-/** Paths the committer must remove after PYTHON_SETUP (plus the image's own apt lists). */
+/** Paths the committer must remove after PYTHON_SETUP, and nothing else: the image's own apt lists stay. */
 export const PYTHON_REMOVED = ["/home/alice/.cache/pip/wheels/a.whl", "/opt/pipcache/x/c", "/root/.cache/pip/http/b", "/tmp/py-scratch", "/var/cache/apt/pkgcache.bin", "/var/lib/apt/lists/l_Packages"];
+/** Their bytes: all in the container's writable layer, so exactly what the new layer sheds. */
+export const PYTHON_REMOVED_BYTES = 14;
 
-/** Where a removal after PYTHON_SETUP may be. */
-export const allowedRemoval = /^(\/home\/alice\/\.cache\/pip|\/root\/\.cache\/pip|\/opt\/pipcache|\/var\/cache\/apt|\/var\/lib\/apt\/lists|\/tmp)\//;
 
 /** The python socket server run in the background: a live unix socket in /tmp, like Jupyter's. */
 export const PYTHON_SOCKET_SERVER = ["python3", "-c", "import socket,time; s=socket.socket(socket.AF_UNIX); s.bind('/tmp/jupyter.sock'); s.listen(); time.sleep(100000)"];
 
-/** The python image's check after PYTHON_SETUP: prints only the user's file. */
-export const PYTHON_IMAGE_CHECK = "cat /home/alice/project/train.py; find /home/alice/.cache/pip /root/.cache/pip /opt/pipcache /var/lib/apt/lists /var/cache/apt -type f 2>/dev/null; test -e /tmp/py-scratch && echo LEFT; true";
+/** The cache files the python base image itself carries (its apt lists): run in the base image, they must all still be there after the clean-up. */
+export const PYTHON_CACHE_FILES = "find /home/alice/.cache/pip /root/.cache/pip /opt/pipcache /var/lib/apt/lists /var/cache/apt -type f 2>/dev/null | sort; true";
+/** The python image's check after PYTHON_SETUP: prints the user's file, then exactly the base image's PYTHON_CACHE_FILES. */
+export const PYTHON_IMAGE_CHECK = `cat /home/alice/project/train.py; ${PYTHON_CACHE_FILES}; test -e /tmp/py-scratch && echo LEFT; true`;
+
+/** An arbitrary uid, as OpenShift runs pods: in no /etc/passwd, its HOME set only in the container's environment. */
+export const ARBITRARY_UID = "1000740000";
+export const UID_HOME = "/opt/app-home";
+/** Run as root first: the home directories the uid may write (as an image made for arbitrary uids has them). */
+export const UID_ROOT_SETUP = `set -e; mkdir -p ${UID_HOME} /home/ghost; chown ${ARBITRARY_UID}:0 ${UID_HOME} /home/ghost`;
+/** Run as the uid: a pip cache in $HOME and in a /home/* directory of no passwd user, and work that stays. */
+export const UID_SETUP = `set -e
+test "$(id -u)" = ${ARBITRARY_UID}
+test "$HOME" = ${UID_HOME}
+if grep -q ":${ARBITRARY_UID}:" /etc/passwd; then echo "uid in passwd"; exit 1; fi
+mkdir -p "$HOME/.cache/pip/http/a" /home/ghost/.cache/pip/wheels "$HOME/work"
+head -c 3000 /dev/urandom > "$HOME/.cache/pip/http/a/b"
+head -c 2000 /dev/urandom > /home/ghost/.cache/pip/wheels/w.whl
+echo "my notebook" > "$HOME/work/notebook.txt"`;
+/** What the committer removes after UID_SETUP, and their bytes. */
+export const UID_REMOVED = [`${UID_HOME}/.cache/pip/http/a/b`, "/home/ghost/.cache/pip/wheels/w.whl"];
+export const UID_REMOVED_BYTES = 5000;
+/** Checks the pushed image after UID_SETUP: prints only the notebook. */
+export const UID_IMAGE_CHECK = `cat ${UID_HOME}/work/notebook.txt; find ${UID_HOME}/.cache /home/ghost/.cache -type f; true`;

@@ -25,7 +25,19 @@ beforeAll(async () => {
   mkdirSync(ctx);
   const c = await sh(["bun", "build", "--compile", "bin/seelie.ts", "--outfile", join(ctx, "seelie")], { cwd: ROOT });
   if (c.code !== 0) throw new Error(c.stderr);
-  const b = await sh(dockerCli("build", "-q", "--build-arg", `BASE=${need("SEELIE_TEST_PYTHON")}`, "-f", join(ROOT, "pods/cloud-build/seelie-tools.Dockerfile"), "-t", toolsImage, ctx));
+  const b = await sh(
+    dockerCli(
+      "build",
+      "-q",
+      "--build-arg",
+      `BASE=${need("SEELIE_TEST_PYTHON")}`,
+      "-f",
+      join(ROOT, "pods/cloud-build/seelie-tools.Dockerfile"),
+      "-t",
+      toolsImage,
+      ctx,
+    ),
+  );
   if (b.code !== 0) throw new Error(`docker build of seelie-tools failed: ${b.stderr}`);
 }, 120_000);
 
@@ -52,6 +64,7 @@ function setup(tool: BuildTool, name: string, files: Record<string, string>) {
     builderImage: DEFAULT_BUILDER_IMAGES[tool],
     toolsImage,
     allowedBaseImages: [`${need("SEELIE_TEST_REGISTRY")}/seelie/`],
+    name: `seelie-build-${tool}`,
   });
   const args = dockerRunArgs(pod.spec.initContainers[0]!, { [VOLUME_MOUNT]: vol, [SCRATCH_DIR]: scratch });
   return { vol, scratch, run: () => sh(dockerCli(...args)) };

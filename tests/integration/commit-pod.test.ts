@@ -1,129 +1,51 @@
 /**
- * `seelie image commit --pod` end to end, with everything real except the API server: seelie runs as
- * a subprocess against the fake API server; when the committer Pod arrives the test plays the kubelet
- * and runs the real compiled committer (dist/seelie-committer) with that Pod's arguments against the
- * real local Docker or containerd (the Pod's hostPath mounts are the real socket paths of this
- * machine, its Secret volume a temp file with the Secret's data), reports the exit and serves the log.
+ * `seelie image commit --pod` end to end on the real Kubernetes v1.21 test cluster (TLS with a private
+ * CA, client-certificate kubeconfig), on both of its nodes: `seelie-docker` (kubelet + dockershim) and
+ * `seelie-containerd` (kubelet + CRI, 64-hex container ids, tainted: the source pod has nodeName and a
+ * toleration). The source pods are real: several containers (a sidecar first, the default-container
+ * annotation), env from a Secret, a non-root user. The committer image is made here from
+ * dist/seelie-committer (`bun run build:committer`) and loaded into dockerd and into the cluster's
+ * private containerd; the committer pushes to the test registry on the node's loopback, so it runs
+ * with --host_network. The pushed image is pulled and run, and its config must carry nothing from the
+ * pod (Secret values, KUBERNETES_* variables, the pod's command, the kubelet's labels). Also: Ctrl-C,
+ * --timeout, a refused concurrent commit, a committer image that cannot be pulled, bad input — and
+ * nothing left behind (committer pods, per-run secrets) after any of them.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parse, parseAllDocuments, stringify } from "yaml";
+import { type Cluster, kubectl, kubectlOk, needCluster, testNamespace } from "../helpers/cluster.ts";
 import { ensureCommitterBuilt } from "../helpers/committer.ts";
-import { startFakeKube, type FakeKube, type KubeObject } from "../helpers/fake-kube.ts";
-import { playKubelet, type KubeletOptions, type LocalProcess } from "../helpers/fake-kubelet.ts";
 import { dockerCli, need, sh, testRegistry } from "../helpers/services.ts";
-import { parseAllDocuments } from "yaml";
 
-setDefaultTimeout(120_000);
+setDefaultTimeout(240_000);
 const ROOT = join(import.meta.dir, "../..");
 const SEELIE = join(ROOT, "bin/seelie.ts");
-const CNS = "seelie-system";
 const RUN = Math.random().toString(36).slice(2, 8);
-let COMMITTER = "";
-const tmp = mkdtempSync(join(tmpdir(), "seelie-k4-"));
-const dockerContainers: string[] = [];
-const ctrContainers: string[] = [];
+const COMMITTER = `seelie-test/committer:k8s-${RUN}`;
+/** Stand-in committers (busybox images on the docker node) for what the real one does not do on demand. */
+const STAND_INS = {
+  /** Runs until stopped (exits on SIGTERM): Ctrl-C, timeout, concurrency, a deleted pod. */
+  hang: "echo 'test stand-in committer: waiting to be stopped'\ntrap 'exit 143' TERM\nsleep 600 &\nwait",
+  /** An older committer: commits, exits 0, prints no result document. */
+  silent: "echo 'committed (a committer that knows no -o json)'",
+  /** Fails without an error document: its ERROR line and hint are what the user gets. */
+  "error-line":
+    "echo 'pausing the container'\necho 'ERROR cannot reach the registry: test stand-in failure' >&2\necho 'hint: check the registry address' >&2\nexit 4",
+};
+const standIn = (kind: keyof typeof STAND_INS) => `seelie-test/committer-${kind}:k8s-${RUN}`;
+const HANGING = standIn("hang");
+const SECRET_VALUE = `s3cr3t-${RUN}-value`;
+const tmp = mkdtempSync(join(tmpdir(), "seelie-commit-pod-"));
+const cleanups: string[][] = [];
+const pushed: string[] = [];
 
-/** The kubelet's view of a committer Pod: a local committer process with the Pod's paths mapped. */
-function committerProcess(fk: FakeKube, pod: KubeObject, seen: { args: string[]; env: Record<string, string> }[]): LocalProcess {
-  const c = pod.spec.containers[0];
-  const dir = mkdtempSync(join(tmp, "pod-"));
-  const map: [string, string][] = [];
-  for (const m of c.volumeMounts ?? []) {
-    const v = pod.spec.volumes.find((x: KubeObject) => x.name === m.name);
-    if (v.hostPath) map.push([m.mountPath, v.hostPath.path]); // this machine is the node
-    else if (v.emptyDir) {
-      const d = join(dir, m.name);
-      mkdirSync(d);
-      map.push([m.mountPath, d]);
-    } else if (v.secret) {
-      const secret = fk.get("secrets", pod.metadata.namespace, v.secret.secretName);
-      if (!secret) throw new Error(`FailedMount: secret "${v.secret.secretName}" not found`);
-      const d = join(dir, m.name);
-      mkdirSync(d);
-      for (const it of v.secret.items ?? Object.keys(secret.data).map((key: string) => ({ key, path: key }))) {
-        writeFileSync(join(d, it.path), Buffer.from(secret.data[it.key], "base64"), { mode: 0o400 });
-      }
-      map.push([m.mountPath, d]);
-    }
-  }
-  const termFile = join(dir, "termination-log");
-  writeFileSync(termFile, "");
-  map.push([c.terminationMessagePath ?? "/dev/termination-log", termFile]);
-  const local = (s: string) => {
-    for (const [from, to] of map) if (s === from || s.startsWith(`${from}/`) || s.startsWith(`unix://${from}`)) return s.replace(from, to);
-    return s;
-  };
-  const env: Record<string, string> = {};
-  for (const e of c.env ?? []) env[e.name] = local(e.value);
-  seen.push({ args: [...c.command, ...c.args], env: Object.fromEntries((c.env ?? []).map((e: KubeObject) => [e.name, e.value])) });
-  expect(c.command).toEqual(["/usr/local/bin/seelie-committer"]);
-  return { argv: [COMMITTER, ...c.args.map(local)], env, terminationMessageFile: termFile, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-/** The permissions pods/committer/rbac.yaml grants: "scope resource verb", scope = committer namespace or source. */
-const RBAC = (() => {
-  const docs = parseAllDocuments(readFileSync(join(ROOT, "pods/committer/rbac.yaml"), "utf8")).map((d) => d.toJS());
-  const granted = new Set<string>();
-  for (const d of docs) {
-    if (d?.kind !== "Role" && d?.kind !== "ClusterRole") continue;
-    const scope = d.kind === "Role" ? `ns:${d.metadata.namespace}` : "source";
-    for (const r of d.rules) for (const res of r.resources) for (const v of r.verbs) granted.add(`${scope} ${res} ${v}`);
-  }
-  return granted;
-})();
-const usedPermissions = new Set<string>();
-
-/** Checks that every request seelie made is granted by rbac.yaml (and records it). */
-function checkRbac(fk: FakeKube) {
-  for (const q of fk.requests) {
-    const m = /^\/api\/v1\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?$/.exec(q.path);
-    expect(m, `${q.method} ${q.path}`).not.toBeNull();
-    const [, ns, plural, name, sub] = m!;
-    const resource = sub ? `${plural}/${sub}` : plural!;
-    const verb = { GET: name ? "get" : "list", POST: "create", PATCH: "patch", PUT: "update", DELETE: "delete" }[q.method]!;
-    const perm = `${ns === CNS ? `ns:${CNS}` : "source"} ${resource} ${verb}`;
-    expect(RBAC.has(perm), `${q.method} ${q.path} needs "${perm}", which pods/committer/rbac.yaml does not grant`).toBe(true);
-    usedPermissions.add(perm);
-  }
-}
-
-/** A fake cluster: API server, kubelet for committer Pods, a kubeconfig, what the committer Pods looked like. */
-function cluster(kubelet: Partial<KubeletOptions> = {}) {
-  const fk = startFakeKube();
-  const seen: { args: string[]; env: Record<string, string> }[] = [];
-  const pods: KubeObject[] = [];
-  fk.onCreate((plural, obj) => void (plural === "pods" && obj.metadata.namespace === CNS && pods.push(structuredClone(obj))));
-  const record = playKubelet(fk, {
-    select: (p) => p.metadata.namespace === CNS,
-    prepare: (p) => committerProcess(fk, p, seen),
-    ...kubelet,
-  });
-  const kubeconfig = fk.kubeconfig();
-  return { fk, seen, pods, record, kubeconfig };
-}
-
-/** The source pod as the kubelet reports it (running on node-1). */
-function sourcePod(fk: FakeKube, opts: { name: string; containers: { name: string; id?: string; running?: boolean }[]; annotations?: Record<string, string>; node?: string | null }) {
-  return fk.put("pods", {
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: { name: opts.name, namespace: "team-a", annotations: opts.annotations },
-    spec: { nodeName: opts.node === null ? undefined : (opts.node ?? "node-1"), containers: opts.containers.map((c) => ({ name: c.name, image: "img" })) },
-    status: {
-      phase: opts.node === null ? "Pending" : "Running",
-      containerStatuses:
-        opts.node === null
-          ? undefined
-          : opts.containers.map((c) =>
-              c.running === false
-                ? { name: c.name, ready: false, restartCount: 3, image: "img", imageID: "", state: { waiting: { reason: "CrashLoopBackOff" } } }
-                : { name: c.name, ready: true, restartCount: 0, image: "img", imageID: "", containerID: c.id, state: { running: { startedAt: new Date().toISOString() } } },
-            ),
-    },
-  });
-}
+let c: Cluster;
+let src: { name: string; remove: () => Promise<void> };
+let cns: { name: string; remove: () => Promise<void> };
+let baseConfig: Record<string, unknown>;
 
 interface Run {
   code: number;
@@ -131,11 +53,25 @@ interface Run {
   stderr: string;
 }
 
-/** Runs `seelie image commit …` against the fake cluster; `onStderr` sees stderr as it arrives. */
-async function seelie(kubeconfig: string, args: string[], opts: { onStderr?: (text: string, proc: ReturnType<typeof Bun.spawn>) => void; env?: Record<string, string> } = {}): Promise<Run> {
+/** Runs `seelie image commit …` against the real cluster; `onStderr` sees stderr as it arrives. */
+async function seelie(
+  args: string[],
+  opts: { onStderr?: (text: string, proc: ReturnType<typeof Bun.spawn>) => void; env?: Record<string, string>; kubeconfig?: string } = {},
+): Promise<Run> {
   const home = mkdtempSync(join(tmp, "home-"));
-  const proc = Bun.spawn(["bun", SEELIE, "image", "commit", ...args], {
-    env: { ...process.env, KUBECONFIG: kubeconfig, HOME: home, DOCKER_CONFIG: need("SEELIE_TEST_DOCKER_CONFIG"), SEELIE_CONFIG: join(home, "none.yaml"), ...opts.env },
+  const clean = { ...process.env };
+  for (const k of Object.keys(clean)) if (k.startsWith("SEELIE_") && !k.startsWith("SEELIE_TEST_")) delete clean[k];
+  const proc = Bun.spawn([process.execPath, SEELIE, "image", "commit", ...args], {
+    env: {
+      ...clean,
+      KUBECONFIG: opts.kubeconfig ?? c.kubeconfig,
+      HOME: home,
+      DOCKER_CONFIG: need("SEELIE_TEST_DOCKER_CONFIG"),
+      SEELIE_CONFIG: join(home, "none.yaml"),
+      SEELIE_COMMITTER_NAMESPACE: cns.name,
+      SEELIE_COMMITTER_IMAGE: COMMITTER,
+      ...opts.env,
+    },
     stdout: "pipe",
     stderr: "pipe",
     stdin: "ignore",
@@ -152,345 +88,599 @@ async function seelie(kubeconfig: string, args: string[], opts: { onStderr?: (te
   return { code, stdout, stderr };
 }
 
-/** Starts a "notebook" container on the local Docker with some work in it; returns its id. */
-async function dockerNotebook(): Promise<string> {
-  const name = `seelie-k4-${RUN}-${dockerContainers.length}`;
-  const r = await sh(dockerCli("run", "-d", "--name", name, need("SEELIE_TEST_BUSYBOX"), "sh", "-c", "mkdir -p /root /tmp && echo my-work > /root/work.txt && echo junk > /tmp/junk.txt && sleep 3600"));
-  if (r.code !== 0) throw new Error(`docker run: ${r.stderr}`);
-  dockerContainers.push(name);
-  const id = r.stdout.trim();
-  for (let i = 0; i < 50; i++) {
-    if ((await sh(dockerCli("exec", id, "cat", "/tmp/junk.txt"))).code === 0) break;
-    await Bun.sleep(100);
+/** Committer pods and per-run secrets in the committer namespace (waits for pods being deleted to go). */
+async function expectNothingLeft(): Promise<void> {
+  let left = "";
+  for (let i = 0; i < 90; i++) {
+    left = (
+      await kubectlOk(c, ["-n", cns.name, "get", "pods,secrets", "-l", "app.kubernetes.io/name=seelie-committer", "-o", "name"])
+    ).trim();
+    if (!left) return;
+    await Bun.sleep(500);
   }
-  return id;
+  expect(left, "committer pods or secrets left behind").toBe("");
 }
 
-async function gone(fk: FakeKube, what: "pods" | "secrets"): Promise<KubeObject[]> {
-  return fk.list(what).filter((o) => o.metadata.namespace === CNS);
+/** A source pod on `node`, waited for until Ready; returns its containers' ids by name. */
+async function sourcePod(
+  name: string,
+  node: "docker" | "containerd",
+  main: { script: string; runAsUser?: number },
+): Promise<Record<string, string>> {
+  const nodeName = node === "docker" ? c.dockerNode : c.containerdNode;
+  const box = (n: string, script: string) => ({ name: n, image: c.busyboxImage, imagePullPolicy: "Never", command: ["sh", "-c", script] });
+  const pod = {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: src.name, annotations: { "kubectl.kubernetes.io/default-container": "main" } },
+    spec: {
+      nodeName,
+      tolerations: [{ operator: "Exists" }],
+      terminationGracePeriodSeconds: 1,
+      securityContext: main.runAsUser ? { runAsUser: main.runAsUser, runAsGroup: main.runAsUser } : {},
+      containers: [
+        box("sidecar", "echo sidecar-up; exec sleep 3600"),
+        {
+          ...box("main", `${main.script}; touch /tmp/.ready 2>/dev/null || touch /.ready; exec sleep 3600`),
+          env: [
+            { name: "API_TOKEN", valueFrom: { secretKeyRef: { name: "nb-secret", key: "token" } } },
+            { name: "PLAIN_SETTING", value: "from-the-pod-spec" },
+          ],
+          readinessProbe: { exec: { command: ["sh", "-c", "test -e /tmp/.ready || test -e /.ready"] }, periodSeconds: 1 },
+        },
+      ],
+    },
+  };
+  await kubectlOk(c, ["create", "-f", "-"], JSON.stringify(pod));
+  await kubectlOk(c, ["-n", src.name, "wait", "--for=condition=Ready", `pod/${name}`, "--timeout=90s"]);
+  const statuses = JSON.parse(await kubectlOk(c, ["-n", src.name, "get", "pod", name, "-o", "jsonpath={.status.containerStatuses}"])) as {
+    name: string;
+    containerID: string;
+  }[];
+  return Object.fromEntries(statuses.map((s) => [s.name, s.containerID]));
 }
 
-/** No committer Pod and no per-run Secret is left in the committer namespace. */
-async function expectNothingLeft(fk: FakeKube): Promise<void> {
-  expect(await gone(fk, "pods")).toEqual([]);
-  expect(await gone(fk, "secrets")).toEqual([]);
+/** The pushed image pulled back: its config, and a command's output in it. */
+async function pulled(
+  image: string,
+  check: string,
+): Promise<{ config: Record<string, unknown>; inspect: string; history: string; out: string }> {
+  const p = await sh(dockerCli("pull", image));
+  expect(p.code, p.stderr).toBe(0);
+  cleanups.push(dockerCli("rmi", "-f", image));
+  const inspect = (await sh(dockerCli("image", "inspect", image))).stdout;
+  const history = (await sh(dockerCli("history", "--no-trunc", image))).stdout;
+  const config = (JSON.parse(inspect) as { Config: Record<string, unknown> }[])[0]!.Config;
+  // The machine's dockerd has no default bridge next to the cluster: the check needs no network.
+  const run = await sh(dockerCli("run", "--rm", "--network", "none", "--entrypoint", "sh", image, "-c", check));
+  expect(run.code, run.stderr).toBe(0);
+  return { config, inspect, history, out: run.stdout };
 }
 
-/** The source container still runs (not stopped, not left paused). */
-async function expectStillRunning(id: string): Promise<void> {
-  expect((await sh(dockerCli("inspect", "-f", "{{.State.Status}}", id))).stdout.trim()).toBe("running");
+/** The image's config is the base image's own: nothing from the pod spec or the kubelet. */
+function expectConfigOfTheImageOnly(got: { config: Record<string, unknown>; inspect: string; history: string }): void {
+  expect(got.inspect).not.toContain(SECRET_VALUE);
+  expect(got.history).not.toContain(SECRET_VALUE);
+  expect(got.inspect).not.toContain("KUBERNETES_SERVICE");
+  expect(got.inspect).not.toContain("from-the-pod-spec");
+  expect(got.inspect).not.toContain("io.kubernetes.");
+  expect(got.inspect).not.toContain("exec sleep 3600");
+  const pick = (cfg: Record<string, unknown>) => ({
+    Env: cfg.Env ?? null,
+    Entrypoint: cfg.Entrypoint ?? null,
+    Cmd: cfg.Cmd ?? null,
+    User: cfg.User || "",
+    WorkingDir: cfg.WorkingDir || "",
+    Labels: cfg.Labels && Object.keys(cfg.Labels as object).length ? cfg.Labels : null,
+  });
+  expect(pick(got.config)).toEqual(pick(baseConfig));
 }
 
 beforeAll(async () => {
-  COMMITTER = await ensureCommitterBuilt();
+  c = needCluster({ nodes: ["docker", "containerd"] });
   testRegistry();
-});
-afterAll(async () => {
-  for (const c of dockerContainers) await sh(dockerCli("rm", "-f", c));
-  for (const c of ctrContainers) {
-    await sh(["ctr", "-n", "k8s.io", "task", "kill", "-s", "SIGKILL", c]);
-    await Bun.sleep(200);
-    await sh(["ctr", "-n", "k8s.io", "task", "rm", "-f", c]);
-    await sh(["ctr", "-n", "k8s.io", "container", "rm", c]);
+  await ensureCommitterBuilt();
+  // The committer image: dist/seelie-committer on the Debian-based test image (glibc; no outside registry here).
+  const b = await sh(
+    dockerCli(
+      "build",
+      "-q",
+      "-f",
+      join(ROOT, "pods/committer/Dockerfile"),
+      "--build-arg",
+      `BASE=${need("SEELIE_TEST_PYTHON")}`,
+      "-t",
+      COMMITTER,
+      join(ROOT, "dist"),
+    ),
+  );
+  if (b.code !== 0) throw new Error(`docker build of the committer image failed: ${b.stderr}`);
+  cleanups.push(dockerCli("rmi", "-f", COMMITTER));
+  for (const [kind, script] of Object.entries(STAND_INS)) {
+    const dir = join(tmp, `stand-in-${kind}`);
+    mkdirSync(dir);
+    writeFileSync(join(dir, "seelie-committer"), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
+    writeFileSync(join(dir, "Dockerfile"), `FROM ${c.busyboxImage}\nCOPY seelie-committer /usr/local/bin/seelie-committer\n`);
+    const h = await sh(dockerCli("build", "-q", "-t", standIn(kind as keyof typeof STAND_INS), dir));
+    if (h.code !== 0) throw new Error(`docker build of the stand-in committer ${kind} failed: ${h.stderr}`);
+    cleanups.push(dockerCli("rmi", "-f", standIn(kind as keyof typeof STAND_INS)));
   }
+  // Into the containerd node's runtime too (its own containerd, namespace k8s.io).
+  const tar = join(tmp, "committer.tar");
+  const save = await sh(dockerCli("save", "-o", tar, COMMITTER));
+  if (save.code !== 0) throw new Error(`docker save: ${save.stderr}`);
+  const imp = await sh(["ctr", "-a", c.containerdSocket, "-n", "k8s.io", "images", "import", tar]);
+  if (imp.code !== 0) throw new Error(`ctr images import into the containerd node: ${imp.stderr}`);
+  cleanups.push(["ctr", "-a", c.containerdSocket, "-n", "k8s.io", "images", "rm", `docker.io/${COMMITTER}`]);
+  baseConfig = (JSON.parse((await sh(dockerCli("image", "inspect", c.busyboxImage))).stdout) as { Config: Record<string, unknown> }[])[0]!
+    .Config;
+
+  src = await testNamespace(c, "commit-src");
+  cns = await testNamespace(c, "committer");
+  await kubectlOk(c, ["-n", src.name, "create", "secret", "generic", "nb-secret", "--from-file=token=/dev/stdin"], SECRET_VALUE);
+});
+
+afterAll(async () => {
+  await kubectl(c, ["delete", "clusterrole", `seelie-commit-source-reader-${RUN}`, "--ignore-not-found"]);
+  await src?.remove();
+  await cns?.remove();
+  for (const cmd of cleanups.reverse()) await sh(cmd);
   rmSync(tmp, { recursive: true, force: true });
 });
 
-/** The checks every committer Pod must pass: no secret in args or env, one host mount (the socket's). */
-function checkPodSpec(pod: KubeObject, socketHostPath: string, secretValues: string[]) {
-  const c = pod.spec.containers[0];
-  const text = JSON.stringify({ args: c.args, command: c.command, env: c.env, envFrom: c.envFrom });
-  for (const s of secretValues) expect(text).not.toContain(s);
-  expect(c.envFrom).toBeUndefined();
-  for (const e of c.env ?? []) expect(e.valueFrom).toBeUndefined();
-  const hostVolumes = pod.spec.volumes.filter((v: KubeObject) => v.hostPath);
-  expect(hostVolumes.map((v: KubeObject) => v.hostPath.path)).toEqual([socketHostPath]);
-  expect(pod.spec.hostPID).toBe(false);
-  expect(pod.spec.hostNetwork).toBe(false);
-  expect(pod.spec.automountServiceAccountToken).toBe(false);
-  expect(c.securityContext.privileged).toBe(false);
-  expect(pod.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields[0].values).toEqual(["node-1"]);
-  expect(pod.spec.tolerations).toEqual([{ operator: "Exists" }]);
-}
-
-describe("seelie image commit --pod (Docker node)", () => {
-  test("commits the default container of a pod with a sidecar, streams progress, reports, cleans up", async () => {
-    const { fk, pods, seen, record, kubeconfig } = cluster();
-    const id = await dockerNotebook();
-    sourcePod(fk, {
-      name: "nb",
-      containers: [{ name: "istio-proxy", id: "docker://0000000000000000" }, { name: "notebook", id: `docker://${id}` }],
-      annotations: { "kubectl.kubernetes.io/default-container": "notebook" },
-    });
-    const image = `${need("SEELIE_TEST_REGISTRY")}/seelie/k4-commit:${RUN}-docker`;
-    const t0 = Date.now();
-    const r = await seelie(kubeconfig, ["--pod", "nb", "-n", "team-a", "--image", image, "-o", "json"]);
-    const ms = Date.now() - t0;
-    console.error(`[commit-pod] docker commit through the fake cluster: seelie subprocess ${ms} ms, timings (s) ${JSON.stringify(JSON.parse(r.stdout || "{}").timings)}`);
+describe("seelie image commit --pod on the real cluster", () => {
+  test("Docker node (dockershim): the default container of a pod with a sidecar, run as a non-root user, env from a Secret", async () => {
+    const ids = await sourcePod("nb-docker", "docker", { script: "echo notebook-by-$(id -u) > /tmp/notebook.txt", runAsUser: 1000 });
+    expect(ids.main).toMatch(/^docker:\/\/[0-9a-f]{64}$/);
+    const image = `${need("SEELIE_TEST_REGISTRY")}/seelie/k8s-commit:${RUN}-docker`;
+    pushed.push(image);
+    const r = await seelie(["--pod", "nb-docker", "-n", src.name, "--image", image, "--host_network", "--no-clean", "-o", "json"]);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(out).toMatchObject({ image, node: "node-1", runtime: "docker", containerId: id, source: { namespace: "team-a", pod: "nb", container: "notebook" } });
+    expect(out).toMatchObject({
+      image,
+      node: c.dockerNode,
+      runtime: "docker",
+      containerId: ids.main!.slice("docker://".length),
+      source: { namespace: src.name, pod: "nb-docker", container: "main" },
+    });
     expect(out.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(Object.keys(out.timings)).toEqual(expect.arrayContaining(["commit", "push", "total", "podStart", "overall"]));
-    // The committer's progress reached stderr, its JSON did not (it is seelie's stdout).
-    expect(r.stderr).toMatch(/commit/i);
-    expect(r.stderr).not.toContain(`"digest"`);
-    // Pod and per-run Secret are gone; the Secret had been owned by the Pod.
-    await record.idle();
-    await expectNothingLeft(fk);
-    const patch = fk.requests.find((q) => q.method === "PATCH" && q.path.includes("/secrets/"));
-    expect((patch?.body as KubeObject).metadata.ownerReferences[0]).toMatchObject({ kind: "Pod", name: pods[0]!.metadata.name, uid: pods[0]!.metadata.uid });
-    // The Pod: pinned, no secret in args/env, only the Docker socket mounted, credentials as a mounted file.
-    const reg = testRegistry();
-    checkPodSpec(pods[0]!, "/var/run/docker.sock", [reg.password, Buffer.from(`${reg.user}:${reg.password}`).toString("base64")]);
-    expect(seen[0]!.args).toContain("--docker-config");
-    expect(pods[0]!.metadata.labels["seelie.dev/source-container"]).toBe("notebook");
-    // The committed image holds the user's work and not the /tmp junk the container wrote.
-    const check = await sh(dockerCli("run", "--rm", image, "sh", "-c", "cat /root/work.txt; ls /tmp"));
-    expect(check.code, check.stderr).toBe(0);
-    expect(check.stdout).toContain("my-work");
-    expect(check.stdout).not.toContain("junk.txt");
-    await sh(dockerCli("rmi", image));
-    checkRbac(fk);
-    fk.stop();
+    expect(r.stderr).toContain("committer |"); // the committer's log was relayed
+    expect(r.stderr).not.toContain(SECRET_VALUE);
+    await expectNothingLeft();
+    const got = await pulled(image, "cat /tmp/notebook.txt; stat -c %u /tmp/notebook.txt");
+    expect(got.out).toBe("notebook-by-1000\n1000\n");
+    // issue 9 point 3: a Docker-node commit must not bake the pod into the image (fastcommit's fix in lib/commit).
+    expectConfigOfTheImageOnly(got);
   });
 
-  test("--runtime_socket: a socket elsewhere on the node is mounted (its directory) and used; --keep-pod keeps the Pod; text output", async () => {
-    const { fk, pods, record, kubeconfig } = cluster();
-    const id = await dockerNotebook();
-    sourcePod(fk, { name: "nb2", containers: [{ name: "main", id: `docker://${id}` }] });
-    const sockDir = mkdtempSync(join(tmp, "node-run-"));
-    symlinkSync("/var/run/docker.sock", join(sockDir, "docker.sock"));
-    const image = `${need("SEELIE_TEST_REGISTRY")}/seelie/k4-commit:${RUN}-sock`;
-    const r = await seelie(kubeconfig, ["--pod", "nb2", "--namespace", "team-a", "--image", image, "--runtime-socket", join(sockDir, "docker.sock"), "--keep-pod", "--no-clean"]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain(`image    ${image}`);
-    expect(r.stdout).toMatch(/cleanup +skipped/);
-    await record.idle();
-    const pod = pods[0]!;
-    expect(pod.spec.volumes.find((v: KubeObject) => v.hostPath).hostPath).toEqual({ path: sockDir, type: "Directory" });
-    expect(pod.spec.containers[0].args).toContain("--no-clean");
-    const kept = await gone(fk, "pods");
-    expect(kept.map((p) => p.metadata.name)).toEqual([pod.metadata.name]);
-    expect(kept[0]!.status.phase).toBe("Succeeded");
-    expect(r.stderr).toContain(`kubectl delete pod -n ${CNS} ${pod.metadata.name}`);
-
-    // A finished leftover of the same container is replaced by the next commit.
-    const r2 = await seelie(kubeconfig, ["--pod", "nb2", "-n", "team-a", "--image", image, "--runtime-socket", join(sockDir, "docker.sock")]);
-    expect(r2.code, r2.stderr).toBe(0);
-    expect(r2.stderr).toMatch(/deleting the finished committer pod/);
-    await record.idle();
-    expect(await gone(fk, "pods")).toEqual([]);
-    checkRbac(fk);
-    fk.stop();
-  });
-
-  test("--registry_secret: an existing secret is mounted, no per-run secret is made", async () => {
-    const { fk, pods, record, kubeconfig } = cluster();
-    const id = await dockerNotebook();
-    sourcePod(fk, { name: "nb3", containers: [{ name: "main", id: `docker://${id}` }] });
-    const reg = testRegistry();
-    const cfg = JSON.stringify({ auths: { [reg.addr]: { auth: Buffer.from(`${reg.user}:${reg.password}`).toString("base64") } } });
-    fk.put("secrets", { apiVersion: "v1", kind: "Secret", metadata: { name: "platform-push", namespace: CNS }, type: "kubernetes.io/dockerconfigjson", data: { ".dockerconfigjson": Buffer.from(cfg).toString("base64") } });
-    const image = `${reg.addr}/seelie/k4-commit:${RUN}-secret`;
-    // No credentials of the user's own: the platform's secret is the only way in.
-    const r = await seelie(kubeconfig, ["--pod", "nb3", "-n", "team-a", "--image", image, "--registry_secret", "platform-push", "-o", "json"], { env: { DOCKER_CONFIG: join(tmp, "empty") } });
-    expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout).image).toBe(image);
-    await record.idle();
-    expect(pods[0]!.spec.volumes.find((v: KubeObject) => v.secret).secret.secretName).toBe("platform-push");
-    expect(fk.requests.filter((q) => q.method === "POST" && q.path.endsWith("/secrets"))).toEqual([]);
-    expect((await gone(fk, "secrets")).map((s) => s.metadata.name)).toEqual(["platform-push"]);
-    checkRbac(fk);
-    fk.stop();
-  });
-
-  test("a failing committer: its error reaches the user, the Pod and the Secret are deleted", async () => {
-    const { fk, record, kubeconfig } = cluster();
-    sourcePod(fk, { name: "nb4", containers: [{ name: "main", id: `docker://${"d".repeat(64)}` }] });
-    const r = await seelie(kubeconfig, ["--pod", "nb4", "-n", "team-a", "--image", `${need("SEELIE_TEST_REGISTRY")}/seelie/k4-commit:${RUN}-fail`]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/the committer on node node-1 failed \(exit code [12]\): .*d{12}/);
-    await record.idle();
-    await expectNothingLeft(fk);
-    checkRbac(fk);
-    fk.stop();
-  });
-});
-
-describe("seelie image commit --pod (containerd node)", () => {
-  test("commits a container the kubelet runs in containerd's k8s.io namespace", async () => {
-    const { fk, pods, record, kubeconfig } = cluster();
-    const reg = testRegistry();
-    const base = need("SEELIE_TEST_BUSYBOX");
-    const pull = await sh(["ctr", "-n", "k8s.io", "images", "pull", "--plain-http", "--user", `${reg.user}:${reg.password}`, base]);
-    expect(pull.code, pull.stderr).toBe(0);
-    const cid = `seelie-k4-${RUN}-ctr`;
-    ctrContainers.push(cid);
-    const run = await sh(["ctr", "-n", "k8s.io", "run", "-d", base, cid, "sh", "-c", "echo my-work > /root/work.txt; echo junk > /tmp/junk.txt; sleep 3600"]);
-    expect(run.code, run.stderr).toBe(0);
-    await Bun.sleep(500);
-    sourcePod(fk, { name: "nbc", containers: [{ name: "main", id: `containerd://${cid}` }] });
-    const image = `${reg.addr}/seelie/k4-commit:${RUN}-containerd`;
-    const r = await seelie(kubeconfig, ["--pod", "nbc", "-n", "team-a", "--image", image, "-o", "json"]);
-    await record.idle();
-    checkPodSpec(pods[0]!, "/run/containerd", [reg.password]);
-    expect(pods[0]!.spec.containers[0].args).toEqual(expect.arrayContaining(["--namespace", "k8s.io", "--runtime-endpoint", "unix:///run/containerd/containerd.sock"]));
-    await expectNothingLeft(fk);
-    expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ image, runtime: "containerd", containerId: cid, node: "node-1" });
-    const check = await sh(dockerCli("run", "--rm", image, "sh", "-c", "cat /root/work.txt; ls /tmp"));
-    expect(check.stdout).toContain("my-work");
-    expect(check.stdout).not.toContain("junk.txt");
-    await sh(dockerCli("rmi", image));
-    checkRbac(fk);
-    fk.stop();
-  });
-});
-
-describe("locating the container (no committer Pod is made)", () => {
-  const { fk, kubeconfig } = cluster();
-  afterAll(() => {
-    checkRbac(fk);
-    fk.stop();
-  });
-  const img = ["--image", "127.0.0.1:5000/seelie/k4-commit:never"];
-  const cases: { name: string; pod: Parameters<typeof sourcePod>[1]; args?: string[]; code: number; err: RegExp }[] = [
-    { name: "several containers, none chosen: the names are listed", pod: { name: "two", containers: [{ name: "notebook", id: "docker://a" }, { name: "sidecar", id: "docker://b" }] }, code: 2, err: /2 containers: notebook, sidecar[\s\S]*-c NAME/ },
-    { name: "an unknown -c", pod: { name: "one", containers: [{ name: "notebook", id: "docker://a" }] }, args: ["-c", "nope"], code: 2, err: /no container "nope"/ },
-    { name: "a container that is not running", pod: { name: "crash", containers: [{ name: "notebook", running: false }] }, code: 1, err: /not running: waiting \(CrashLoopBackOff\)/ },
-    { name: "a pending pod without a node", pod: { name: "pending", containers: [{ name: "notebook" }], node: null }, code: 1, err: /Pending and not scheduled to a node yet/ },
-    { name: "a pod that does not exist", pod: { name: "other", containers: [{ name: "x", id: "docker://a" }] }, args: ["--pod", "ghost"], code: 2, err: /pod "ghost" not found in namespace "team-a"/ },
-  ];
-  for (const c of cases) {
-    test(c.name, async () => {
-      sourcePod(fk, c.pod);
-      const args = c.args?.includes("--pod") ? c.args : ["--pod", c.pod.name, ...(c.args ?? [])];
-      const r = await seelie(kubeconfig, [...args, "-n", "team-a", ...img]);
-      expect(r.stderr).toMatch(c.err);
-      expect(r.code).toBe(c.code);
-      await expectNothingLeft(fk);
+  test("containerd node (CRI, 64-hex ids): --container picks it, caches and new /tmp files cleaned, the work kept", async () => {
+    const ids = await sourcePod("nb-ctrd", "containerd", {
+      script:
+        "mkdir -p /work /var/cache/apt/archives && echo notebook-on-containerd > /work/notebook.txt && echo junk > /tmp/junk.txt && echo deb > /var/cache/apt/archives/x.deb",
     });
-  }
-  test("no kubeconfig at all: a usage error, not a connection to localhost:8080", async () => {
-    const r = await seelie("", ["--pod", "x", ...img]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/no kubeconfig: KUBECONFIG is not set/);
-  });
-  test("an unknown --context", async () => {
-    const r = await seelie(kubeconfig, ["--pod", "x", "--context", "nope", ...img]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/no context "nope".*[\s\S]*fake/);
+    expect(ids.main).toMatch(/^containerd:\/\/[0-9a-f]{64}$/);
+    const image = `${need("SEELIE_TEST_REGISTRY")}/seelie/k8s-commit:${RUN}-containerd`;
+    pushed.push(image);
+    const r = await seelie([
+      "--pod",
+      "nb-ctrd",
+      "-n",
+      src.name,
+      "-c",
+      "main",
+      "--image",
+      image,
+      "--host_network",
+      "--runtime_socket",
+      c.containerdSocket,
+      "-o",
+      "json",
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({
+      image,
+      node: c.containerdNode,
+      runtime: "containerd",
+      containerId: ids.main!.slice("containerd://".length),
+    });
+    expect(out.containerId).toMatch(/^[0-9a-f]{64}$/);
+    await expectNothingLeft();
+    const got = await pulled(image, "cat /work/notebook.txt; ls -a /tmp; [ -e /var/cache/apt/archives/x.deb ] && echo LEFT-x.deb; true");
+    expect(got.out).toContain("notebook-on-containerd");
+    expect(got.out).not.toContain("junk.txt");
+    expect(got.out).not.toContain("LEFT-x.deb");
+    expectConfigOfTheImageOnly(got);
+    // The source container still runs (not left paused).
+    const state = await kubectlOk(c, [
+      "-n",
+      src.name,
+      "get",
+      "pod",
+      "nb-ctrd",
+      "-o",
+      "jsonpath={.status.containerStatuses[?(@.name=='main')].state.running.startedAt}",
+    ]);
+    expect(state.trim()).not.toBe("");
   });
 });
 
-describe("stopping: Ctrl-C, timeout, refusal, a committer image that cannot be pulled", () => {
-  test("Ctrl-C while the committer runs: Pod and Secret deleted, exit 130", async () => {
-    const { fk, record, kubeconfig } = cluster({ startDelayMs: 30_000 });
-    const id = await dockerNotebook();
-    sourcePod(fk, { name: "nbi", containers: [{ name: "main", id: `docker://${id}` }] });
+describe("stopping and refusing, with nothing left behind", () => {
+  test("Ctrl-C while the committer pod runs: exit 130, pod and secret deleted", async () => {
+    await sourcePod("nb-int", "docker", { script: "true" });
     let sent = false;
-    const r = await seelie(kubeconfig, ["--pod", "nbi", "-n", "team-a", "--image", `${need("SEELIE_TEST_REGISTRY")}/seelie/k4-commit:${RUN}-int`], {
-      onStderr: (text, proc) => {
-        if (!sent && /: Running/.test(text)) {
-          sent = true;
-          proc.kill("SIGINT");
-        }
+    const r = await seelie(
+      ["--pod", "nb-int", "-n", src.name, "--image", `${need("SEELIE_TEST_REGISTRY")}/seelie/k8s-commit:${RUN}-int`, "--host_network"],
+      {
+        env: { SEELIE_COMMITTER_IMAGE: HANGING },
+        onStderr: (text, proc) => {
+          if (!sent && /committer pod \S+: Running/.test(text)) {
+            sent = true;
+            proc.kill("SIGINT");
+          }
+        },
       },
-    });
+    );
     expect(sent).toBe(true);
-    expect(r.code).toBe(130);
+    expect(r.code, r.stderr).toBe(130);
     expect(r.stderr).toMatch(/interrupted/);
-    await record.idle();
-    await expectNothingLeft(fk);
-    // The source container is still running, unpaused.
-    await expectStillRunning(id);
-    checkRbac(fk);
-    fk.stop();
+    await expectNothingLeft();
   });
 
-  test("Ctrl-C while the real committer is mid-commit: the kubelet stops it, the source container is not left paused", async () => {
-    const { fk, record, kubeconfig } = cluster();
-    const id = await dockerNotebook();
-    // A bigger change so that the commit takes a moment.
-    await sh(dockerCli("exec", id, "sh", "-c", "dd if=/dev/urandom of=/root/big bs=1M count=48 2>/dev/null"));
-    sourcePod(fk, { name: "nbj", containers: [{ name: "main", id: `docker://${id}` }] });
+  test("Ctrl-C while the real committer is mid-commit: exit 130, the source container not left paused", async () => {
+    const ids = await sourcePod("nb-mid", "docker", { script: "dd if=/dev/urandom of=/root/big bs=1M count=48 2>/dev/null" });
     let sent = false;
-    const r = await seelie(kubeconfig, ["--pod", "nbj", "-n", "team-a", "--image", `${need("SEELIE_TEST_REGISTRY")}/seelie/k4-commit:${RUN}-int2`], {
+    const r = await seelie(
+      ["--pod", "nb-mid", "-n", src.name, "--image", `${need("SEELIE_TEST_REGISTRY")}/seelie/k8s-commit:${RUN}-mid`, "--host_network"],
+      {
+        onStderr: (text, proc) => {
+          // The committer has cleaned and now pauses and commits the container.
+          if (!sent && /committer \|.*clean-up (removed|skipped)/.test(text)) {
+            sent = true;
+            proc.kill("SIGINT");
+          }
+        },
+      },
+    );
+    expect(sent).toBe(true);
+    expect(r.code, r.stderr).toBe(130);
+    await expectNothingLeft();
+    const id = ids.main!.slice("docker://".length);
+    const state = (await sh(dockerCli("inspect", "-f", "{{.State.Status}}", id))).stdout.trim();
+    expect(state).toBe("running");
+  });
+
+  test("--timeout: exit 1 naming what it waited for; pod and secret deleted", async () => {
+    await sourcePod("nb-slow", "docker", { script: "true" });
+    const r = await seelie(
+      [
+        "--pod",
+        "nb-slow",
+        "-n",
+        src.name,
+        "--image",
+        `${need("SEELIE_TEST_REGISTRY")}/seelie/k8s-commit:${RUN}-slow`,
+        "--host_network",
+        "--timeout",
+        "8s",
+      ],
+      {
+        env: { SEELIE_COMMITTER_IMAGE: HANGING },
+      },
+    );
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/committer pod \S+ did not finish within 8s \(it was running/);
+    expect(r.stderr).toContain("--timeout");
+    await expectNothingLeft();
+  });
+
+  test("a second commit of the same container while one runs is refused, naming the running one", async () => {
+    await sourcePod("nb-twice", "docker", { script: "true" });
+    const image = `${need("SEELIE_TEST_REGISTRY")}/seelie/k8s-commit:${RUN}-twice`;
+    let second: Run | undefined;
+    let started = false;
+    const first = await seelie(["--pod", "nb-twice", "-n", src.name, "--image", image, "--host_network"], {
+      env: { SEELIE_COMMITTER_IMAGE: HANGING },
       onStderr: (text, proc) => {
-        // The committer has cleaned and now pauses and commits the container.
-        if (!sent && /clean-up (removed|skipped)/.test(text)) {
-          sent = true;
-          proc.kill("SIGINT");
+        if (!started && /committer pod \S+: Running/.test(text)) {
+          started = true;
+          void seelie(["--pod", "nb-twice", "-n", src.name, "--image", image, "--host_network"]).then((r) => {
+            second = r;
+            proc.kill("SIGINT");
+          });
         }
       },
     });
-    expect(sent).toBe(true);
-    expect(r.code).toBe(130);
-    await record.idle();
-    expect(record.killed.length, "the kubelet stopped the running committer").toBe(1);
-    await expectNothingLeft(fk);
-    await expectStillRunning(id);
-    checkRbac(fk);
-    fk.stop();
+    expect(first.code).toBe(130);
+    expect(second?.code, second?.stderr).toBe(1);
+    expect(second?.stderr).toMatch(/container "main" of pod \S+\/nb-twice is already being committed by committer pod/);
+    await expectNothingLeft();
   });
 
-  test("--timeout: the Pod is deleted and the error says what it was waiting for", async () => {
-    const { fk, record, kubeconfig } = cluster({ startDelayMs: 30_000 });
-    const id = await dockerNotebook();
-    sourcePod(fk, { name: "nbt", containers: [{ name: "main", id: `docker://${id}` }] });
-    const t0 = Date.now();
-    const r = await seelie(kubeconfig, ["--pod", "nbt", "-n", "team-a", "--image", `${need("SEELIE_TEST_REGISTRY")}/seelie/k4-commit:${RUN}-to`, "--timeout", "3s"]);
-    expect(Date.now() - t0).toBeLessThan(15_000);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/timed out after 3s while the committer was running/);
-    expect(r.stderr).toMatch(/raise --timeout/);
-    await record.idle();
-    await expectNothingLeft(fk);
-    await expectStillRunning(id);
-    checkRbac(fk);
-    fk.stop();
+  test("a committer image the node cannot pull: exit 1 naming the image and the setting; nothing left", async () => {
+    await sourcePod("nb-pull", "docker", { script: "true" });
+    const bad = `${need("SEELIE_TEST_REGISTRY")}/seelie/no-such-committer:${RUN}`;
+    const r = await seelie([
+      "--pod",
+      "nb-pull",
+      "-n",
+      src.name,
+      "--image",
+      `${need("SEELIE_TEST_REGISTRY")}/seelie/k8s-commit:${RUN}-pull`,
+      "--host_network",
+      "--committer_image",
+      bad,
+    ]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/committer pod \S+ cannot run: its container "committer" (ErrImagePull|ImagePullBackOff)/);
+    expect(r.stderr).toContain(`can pull ${bad}`);
+    expect(r.stderr).toContain("--committer_image");
+    await expectNothingLeft();
   });
 
-  test("a second commit of the same container while one runs is refused (by label, and by name: 409)", async () => {
-    const { fk, kubeconfig } = cluster();
-    const cid = `${"ab".repeat(32)}`;
-    sourcePod(fk, { name: "nbc2", containers: [{ name: "main", id: `docker://${cid}` }] });
-    const image = `${need("SEELIE_TEST_REGISTRY")}/seelie/k4-commit:${RUN}-conc`;
-    // Another commit's Pod, running, found by its label.
-    fk.put("pods", { metadata: { name: "seelie-commit-other", namespace: CNS, labels: { "app.kubernetes.io/name": "seelie-committer", "seelie.dev/container": cid.slice(0, 16) } }, spec: { containers: [{ name: "committer" }] }, status: { phase: "Running" } });
-    const r = await seelie(kubeconfig, ["--pod", "nbc2", "-n", "team-a", "--image", image]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/already being committed by committer pod seelie-system\/seelie-commit-other/);
-    expect((await gone(fk, "pods")).map((p) => p.metadata.name)).toEqual(["seelie-commit-other"]);
-    expect(await gone(fk, "secrets")).toEqual([]);
-    // A Pod with the same name but no labels (say, made by hand): the create gets 409.
-    fk.objects.clear();
-    sourcePod(fk, { name: "nbc2", containers: [{ name: "main", id: `docker://${cid}` }] });
-    fk.put("pods", { metadata: { name: `seelie-commit-${cid.slice(0, 16)}`, namespace: CNS }, spec: { containers: [{ name: "committer" }] }, status: { phase: "Pending" } });
-    const r2 = await seelie(kubeconfig, ["--pod", "nbc2", "-n", "team-a", "--image", image]);
-    expect(r2.code).toBe(1);
-    expect(r2.stderr).toMatch(/already being committed by committer pod seelie-system\/seelie-commit-abababababababab/);
-    expect(fk.requests.some((q) => q.method === "POST" && q.path.endsWith(`/namespaces/${CNS}/pods`))).toBe(true);
-    expect((await gone(fk, "pods")).length).toBe(1);
-    expect(await gone(fk, "secrets")).toEqual([]);
-    checkRbac(fk);
-    fk.stop();
+  test("a failing real committer (the registry refuses an anonymous push): its error document reaches the user", async () => {
+    await sourcePod("nb-anon", "docker", { script: "echo work > /tmp/w.txt" });
+    const noCreds = mkdtempSync(join(tmp, "no-creds-"));
+    const r = await seelie(
+      ["--pod", "nb-anon", "-n", src.name, "--image", `${need("SEELIE_TEST_REGISTRY")}/seelie/k8s-commit:${RUN}-anon`, "--host_network"],
+      {
+        env: { DOCKER_CONFIG: noCreds },
+      },
+    );
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain("the committer will push anonymously");
+    expect(r.stderr).toMatch(
+      /the committer on node seelie-docker failed \(exit code \d+\): pushing \S+: the registry \S+ refused the credentials/,
+    );
+    await expectNothingLeft();
   });
 
-  test("a committer image the node cannot pull: a clear error naming the image, Pod and Secret deleted", async () => {
-    const { fk, kubeconfig } = cluster({ waitingReason: "ImagePullBackOff" });
-    sourcePod(fk, { name: "nbp", containers: [{ name: "main", id: `docker://${"c".repeat(64)}` }] });
-    const r = await seelie(kubeconfig, ["--pod", "nbp", "-n", "team-a", "--image", `${need("SEELIE_TEST_REGISTRY")}/seelie/k4-commit:x`, "--committer_image", "registry.example.com/nope/committer:0"]);
+  test("a committer without an error document: its last ERROR line and hint", async () => {
+    await sourcePod("nb-errline", "docker", { script: "true" });
+    const r = await seelie(
+      ["--pod", "nb-errline", "-n", src.name, "--image", `${need("SEELIE_TEST_REGISTRY")}/seelie/k8s-commit:${RUN}-el`, "--host_network"],
+      {
+        env: { SEELIE_COMMITTER_IMAGE: standIn("error-line") },
+      },
+    );
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain("failed (exit code 4): cannot reach the registry: test stand-in failure");
+    expect(r.stderr).toContain("check the registry address");
+    await expectNothingLeft();
+  });
+
+  test("an older committer that reports no result", async () => {
+    await sourcePod("nb-silent", "docker", { script: "true" });
+    const r = await seelie(
+      [
+        "--pod",
+        "nb-silent",
+        "-n",
+        src.name,
+        "--image",
+        `${need("SEELIE_TEST_REGISTRY")}/seelie/k8s-commit:${RUN}-silent`,
+        "--host_network",
+      ],
+      {
+        env: { SEELIE_COMMITTER_IMAGE: standIn("silent") },
+      },
+    );
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain("finished but reported no result");
+    await expectNothingLeft();
+  });
+
+  test("someone deletes the committer pod while it runs: exit 1 saying so", async () => {
+    await sourcePod("nb-del", "docker", { script: "true" });
+    let deleted = false;
+    const r = await seelie(
+      ["--pod", "nb-del", "-n", src.name, "--image", `${need("SEELIE_TEST_REGISTRY")}/seelie/k8s-commit:${RUN}-del`, "--host_network"],
+      {
+        env: { SEELIE_COMMITTER_IMAGE: HANGING },
+        onStderr: (text) => {
+          const m = /committer pod (\S+)\/(\S+): Running/.exec(text);
+          if (!deleted && m) {
+            deleted = true;
+            void kubectl(c, ["-n", m[1]!, "delete", "pod", m[2]!, "--grace-period=1", "--wait=false"]);
+          }
+        },
+      },
+    );
+    expect(deleted).toBe(true);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/the committer pod \S+ was deleted before it finished/);
+    await expectNothingLeft();
+  });
+
+  test("a committer pod that never starts (its --registry_secret does not exist): the timeout names the state and the FailedMount event", async () => {
+    await sourcePod("nb-mount", "docker", { script: "true" });
+    const r = await seelie([
+      "--pod",
+      "nb-mount",
+      "-n",
+      src.name,
+      "--image",
+      `${need("SEELIE_TEST_REGISTRY")}/seelie/k8s-commit:${RUN}-mount`,
+      "--host_network",
+      "--registry_secret",
+      "no-such-secret",
+      "--timeout",
+      "15s",
+    ]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(
+      /did not finish within 15s \(it never started: Pending \(ContainerCreating\)\); events: FailedMount: .*no-such-secret/,
+    );
+    await expectNothingLeft();
+  });
+
+  test("--keep-pod keeps the committer pod after a failure and says how to delete it", async () => {
+    await sourcePod("nb-keep", "docker", { script: "true" });
+    const r = await seelie(
+      [
+        "--pod",
+        "nb-keep",
+        "-n",
+        src.name,
+        "--image",
+        `${need("SEELIE_TEST_REGISTRY")}/seelie/k8s-commit:${RUN}-keep`,
+        "--host_network",
+        "--keep-pod",
+        "--timeout",
+        "6s",
+      ],
+      {
+        env: { SEELIE_COMMITTER_IMAGE: HANGING },
+      },
+    );
+    expect(r.code, r.stderr).toBe(1);
+    const m = /kubectl delete pod -n (\S+) (\S+)/.exec(r.stderr);
+    expect(m?.[1]).toBe(cns.name);
+    expect((await kubectl(c, ["-n", cns.name, "get", "pod", m![2]!])).code).toBe(0);
+    await kubectlOk(c, ["-n", cns.name, "delete", "pod", m![2]!, "--grace-period=1"]);
+    await kubectlOk(c, ["-n", cns.name, "delete", "secrets", "-l", "app.kubernetes.io/name=seelie-committer"]);
+    await expectNothingLeft();
+  });
+
+  test("bad input: a pod that does not exist, an unknown context (exit 2, nothing created)", async () => {
+    const r = await seelie(["--pod", "nope", "-n", src.name, "--image", `${need("SEELIE_TEST_REGISTRY")}/seelie/x:1`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`pod "nope" not found in namespace "${src.name}"`);
+    const r2 = await seelie(["--pod", "nope", "--context", "no-such-context", "--image", `${need("SEELIE_TEST_REGISTRY")}/seelie/x:1`]);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toContain('--context "no-such-context": no such context in the kubeconfig');
+    expect(r2.stderr).toContain(c.context);
+    await expectNothingLeft();
+  });
+
+  test("a kubeconfig whose CA is not the cluster's: exit 1 naming the API server and the CA (the bug issue 9 met first)", async () => {
+    const admin = parse(readFileSync(c.kubeconfig, "utf8")) as { clusters: { cluster: Record<string, unknown> }[] };
+    const dir = join(tmp, "wrong-ca");
+    mkdirSync(dir);
+    const gen = await sh([
+      "openssl",
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=other-ca",
+      "-keyout",
+      join(dir, "ca.key"),
+      "-out",
+      join(dir, "ca.crt"),
+    ]);
+    expect(gen.code).toBe(0);
+    delete admin.clusters[0]!.cluster["certificate-authority-data"];
+    admin.clusters[0]!.cluster["certificate-authority"] = "ca.crt";
+    writeFileSync(join(dir, "config"), stringify(admin), { mode: 0o600 });
+    const r = await seelie(["--pod", "nb-docker", "-n", src.name, "--image", `${need("SEELIE_TEST_REGISTRY")}/seelie/x:1`], {
+      kubeconfig: join(dir, "config"),
+    });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/cannot start: ImagePullBackOff/);
-    expect(r.stderr).toMatch(/registry\.example\.com\/nope\/committer:0/);
-    await expectNothingLeft(fk);
-    checkRbac(fk);
-    fk.stop();
+    expect(r.stderr).toContain(`cannot verify the certificate of the API server ${c.apiServer}`);
+    expect(r.stderr).toContain(`certificate-authority file ${join(dir, "ca.crt")}`);
+    expect((await kubectl(c, ["-n", cns.name, "get", "pods", "-o", "name"])).stdout.trim()).toBe("");
   });
 });
 
-test("pods/committer/rbac.yaml grants nothing the commits above did not use", () => {
-  expect([...RBAC].filter((p) => !usedPermissions.has(p))).toEqual([]);
+describe("pods/committer/rbac.yaml on the real API server", () => {
+  /** A ServiceAccount's bearer-token kubeconfig (with the cluster's CA), for a user with only the given bindings. */
+  async function userKubeconfig(name: string): Promise<string> {
+    await kubectlOk(c, ["-n", src.name, "create", "serviceaccount", name]);
+    await kubectlOk(
+      c,
+      ["create", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Secret",
+        type: "kubernetes.io/service-account-token",
+        metadata: { name: `${name}-token`, namespace: src.name, annotations: { "kubernetes.io/service-account.name": name } },
+      }),
+    );
+    let token = "";
+    for (let i = 0; i < 60 && !token; i++) {
+      token = Buffer.from(
+        (await kubectlOk(c, ["-n", src.name, "get", "secret", `${name}-token`, "-o", "jsonpath={.data.token}"])).trim(),
+        "base64",
+      ).toString();
+      if (!token) await Bun.sleep(500);
+    }
+    const admin = parse(readFileSync(c.kubeconfig, "utf8")) as { clusters: unknown[] };
+    const cfg = {
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: admin.clusters,
+      users: [{ name, user: { token } }],
+      contexts: [{ name, context: { cluster: (admin.clusters[0] as { name: string }).name, user: name } }],
+      "current-context": name,
+    };
+    const file = join(tmp, `${name}.kubeconfig`);
+    writeFileSync(file, stringify(cfg), { mode: 0o600 });
+    return file;
+  }
+
+  test("a user with exactly the roles of rbac.yaml commits; without the launcher role the 403 names rbac.yaml", async () => {
+    // rbac.yaml's Role and ClusterRole, for this run's committer namespace (its examples and Namespace left out).
+    const docs = parseAllDocuments(readFileSync(join(ROOT, "pods/committer/rbac.yaml"), "utf8")).map(
+      (d) => d.toJSON() as { kind: string; metadata: Record<string, string> },
+    );
+    const roles = docs.filter((d) => d.kind === "Role" || d.kind === "ClusterRole");
+    expect(roles.map((r) => r.kind).sort()).toEqual(["ClusterRole", "Role"]);
+    for (const r of roles) {
+      if (r.kind === "Role") r.metadata.namespace = cns.name;
+      else r.metadata.name = `seelie-commit-source-reader-${RUN}`;
+      await kubectlOk(c, ["create", "-f", "-"], JSON.stringify(r));
+    }
+    const role = roles.find((r) => r.kind === "Role")!.metadata.name!;
+    const allowed = await userKubeconfig("committer-user");
+    await kubectlOk(c, [
+      "-n",
+      cns.name,
+      "create",
+      "rolebinding",
+      "launcher",
+      `--role=${role}`,
+      `--serviceaccount=${src.name}:committer-user`,
+    ]);
+    await kubectlOk(c, [
+      "-n",
+      src.name,
+      "create",
+      "rolebinding",
+      "source-reader",
+      `--clusterrole=seelie-commit-source-reader-${RUN}`,
+      `--serviceaccount=${src.name}:committer-user`,
+    ]);
+    await sourcePod("nb-rbac", "containerd", { script: "mkdir -p /work && echo by-a-plain-user > /work/w.txt" });
+    const image = `${need("SEELIE_TEST_REGISTRY")}/seelie/k8s-commit:${RUN}-rbac`;
+    const r = await seelie(
+      ["--pod", "nb-rbac", "-n", src.name, "--image", image, "--host_network", "--runtime_socket", c.containerdSocket, "-o", "json"],
+      { kubeconfig: allowed },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain("cannot make secret"); // the owner patch was allowed too
+    await expectNothingLeft();
+
+    const denied = await userKubeconfig("reader-only");
+    await kubectlOk(c, [
+      "-n",
+      src.name,
+      "create",
+      "rolebinding",
+      "source-reader-only",
+      `--clusterrole=seelie-commit-source-reader-${RUN}`,
+      `--serviceaccount=${src.name}:reader-only`,
+    ]);
+    const r2 = await seelie(["--pod", "nb-rbac", "-n", src.name, "--image", image, "--host_network"], { kubeconfig: denied });
+    expect(r2.code).toBe(1);
+    expect(r2.stderr).toContain(`not allowed to list committer pods in namespace ${cns.name}`);
+    expect(r2.stderr).toContain(`system:serviceaccount:${src.name}:reader-only`);
+    expect(r2.stderr).toContain("pods/committer/rbac.yaml");
+    await expectNothingLeft();
+  });
 });

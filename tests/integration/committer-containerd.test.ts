@@ -9,15 +9,23 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dockerCli, need, sh, testRegistry } from "../helpers/services.ts";
 import {
+  ARBITRARY_UID,
   BUSYBOX_IMAGE_CHECK,
   BUSYBOX_IMAGE_OUT,
   BUSYBOX_REMOVED,
+  PYTHON_CACHE_FILES,
   PYTHON_IMAGE_CHECK,
   PYTHON_REMOVED,
+  PYTHON_REMOVED_BYTES,
   PYTHON_SETUP,
   PYTHON_SOCKET_SERVER,
   SETUP_BUSYBOX,
-  allowedRemoval,
+  UID_HOME,
+  UID_IMAGE_CHECK,
+  UID_REMOVED,
+  UID_REMOVED_BYTES,
+  UID_ROOT_SETUP,
+  UID_SETUP,
   ensureCommitterBuilt,
   runCommitter,
 } from "../helpers/committer.ts";
@@ -141,8 +149,10 @@ describe("committer on containerd", () => {
     expect((await inPushedImage(target, BUSYBOX_IMAGE_CHECK)).split("\n")).toEqual(BUSYBOX_IMAGE_OUT);
   }, 240_000);
 
-  test("python: pip caches of every user and PIP_CACHE_DIR, apt lists; a live unix socket survives", async () => {
+  test("python: pip caches of every user and PIP_CACHE_DIR, the apt lists it wrote (not the image's); a live unix socket survives", async () => {
     const py = need("SEELIE_TEST_PYTHON");
+    const carried = (await docker("run", "--rm", py, "sh", "-c", PYTHON_CACHE_FILES)).split("\n").filter(Boolean);
+    expect(carried.some((p) => p.startsWith("/var/lib/apt/lists/"))).toBe(true);
     await importFromDocker(py);
     const id = `seelie-cd-py-${RUN}`;
     await run(id, py, ["sleep", "100000"], ["PIP_CACHE_DIR=/opt/pipcache"]);
@@ -160,13 +170,33 @@ describe("committer on containerd", () => {
     expect(r.code).toBe(0);
     const target = `127.0.0.1:5000/seelie-test/alice-notebook:cd-${RUN}`;
     expect(r.json!.image).toBe(target);
-    for (const p of PYTHON_REMOVED) expect(r.json!.cleanup.removed).toContain(p);
-    expect(r.json!.cleanup.removed.filter((p) => !allowedRemoval.test(p))).toEqual([]);
+    // Exactly what the container wrote, and its bytes: the image's own apt lists stay (removing them sheds nothing).
+    expect([...r.json!.cleanup.removed].sort()).toEqual([...PYTHON_REMOVED].sort());
+    expect(r.json!.cleanup.bytes).toBe(PYTHON_REMOVED_BYTES);
     expect(await status(id)).toBe("RUNNING");
     expect(await exec(id, "test -S /tmp/jupyter.sock && echo sock")).toBe("sock");
     expect(await localImage(target)).toBe(false);
     expect(await seelieLeases()).toEqual([]);
-    expect((await inPushedImage(target, PYTHON_IMAGE_CHECK)).split("\n")).toEqual(["import torch"]);
+    expect((await inPushedImage(target, PYTHON_IMAGE_CHECK)).split("\n")).toEqual(["import torch", ...carried]);
+  }, 300_000);
+
+  test("an arbitrary uid (in no /etc/passwd) with HOME only in its environment: the pip caches in HOME and /home/* go", async () => {
+    // ctr run cannot set the process user; the uid writes its files through exec --user, and the
+    // container's environment (where the committer reads HOME from) has HOME only there.
+    const py = need("SEELIE_TEST_PYTHON");
+    await importFromDocker(py);
+    const id = `seelie-cd-uid-${RUN}`;
+    await run(id, py, ["sleep", "100000"], [`HOME=${UID_HOME}`]);
+    await exec(id, UID_ROOT_SETUP);
+    await ctr("task", "exec", "--exec-id", `uid${RUN}`, "--user", `${ARBITRARY_UID}:0`, id, "sh", "-c", UID_SETUP);
+    const target = `127.0.0.1:5000/seelie-test/committed-cd-uid:${RUN}`;
+    testStart = Date.now();
+    const r = await runCommitter(["--container-id", id, "--runtime", "containerd", "--namespace", NS, "--image", target, "--docker-config", reg.dockerConfig]);
+    expect(r.code).toBe(0);
+    expect([...r.json!.cleanup.removed].sort()).toEqual([...UID_REMOVED].sort());
+    expect(r.json!.cleanup.bytes).toBe(UID_REMOVED_BYTES);
+    expect(await localImage(target)).toBe(false);
+    expect(await inPushedImage(target, UID_IMAGE_CHECK)).toBe("my notebook");
   }, 300_000);
 
   test("a stopped container is committed without the clean-up, saying so", async () => {

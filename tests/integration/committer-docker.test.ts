@@ -7,7 +7,27 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dockerCli, need, sh, testRegistry } from "../helpers/services.ts";
-import { BUSYBOX_IMAGE_CHECK, BUSYBOX_IMAGE_OUT, BUSYBOX_REMOVED, PYTHON_IMAGE_CHECK, PYTHON_SOCKET_SERVER, PYTHON_REMOVED, PYTHON_SETUP, SETUP_BUSYBOX, allowedRemoval, ensureCommitterBuilt, runCommitter } from "../helpers/committer.ts";
+import {
+  ARBITRARY_UID,
+  BUSYBOX_IMAGE_CHECK,
+  BUSYBOX_IMAGE_OUT,
+  BUSYBOX_REMOVED,
+  PYTHON_CACHE_FILES,
+  PYTHON_IMAGE_CHECK,
+  PYTHON_REMOVED,
+  PYTHON_REMOVED_BYTES,
+  PYTHON_SETUP,
+  PYTHON_SOCKET_SERVER,
+  SETUP_BUSYBOX,
+  UID_HOME,
+  UID_IMAGE_CHECK,
+  UID_REMOVED,
+  UID_REMOVED_BYTES,
+  UID_ROOT_SETUP,
+  UID_SETUP,
+  ensureCommitterBuilt,
+  runCommitter,
+} from "../helpers/committer.ts";
 
 const RUN = `${process.pid}-${Date.now().toString(36)}`;
 const BASE = `127.0.0.1:5000/seelie-test/committer-base:${RUN}`;
@@ -90,7 +110,10 @@ describe("committer on Docker", () => {
     expect((await inPushedImage(target, BUSYBOX_IMAGE_CHECK)).split("\n")).toEqual(BUSYBOX_IMAGE_OUT);
   }, 180_000);
 
-  test("python: every user's pip cache, PIP_CACHE_DIR, apt lists; a live unix socket survives; --tag/--repo_type naming", async () => {
+  test("python: every user's pip cache, PIP_CACHE_DIR, the apt lists it wrote (not the image's); a live unix socket survives; --tag/--repo_type naming", async () => {
+    // The cache files the base image carries (its apt lists, tens of MB): they must stay and not be counted.
+    const carried = (await docker("run", "--rm", need("SEELIE_TEST_PYTHON"), "sh", "-c", PYTHON_CACHE_FILES)).split("\n").filter(Boolean);
+    expect(carried.some((p) => p.startsWith("/var/lib/apt/lists/"))).toBe(true);
     const id = await startContainer(need("SEELIE_TEST_PYTHON"), ["-e", "PIP_CACHE_DIR=/opt/pipcache"]);
     await docker(
       "exec",
@@ -111,17 +134,28 @@ describe("committer on Docker", () => {
     expect(r.code).toBe(0);
     const target = `127.0.0.1:5000/seelie-test/alice-notebook:${RUN}`;
     expect(r.json!.image).toBe(target);
-    const removed = r.json!.cleanup.removed;
-    for (const p of PYTHON_REMOVED) expect(removed).toContain(p);
-    // The apt lists the python image itself carries go too (the apt cache is emptied whoever wrote it); nothing else.
-    expect(removed.filter((p) => !allowedRemoval.test(p))).toEqual([]);
-    expect(removed).not.toContain("/tmp/jupyter.sock");
+    // Exactly what the container wrote, and its bytes: the image's own apt lists stay (removing them sheds nothing).
+    expect([...r.json!.cleanup.removed].sort()).toEqual([...PYTHON_REMOVED].sort());
+    expect(r.json!.cleanup.bytes).toBe(PYTHON_REMOVED_BYTES);
+    expect(r.stderr).toContain("came with the image and stay");
     expect(await state(id)).toEqual({ running: true, paused: false });
     expect((await sh(dockerCli("exec", id, "test", "-S", "/tmp/jupyter.sock"))).code).toBe(0);
     expect(await imageExists(target)).toBe(false);
     const out = await inPushedImage(target, PYTHON_IMAGE_CHECK);
     // (Docker's layer tar leaves sockets out, as `docker commit` does: the socket lives on in the source container only.)
-    expect(out.split("\n")).toEqual(["import torch"]);
+    expect(out.split("\n")).toEqual(["import torch", ...carried]);
+  }, 180_000);
+
+  test("an arbitrary uid (in no /etc/passwd) with HOME only in its environment: the pip caches in HOME and /home/* go", async () => {
+    const id = await startContainer(need("SEELIE_TEST_PYTHON"), ["-u", `${ARBITRARY_UID}:0`, "-e", `HOME=${UID_HOME}`]);
+    await docker("exec", "-u", "0", id, "sh", "-c", UID_ROOT_SETUP);
+    await docker("exec", id, "sh", "-c", UID_SETUP);
+    const target = `127.0.0.1:5000/seelie-test/committed-uid:${RUN}`;
+    const r = await runCommitter(["--container-id", id, "--runtime", "docker", "--image", target, "--docker-config", reg.dockerConfig]);
+    expect(r.code).toBe(0);
+    expect([...r.json!.cleanup.removed].sort()).toEqual([...UID_REMOVED].sort());
+    expect(r.json!.cleanup.bytes).toBe(UID_REMOVED_BYTES);
+    expect(await inPushedImage(target, UID_IMAGE_CHECK)).toBe("my notebook");
   }, 180_000);
 
   test("a stopped container is committed without the clean-up, saying so", async () => {

@@ -91,6 +91,50 @@ describe("builds and pushes, then the pulled image holds the project", () => {
   });
 });
 
+describe("PEP 668 Python bases (Debian 12, Ubuntu 24.04)", () => {
+  test("the test base is as hostile as Debian 12's: marker in place, no PIP_BREAK_SYSTEM_PACKAGES, plain pip install refused", async () => {
+    const wheels = join(EXAMPLE, "wheels");
+    const r = await sh(dockerCli("run", "--rm", "-v", `${wheels}:/w:ro`, PYTHON, "sh", "-c",
+      'ls /usr/lib/python3*/EXTERNALLY-MANAGED; env | grep PIP_ || echo no-pip-env; python3 -m pip install --no-cache-dir /w/*.whl'));
+    expect(r.stdout).toContain("EXTERNALLY-MANAGED");
+    expect(r.stdout).toContain("no-pip-env");
+    expect(r.stderr).toContain("externally-managed-environment");
+    expect(r.code).not.toBe(0);
+  });
+
+  test("the generated Dockerfile installs requirements there, and the image's python3 imports them", async () => {
+    // (The builds on every backend above use this base too; this one checks the import on its own.)
+    const d = copyProject(EXAMPLE);
+    cleanup.push(d);
+    const tag = uniqueTag("pep668");
+    const out = await seelie(["image", "build", `--project_dir=${d}`, `--base_image=${PYTHON}`, `--tag=${tag}`, "--repo_type=training", "--push", "-o", "json"], env);
+    expect(out.stderr).not.toContain("externally-managed-environment");
+    expect(out.code).toBe(0);
+    const image = JSON.parse(out.stdout).image;
+    expect(await runPushed(image, "cd / && python3 -c 'import seelie_hello; print(seelie_hello.greet(\"pep668\"))' && env | grep -c PIP_BREAK || true")).toBe("hello from seelie_hello, pep668\n0\n");
+  });
+
+  test("an empty requirements.txt installs nothing: it builds even on a base without python or pip", async () => {
+    const d = copyProject(EXAMPLE);
+    cleanup.push(d);
+    rmSync(join(d, "build_script.sh"));
+    writeFileSync(join(d, "requirements.txt"), "# nothing pinned yet\n\n");
+    const tag = uniqueTag("emptyreq");
+    const out = await seelie(["image", "build", `--project_dir=${d}`, `--base_image=${BUSYBOX}`, `--tag=${tag}`, "--repo_type=training", "--push", "-o", "json"], env);
+    expect(out.code).toBe(0);
+    expect(await runPushed(JSON.parse(out.stdout).image, "cat /workspace/code/requirements.txt")).toBe("# nothing pinned yet\n\n");
+  });
+
+  test("requirements on a base without pip: the build fails naming the cause", async () => {
+    const d = copyProject(EXAMPLE);
+    cleanup.push(d);
+    rmSync(join(d, "build_script.sh"));
+    const out = await seelie(["image", "build", `--project_dir=${d}`, `--base_image=${BUSYBOX}`, `--tag=${uniqueTag("nopip")}`, "--repo_type=training"], env);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain("requirements.txt lists packages but the base image has no pip");
+  });
+});
+
 describe("dry run", () => {
   test("prints the image name and the Dockerfile, contacts no engine, builds nothing", async () => {
     const tag = uniqueTag("dry");

@@ -17,7 +17,7 @@ afterAll(async () => {
   for (const j of store.list({ limit: 1000 })) {
     if (j.backend?.kind !== "local") continue;
     for (const c of j.backend.containers) await sh(dockerCli("rm", "-f", c));
-    await sh(dockerCli("network", "rm", j.backend.network));
+    if (j.backend.network) await sh(dockerCli("network", "rm", j.backend.network));
   }
   store.close();
   rmSync(h.home, { recursive: true, force: true });
@@ -39,10 +39,37 @@ async function waitFor(id: number, statuses: string[], ms = 60_000) {
 }
 
 test("two workers run on the local engine, see each other, and the job succeeds", async () => {
-  const script = 'echo "TF_CONFIG=$TF_CONFIG"; test "$GREETING" = "hello world"; ping -c 1 -W 5 worker-0 >/dev/null && ping -c 1 -W 5 worker-1 >/dev/null; sleep 2';
+  const script =
+    'echo "TF_CONFIG=$TF_CONFIG"; test "$GREETING" = "hello world"; ping -c 1 -W 5 worker-0 >/dev/null && ping -c 1 -W 5 worker-1 >/dev/null; sleep 2';
   const sub = await cli(
-    ["submit", "tfjob", "--name", "local two", "--cluster", "local", "--cpu", "0.5", "--memory", "0.25", "--gpu", "0", "--worker-count", "2",
-      "--image", busybox, "--entrypoint-type", "sh -c", "--entrypoint", script, "-E", "GREETING=hello world", "-E", "B=1", "-o", "json"],
+    [
+      "submit",
+      "tfjob",
+      "--name",
+      "local two",
+      "--cluster",
+      "local",
+      "--cpu",
+      "0.5",
+      "--memory",
+      "0.25",
+      "--gpu",
+      "0",
+      "--worker-count",
+      "2",
+      "--image",
+      busybox,
+      "--entrypoint-type",
+      "sh -c",
+      "--entrypoint",
+      script,
+      "-E",
+      "GREETING=hello world",
+      "-E",
+      "B=1",
+      "-o",
+      "json",
+    ],
     env,
   );
   expect(sub.stderr).toContain("submitted");
@@ -60,7 +87,10 @@ test("two workers run on the local engine, see each other, and the job succeeds"
   expect(inspect.Config.Env).toContain("GREETING=hello world");
   expect(inspect.Config.Entrypoint).toEqual(["sh", "-c", script]);
   const tf = inspect.Config.Env.find((e: string) => e.startsWith("TF_CONFIG="));
-  expect(JSON.parse(tf.slice("TF_CONFIG=".length))).toEqual({ cluster: { worker: ["worker-0:2222", "worker-1:2222"] }, task: { type: "worker", index: 1 } });
+  expect(JSON.parse(tf.slice("TF_CONFIG=".length))).toEqual({
+    cluster: { worker: ["worker-0:2222", "worker-1:2222"] },
+    task: { type: "worker", index: 1 },
+  });
   expect(Object.keys(inspect.NetworkSettings.Networks)).toEqual([first.backend.network]);
 
   const done = await waitFor(id, ["Succeeded", "Failed"]);
@@ -73,7 +103,23 @@ test("two workers run on the local engine, see each other, and the job succeeds"
 }, 120_000);
 
 test("a worker that exits non-zero makes the job Failed", async () => {
-  const sub = await cli(["submit", "tfjob", "--name", "fails", "--image", busybox, "--memory", "0.125", "--entrypoint-type", "sh -c", "--entrypoint", "sleep 1; echo failed; exit 3"], env);
+  const sub = await cli(
+    [
+      "submit",
+      "tfjob",
+      "--name",
+      "fails",
+      "--image",
+      busybox,
+      "--memory",
+      "0.125",
+      "--entrypoint-type",
+      "sh -c",
+      "--entrypoint",
+      "sleep 1; echo failed; exit 3",
+    ],
+    env,
+  );
   expect(sub.code).toBe(0);
   const id = Number(sub.stdout.trim());
   const running = await jobJson(id);

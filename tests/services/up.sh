@@ -15,6 +15,8 @@ T=${SEELIE_TEST_DIR:-/var/lib/seelie-test}
 LOGS=$T/logs
 mkdir -p "$T" "$LOGS" "$T/cache"
 say() { echo "[services] $*" >&2; }
+# shellcheck source=/dev/null
+source "$(dirname "$0")/apt.sh"
 
 # ---------------------------------------------------------------- packages
 PKGS=(docker-registry busybox-static debootstrap apache2-utils curl ca-certificates)
@@ -32,10 +34,8 @@ missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then
   say "installing from Debian's packages: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >"$LOGS/apt.log" 2>&1
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >>"$LOGS/apt.log" 2>&1 || {
-    tail -30 "$LOGS/apt.log" >&2; exit 1; }
+  : >"$LOGS/apt.log"
+  apt_install "$LOGS/apt.log" "${missing[@]}" || { tail -30 "$LOGS/apt.log" >&2; exit 1; }
 fi
 # Debian's client, matching its 20.10 engine (a newer client may sit earlier in PATH).
 DOCKER=/usr/bin/docker
@@ -85,17 +85,21 @@ if ! curl -s -o /dev/null -w '%{http_code}' "http://$REG_ADDR/v2/" | grep -q 401
   wait_for 20 registry bash -c "curl -s -o /dev/null -w '%{http_code}' http://$REG_ADDR/v2/ | grep -q 401"
 fi
 
-# Docker and Podman talk plain HTTP to the loopback registry.
-mkdir -p /etc/containers/registries.conf.d
-if [[ ! -f /etc/containers/policy.json ]]; then
-  # Debian's containers-common ships it; without it Podman and Buildah refuse every image.
-  echo '{"default":[{"type":"insecureAcceptAnything"}]}' >/etc/containers/policy.json
-fi
-cat >/etc/containers/registries.conf.d/50-seelie-test.conf <<EOF
+# Podman and Buildah talk plain HTTP to the loopback registry (Docker does so for 127.0.0.0/8 by
+# itself). /etc/containers belongs to containers-common, installed above only in "all" mode: the quick
+# start writes nothing there, so no package meets a config file it did not expect.
+if [[ $MODE == all ]]; then
+  mkdir -p /etc/containers/registries.conf.d
+  if [[ ! -f /etc/containers/policy.json ]]; then
+    # containers-common ships it; without it Podman and Buildah refuse every image.
+    echo '{"default":[{"type":"insecureAcceptAnything"}]}' >/etc/containers/policy.json
+  fi
+  cat >/etc/containers/registries.conf.d/50-seelie-test.conf <<EOF
 [[registry]]
 location = "$REG_ADDR"
 insecure = true
 EOF
+fi
 
 # A Docker config with the registry's credentials, as a user's ~/.docker/config.json would hold them.
 mkdir -p "$T/docker-config"
@@ -156,8 +160,12 @@ if ! reg_has seelie/busybox 1; then
   "$DOCKER" --config "$T/docker-config" push "$BUSYBOX" >/dev/null
 fi
 
-PYTHON=$REG_ADDR/seelie/python:3
-if ! reg_has seelie/python 3; then
+# Like Debian 12's own python3 (and Ubuntu 24.04's): Debian's EXTERNALLY-MANAGED marker in place and
+# no PIP_BREAK_SYSTEM_PACKAGES, so a plain `pip install` fails there as it does on the real bases (PEP 668).
+# A new tag, not seelie/python:3 (which hid PEP 668 behind ENV PIP_BREAK_SYSTEM_PACKAGES=1): a machine
+# that still holds the old tag gets the hostile one too.
+PYTHON=$REG_ADDR/seelie/python:3-pep668
+if ! reg_has seelie/python 3-pep668; then
   ROOT=$T/cache/pyroot
   if [[ ! -x $ROOT/usr/bin/pip3 ]]; then
     MIRROR=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
@@ -168,9 +176,12 @@ if ! reg_has seelie/python 3; then
       >"$LOGS/debootstrap.log" 2>&1 || { tail -20 "$LOGS/debootstrap.log" >&2; exit 1; }
     rm -rf "$ROOT"/var/cache/apt/archives/*.deb
   fi
+  if ! compgen -G "$ROOT/usr/lib/python3*/EXTERNALLY-MANAGED" >/dev/null; then
+    say "$ROOT has no EXTERNALLY-MANAGED marker: Debian's python3 ships one; remove $ROOT and run again"; exit 1
+  fi
   tar -C "$ROOT" -c . | "$DOCKER" import \
     -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    -c 'ENV PIP_BREAK_SYSTEM_PACKAGES=1' -c 'CMD ["python3"]' - "$PYTHON" >/dev/null
+    -c 'CMD ["python3"]' - "$PYTHON" >/dev/null
   "$DOCKER" --config "$T/docker-config" push "$PYTHON" >/dev/null
 fi
 
@@ -193,3 +204,17 @@ export SEELIE_TEST_CONTAINERD_SOCK=/run/containerd/containerd.sock
 export SEELIE_TEST_DOCKER_SOCK=/var/run/docker.sock
 EOF
 say "all services up; variables in $T/env.sh"
+
+# ---------------------------------------------------------------- the Kubernetes test cluster
+# From ../shared/k8s when it is there; a cluster that does not start fails the cluster tests, not these services.
+[[ $MODE != all ]] || bash "$(dirname "${BASH_SOURCE[0]}")/cluster-up.sh" || say "the Kubernetes test cluster did not start (see above): the cluster tests will fail saying so"
+
+# ---------------------------------------------------------------- in-cluster builder images (cloud-build tests)
+# Kaniko, BuildKit rootless and Buildah images made from ../shared/builders and Debian's packages,
+# loaded into dockerd (the cluster's dockershim node); skipped where the bundle is absent. A failure
+# here fails the cloud-build cluster tests (they run the script again and show why), not these services.
+BUILDERS_DIR=${SEELIE_BUILDERS_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/../shared/builders}
+if [[ $MODE == all && -d $BUILDERS_DIR ]]; then
+  SEELIE_BUILDERS_DIR=$BUILDERS_DIR bash "$(dirname "$0")/builder-images.sh" ||
+    say "the in-cluster builder images could not be made (see above): the cloud-build cluster tests will fail saying so"
+fi

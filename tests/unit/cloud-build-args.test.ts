@@ -27,31 +27,79 @@ interface CommandDoc {
 
 // prettier-ignore
 const DOCS: Record<BuildTool, CommandDoc[]> = {
-  kaniko: [{
-    source: "kaniko README 'Additional Flags' and `executor --help` (GoogleContainerTools/kaniko v1.x, unchanged in osscontainertools/kaniko)",
-    binary: "/kaniko/executor",
-    flags: {
-      "--build-arg": "value", "--cache": "bool", "--cache-dir": "value", "--cache-repo": "value", "--cache-copy-layers": "bool",
-      "--cache-run-layers": "bool", "--cache-ttl": "value", "--cleanup": "bool", "--compressed-caching": "value", "--context": "value",
-      "--context-sub-path": "value", "--custom-platform": "value", "--digest-file": "value", "--dockerfile": "value", "--destination": "value",
-      "--force": "bool", "--ignore-path": "value", "--image-name-with-digest-file": "value", "--insecure": "bool", "--insecure-pull": "bool",
-      "--insecure-registry": "value", "--label": "value", "--log-format": "value", "--no-push": "bool", "--oci-layout-path": "value",
-      "--push-retry": "value", "--registry-mirror": "value", "--reproducible": "bool", "--single-snapshot": "bool", "--skip-tls-verify": "bool",
-      "--snapshot-mode": "value", "--tar-path": "value", "--target": "value", "--use-new-run": "bool", "--verbosity": "value",
+  kaniko: [
+    {
+      source:
+        "kaniko README 'Additional Flags' and `executor --help` (GoogleContainerTools/kaniko v1.x, unchanged in osscontainertools/kaniko)",
+      binary: "/kaniko/executor",
+      flags: {
+        "--build-arg": "value",
+        "--cache": "bool",
+        "--cache-dir": "value",
+        "--cache-repo": "value",
+        "--cache-copy-layers": "bool",
+        "--cache-run-layers": "bool",
+        "--cache-ttl": "value",
+        "--cleanup": "bool",
+        "--compressed-caching": "value",
+        "--context": "value",
+        "--context-sub-path": "value",
+        "--custom-platform": "value",
+        "--digest-file": "value",
+        "--dockerfile": "value",
+        "--destination": "value",
+        "--force": "bool",
+        "--ignore-path": "value",
+        "--image-name-with-digest-file": "value",
+        "--insecure": "bool",
+        "--insecure-pull": "bool",
+        "--insecure-registry": "value",
+        "--label": "value",
+        "--log-format": "value",
+        "--no-push": "bool",
+        "--oci-layout-path": "value",
+        "--push-retry": "value",
+        "--registry-mirror": "value",
+        "--reproducible": "bool",
+        "--single-snapshot": "bool",
+        "--skip-tls-verify": "bool",
+        "--snapshot-mode": "value",
+        "--tar-path": "value",
+        "--target": "value",
+        "--use-new-run": "bool",
+        "--verbosity": "value",
+      },
+      positionals: 0,
     },
-    positionals: 0,
-  }],
-  buildkit: [{
-    source: "BuildKit docs/reference/buildctl.md (`buildctl build --help`); buildctl-daemonless.sh passes its arguments to buildctl; dockerfile frontend opts from the BuildKit README",
-    binary: "buildctl-daemonless.sh",
-    subcommand: "build",
-    flags: {
-      "--output": "value", "-o": "value", "--progress": "value", "--trace": "value", "--local": "value", "--oci-layout": "value",
-      "--frontend": "value", "--opt": "value", "--no-cache": "bool", "--export-cache": "value", "--import-cache": "value",
-      "--secret": "value", "--allow": "value", "--ssh": "value", "--metadata-file": "value", "--source-policy-file": "value", "--ref-file": "value",
+  ],
+  buildkit: [
+    {
+      source:
+        "BuildKit docs/reference/buildctl.md (`buildctl build --help`); buildctl-daemonless.sh passes its arguments to buildctl; dockerfile frontend opts from the BuildKit README",
+      binary: "buildctl-daemonless.sh",
+      subcommand: "build",
+      flags: {
+        "--output": "value",
+        "-o": "value",
+        "--progress": "value",
+        "--trace": "value",
+        "--local": "value",
+        "--oci-layout": "value",
+        "--frontend": "value",
+        "--opt": "value",
+        "--no-cache": "bool",
+        "--export-cache": "value",
+        "--import-cache": "value",
+        "--secret": "value",
+        "--allow": "value",
+        "--ssh": "value",
+        "--metadata-file": "value",
+        "--source-policy-file": "value",
+        "--ref-file": "value",
+      },
+      positionals: 0,
     },
-    positionals: 0,
-  }],
+  ],
   buildah: [
     {
       source: "buildah-bud(1) and buildah(1) of Buildah 1.28 (also checked against the installed buildah's --help)",
@@ -59,8 +107,19 @@ const DOCS: Record<BuildTool, CommandDoc[]> = {
       global: { "--root": "value", "--runroot": "value", "--storage-driver": "value", "--storage-opt": "value", "--log-level": "value" },
       subcommand: "bud",
       flags: {
-        "--isolation": "value", "--file": "value", "-f": "value", "--build-arg": "value", "--tag": "value", "-t": "value", "--layers": "bool",
-        "--no-cache": "bool", "--pull": "value", "--format": "value", "--authfile": "value", "--tls-verify": "bool", "--platform": "value",
+        "--isolation": "value",
+        "--file": "value",
+        "-f": "value",
+        "--build-arg": "value",
+        "--tag": "value",
+        "-t": "value",
+        "--layers": "bool",
+        "--no-cache": "bool",
+        "--pull": "value",
+        "--format": "value",
+        "--authfile": "value",
+        "--tls-verify": "bool",
+        "--platform": "value",
       },
       positionals: 1,
     },
@@ -69,21 +128,46 @@ const DOCS: Record<BuildTool, CommandDoc[]> = {
       binary: "buildah",
       global: { "--root": "value", "--runroot": "value", "--storage-driver": "value", "--storage-opt": "value", "--log-level": "value" },
       subcommand: "push",
-      flags: { "--digestfile": "value", "--authfile": "value", "--format": "value", "--tls-verify": "bool", "--creds": "value", "--quiet": "bool" },
+      flags: {
+        "--digestfile": "value",
+        "--authfile": "value",
+        "--format": "value",
+        "--tls-verify": "bool",
+        "--creds": "value",
+        "--quiet": "bool",
+      },
       positionals: 2,
     },
   ],
-  buildpacks: [{
-    source: "CNB Platform Interface Specification (buildpacks/spec platform.md), `creator` inputs; lifecycle `creator -help`",
-    binary: "/cnb/lifecycle/creator",
-    singleDash: true,
-    flags: {
-      "-app": "value", "-buildpacks": "value", "-cache-dir": "value", "-cache-image": "value", "-daemon": "bool", "-gid": "value",
-      "-launch-cache": "value", "-layers": "value", "-log-level": "value", "-order": "value", "-platform": "value", "-previous-image": "value",
-      "-process-type": "value", "-report": "value", "-run-image": "value", "-run": "value", "-skip-restore": "bool", "-tag": "value", "-uid": "value",
+  buildpacks: [
+    {
+      source: "CNB Platform Interface Specification (buildpacks/spec platform.md), `creator` inputs; lifecycle `creator -help`",
+      binary: "/cnb/lifecycle/creator",
+      singleDash: true,
+      flags: {
+        "-app": "value",
+        "-buildpacks": "value",
+        "-cache-dir": "value",
+        "-cache-image": "value",
+        "-daemon": "bool",
+        "-gid": "value",
+        "-launch-cache": "value",
+        "-layers": "value",
+        "-log-level": "value",
+        "-order": "value",
+        "-platform": "value",
+        "-previous-image": "value",
+        "-process-type": "value",
+        "-report": "value",
+        "-run-image": "value",
+        "-run": "value",
+        "-skip-restore": "bool",
+        "-tag": "value",
+        "-uid": "value",
+      },
+      positionals: 1,
     },
-    positionals: 1,
-  }],
+  ],
 };
 
 /** Checks one argv against its doc; returns the flags it used (name -> value). */
@@ -104,7 +188,8 @@ function checkArgv(argv: string[], doc: CommandDoc): Map<string, string[]> {
       }
       const [name, inline] = a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
       const kind = table[name];
-      if (!kind) throw new Error(`${doc.binary}${doc.subcommand ? ` ${doc.subcommand}` : ""}: flag ${name} is not documented (${doc.source})`);
+      if (!kind)
+        throw new Error(`${doc.binary}${doc.subcommand ? ` ${doc.subcommand}` : ""}: flag ${name} is not documented (${doc.source})`);
       if (doc.singleDash) expect(name.startsWith("--")).toBe(false);
       if (kind === "value") {
         const v = inline ?? argv[++i];
@@ -133,7 +218,9 @@ describe("builder command lines use only documented flags", () => {
     test(tool, () => {
       const steps = toolFragment(tool).steps;
       expect(steps.length).toBe(DOCS[tool].length);
-      steps.forEach((argv, n) => checkArgv(argv, DOCS[tool][n]!));
+      steps.forEach((argv, n) => {
+        checkArgv(argv, DOCS[tool][n]!);
+      });
     });
   }
 
@@ -145,6 +232,7 @@ describe("builder command lines use only documented flags", () => {
     expect(used.get("--build-arg")).toEqual(["BASE_IMAGE=$(BASE_IMAGE)"]);
     expect(used.get("--destination")).toEqual(["$(IMAGE)"]);
     expect(used.get("--digest-file")).toEqual(["/dev/termination-log"]);
+    expect(used.get("--log-format")).toEqual(["text"]);
     // the executor image has no shell: command + args, expanded by Kubernetes
     expect(f.command).toEqual(["/kaniko/executor"]);
     expect(f.env).toContainEqual({ name: "DOCKER_CONFIG", value: "/workspace/registry-auth" });
@@ -169,7 +257,9 @@ describe("builder command lines use only documented flags", () => {
   });
 
   test("an undocumented flag is caught", () => {
-    expect(() => checkArgv(["/kaniko/executor", "--context=dir:///x", "--made-up-flag"], DOCS.kaniko[0]!)).toThrow("--made-up-flag is not documented");
+    expect(() => checkArgv(["/kaniko/executor", "--context=dir:///x", "--made-up-flag"], DOCS.kaniko[0]!)).toThrow(
+      "--made-up-flag is not documented",
+    );
   });
 
   test("the shell scripts run exactly the checked steps", () => {
@@ -191,9 +281,12 @@ describe("builder command lines use only documented flags", () => {
 async function runWithStub(tool: "buildkit" | "buildpacks", stubBody: string, replace: Record<string, string>) {
   const dir = mkdtempSync(join(tmpdir(), `seelie-stub-${tool}-`));
   const stub = join(dir, "stub");
-  writeFileSync(stub, `#!/bin/sh\nfor a in "$@"; do printf '%s\\n' "$a"; done > ${dir}/argv\n${stubBody.split("$DIR").join(dir)}\n`, { mode: 0o755 });
+  writeFileSync(stub, `#!/bin/sh\nfor a in "$@"; do printf '%s\\n' "$a"; done > ${dir}/argv\n${stubBody.split("$DIR").join(dir)}\n`, {
+    mode: 0o755,
+  });
   let script = toolFragment(tool).command[2]!;
-  for (const [from, to] of Object.entries({ ...replace, [toolFragment(tool).steps[0]![0]!]: stub })) script = script.split(from).join(to.replace("$DIR", dir));
+  for (const [from, to] of Object.entries({ ...replace, [toolFragment(tool).steps[0]![0]!]: stub }))
+    script = script.split(from).join(to.replace("$DIR", dir));
   const env = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
     IMAGE: "registry.example.com/team/a b:v1", // a space proves the quoting
@@ -217,18 +310,24 @@ describe("builder scripts with stubbed tools", () => {
       "/workspace/scratch/buildkit-metadata.json": "$DIR/meta.json",
     });
     expect(r.code, r.stderr).toBe(0);
-    const expected = toolFragment("buildkit").steps[0]!.slice(1).map((a) =>
-      a.replace("${CONTEXT_DIR}", r.env.CONTEXT_DIR).replace("${BASE_IMAGE}", r.env.BASE_IMAGE).replace("${IMAGE}", r.env.IMAGE),
-    );
+    const expected = toolFragment("buildkit")
+      .steps[0]!.slice(1)
+      .map((a) =>
+        a.replace("${CONTEXT_DIR}", r.env.CONTEXT_DIR).replace("${BASE_IMAGE}", r.env.BASE_IMAGE).replace("${IMAGE}", r.env.IMAGE),
+      );
     expect(r.argv).toEqual(expected.map((a) => a.replace("/workspace/scratch/buildkit-metadata.json", r.argv[r.argv.length - 1]!)));
     expect(r.stdout).toContain(`seelie-digest: ${DIGEST}`);
     expect(r.termination).toBe(DIGEST);
   });
 
   test("Buildpacks: argv as checked, digest read from report.toml", async () => {
-    const r = await runWithStub("buildpacks", `mkdir -p $DIR/layers; printf '[image]\\n  tags = ["x"]\\n  digest = "${DIGEST}"\\n  manifest-size = 1\\n' > $DIR/layers/report.toml`, {
-      "/layers": "$DIR/layers",
-    });
+    const r = await runWithStub(
+      "buildpacks",
+      `mkdir -p $DIR/layers; printf '[image]\\n  tags = ["x"]\\n  digest = "${DIGEST}"\\n  manifest-size = 1\\n' > $DIR/layers/report.toml`,
+      {
+        "/layers": "$DIR/layers",
+      },
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.argv[r.argv.length - 1]).toBe(r.env.IMAGE);
     expect(r.argv).toContain(`-run-image=${r.env.BASE_IMAGE}`);

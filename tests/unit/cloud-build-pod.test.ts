@@ -23,14 +23,15 @@ function cliInputs(tool: BuildTool, over: Partial<CloudBuildInputs> = {}): Cloud
     toolsImage: "registry.example.com/seelie/seelie-tools:0.1.0",
     allowedBaseImages: ["registry.example.com/"],
     deadlineSeconds: 600,
+    name: `seelie-build-${tool}-x7b2k`,
     ...over,
   };
 }
 
 describe("every rendered build Pod is a valid Kubernetes v1.21 Pod", () => {
   for (const tool of BUILD_TOOLS) {
-    test(`${tool}: CLI Pod (NFS, generateName) and template Pod (PVC, fixed name)`, () => {
-      expect(validatePodV121(renderBuildPod(cliInputs(tool)))).toEqual([]);
+    test(`${tool}: CLI Pod (NFS, host network) and template Pod (PVC)`, () => {
+      expect(validatePodV121(renderBuildPod(cliInputs(tool, { hostNetwork: true })))).toEqual([]);
       expect(validatePodV121(renderBuildPod(cliInputs(tool, { context: { pvc: "projects" }, name: `b-${tool}` })))).toEqual([]);
       const fromFile = parse(readFileSync(join(POD_DIR, `${tool}.yaml`), "utf8"));
       expect(validatePodV121(fromFile)).toEqual([]);
@@ -62,6 +63,17 @@ describe("the static templates and the renderer agree", () => {
       expect(parse(text)).toEqual(JSON.parse(JSON.stringify(renderBuildPod(templateInputs(tool)))));
     });
   }
+  test("a Pod rendered without a namespace has none, and always a real name (kubectl apply refuses generateName)", () => {
+    const pod = renderBuildPod(cliInputs("kaniko", { namespace: "" }));
+    expect(pod.metadata).toEqual({ name: "seelie-build-kaniko-x7b2k", labels: expect.any(Object) });
+    expect(renderBuildPod(cliInputs("kaniko")).metadata.namespace).toBe("ml");
+  });
+  test("--host_network: the node's network and its resolv.conf; otherwise neither field", () => {
+    expect(renderBuildPod(cliInputs("buildkit", { hostNetwork: true })).spec).toMatchObject({ hostNetwork: true, dnsPolicy: "Default" });
+    const plain = renderBuildPod(cliInputs("buildkit")).spec;
+    expect(plain.hostNetwork).toBeUndefined();
+    expect(plain.dnsPolicy).toBeUndefined();
+  });
   test("templates carry no namespace (kubectl -n works) and a fixed name (kubectl apply works)", () => {
     for (const tool of BUILD_TOOLS) {
       const pod = parse(renderTemplate(tool)) as PodSpecDoc;
@@ -76,7 +88,6 @@ function sharedPart(pod: PodSpecDoc, tool: BuildTool): unknown {
   const p = structuredClone(pod) as any;
   const frag = toolFragment(tool);
   delete p.metadata.name;
-  delete p.metadata.generateName;
   delete p.metadata.labels["seelie.dev/build-tool"];
   delete p.metadata.annotations;
   const prep = p.spec.initContainers[0];
@@ -118,7 +129,11 @@ describe("switching the tool changes only the declared tool-specific parts", () 
       ]);
       // the project's volume is read-only everywhere; only the scratch emptyDir is written
       for (const c of [...pod.spec.initContainers, ...pod.spec.containers]) {
-        expect(c.volumeMounts!.find((m) => m.name === "context")).toEqual({ name: "context", mountPath: "/workspace/volume", readOnly: true });
+        expect(c.volumeMounts!.find((m) => m.name === "context")).toEqual({
+          name: "context",
+          mountPath: "/workspace/volume",
+          readOnly: true,
+        });
       }
     }
   });
@@ -133,12 +148,34 @@ describe("security contexts: unprivileged everywhere, least capabilities", () =>
         const caps = (c.securityContext?.capabilities ?? {}) as { add?: string[] };
         expect(caps.add ?? []).not.toContain("SYS_ADMIN");
       }
-      expect(pod.spec.initContainers[0]!.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+      expect(pod.spec.initContainers[0]!.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ["ALL"] },
+      });
       expect(pod.spec.automountServiceAccountToken).toBe(false);
     });
   }
+  // Measured on the v1.21 cluster (docs/cloud-build.md): Kaniko builds under the runtime's default
+  // profile; BuildKit rootless ("fork/exec /proc/self/exe: operation not permitted") and Buildah
+  // ("unshare(CLONE_NEWUSER): Operation not permitted") fail under it.
+  test.each([
+    ["kaniko", "RuntimeDefault"],
+    ["buildkit", "Unconfined"],
+    ["buildah", "Unconfined"],
+    ["buildpacks", "RuntimeDefault"],
+  ] as const)("seccomp: %s builds under %s; the prepare step always under RuntimeDefault", (tool, profile) => {
+    const pod = renderBuildPod(cliInputs(tool));
+    expect(pod.spec.securityContext).toEqual({ seccompProfile: { type: "RuntimeDefault" } });
+    expect(pod.spec.initContainers[0]!.securityContext?.seccompProfile).toBeUndefined();
+    const own = pod.spec.containers[0]!.securityContext?.seccompProfile as { type: string } | undefined;
+    expect(own?.type ?? pod.spec.securityContext.seccompProfile.type).toBe(profile);
+  });
   test("BuildKit runs rootless (uid 1000)", () => {
-    expect(renderBuildPod(cliInputs("buildkit")).spec.containers[0]!.securityContext).toMatchObject({ runAsUser: 1000, runAsNonRoot: true });
+    expect(renderBuildPod(cliInputs("buildkit")).spec.containers[0]!.securityContext).toMatchObject({
+      runAsUser: 1000,
+      runAsNonRoot: true,
+    });
   });
 });
 
@@ -161,14 +198,17 @@ function semanticProblems(pod: PodSpecDoc): string[] {
     const defined = new Set<string>();
     for (const e of c.env ?? []) {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(e.name)) out.push(`${c.name}: env name ${e.name}`);
-      for (const m of e.value.matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g)) if (!defined.has(m[1]!)) out.push(`${c.name}: env ${e.name} uses $(${m[1]}) before it is defined`);
+      for (const m of e.value.matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g))
+        if (!defined.has(m[1]!)) out.push(`${c.name}: env ${e.name} uses $(${m[1]}) before it is defined`);
       defined.add(e.name);
     }
     for (const a of [...(c.command ?? []), ...(c.args ?? [])]) {
-      for (const m of a.matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g)) if (!defined.has(m[1]!)) out.push(`${c.name}: $(${m[1]}) is not in its env`);
+      for (const m of a.matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g))
+        if (!defined.has(m[1]!)) out.push(`${c.name}: $(${m[1]}) is not in its env`);
     }
     const caps = (c.securityContext?.capabilities ?? {}) as { add?: string[]; drop?: string[] };
-    for (const cap of [...(caps.add ?? []), ...(caps.drop ?? [])]) if (!/^[A-Z_]+$/.test(cap) || cap.startsWith("CAP_")) out.push(`${c.name}: capability ${cap}`);
+    for (const cap of [...(caps.add ?? []), ...(caps.drop ?? [])])
+      if (!/^[A-Z_]+$/.test(cap) || cap.startsWith("CAP_")) out.push(`${c.name}: capability ${cap}`);
   }
   for (const [k, v] of Object.entries(pod.metadata.annotations ?? {})) {
     const m = /^container\.apparmor\.security\.beta\.kubernetes\.io\/(.+)$/.exec(k);

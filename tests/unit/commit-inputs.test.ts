@@ -3,7 +3,7 @@ import { UsageError } from "../../lib/errors.ts";
 import { candidateSockets, dockerConfigPath, parseContainerTarget, resolveSocket } from "../../lib/commit/target.ts";
 import { resolveTargetImage } from "../../lib/commit/flow.ts";
 import { backoffMs, isAuthError, isTransientPushError, pushOutcome, pushProgressLine } from "../../lib/commit/push-stream.ts";
-import { manifestInfo, parseChallenge } from "../../lib/commit/manifest-info.ts";
+import { manifestInfo } from "../../lib/commit/manifest-info.ts";
 
 const ID = "2532ea87fe612bcfe17a9c37721de9acf839149ee92e4e3c97f18e3791370270";
 
@@ -127,8 +127,4 @@ describe("push stream", () => {
 
 describe("manifest", () => {
   test("sums layers", () => expect(manifestInfo({ layers: [{ size: 3 }, { size: 4 }] })).toEqual({ size: 7, layers: 2 }));
-  test("challenge", () => {
-    expect(parseChallenge('Bearer realm="https://auth/token",service="reg",scope="repository:a/b:pull"')).toEqual({ realm: "https://auth/token", service: "reg", scope: "repository:a/b:pull" });
-    expect(parseChallenge('Basic realm="x"')).toBeUndefined();
-  });
 });

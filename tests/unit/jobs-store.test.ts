@@ -19,7 +19,11 @@ test("insert, get, update, list newest first with filters; schema version set; W
   const a = s.insert(spec, "Recorded");
   const b = s.insert({ ...spec, name: "Other Thing", cluster: "dev" }, "Submitted");
   expect([a.id, b.id]).toEqual([1, 2]);
-  expect(s.get(1)!.spec.env).toEqual([{ name: "B", value: "2" }, { name: "A", value: "1" }, { name: "B", value: "3" }]);
+  expect(s.get(1)!.spec.env).toEqual([
+    { name: "B", value: "2" },
+    { name: "A", value: "1" },
+    { name: "B", value: "3" },
+  ]);
   s.update(2, { status: "Running", message: "m", backend: { kind: "tfjob", context: "dev", namespace: "default", name: "x" } });
   expect(s.get(2)).toMatchObject({ status: "Running", message: "m", backend: { name: "x" } });
   expect(s.list().map((j) => j.id)).toEqual([2, 1]);
@@ -99,4 +103,24 @@ test("the quick store path agrees with loadConfig", () => {
   expect(loadConfig({ env: { HOME: home } }).jobStore).toBe(join(home, "elsewhere.db"));
   writeFileSync(join(home, ".seelie", "config.yaml"), "username: alice\n");
   expect(quickJobStorePath({ HOME: home })).toBe(loadConfig({ env: { HOME: home } }).jobStore);
+});
+
+test("an update guarded by status leaves a Deleted job alone; remove() forgets a job and its id is not reused", () => {
+  const dir = mkdtempSync(join(tmpdir(), "seelie-store-guard-"));
+  const store = JobStore.open(join(dir, "jobs.db"), { create: true });
+  try {
+    const spec = parseJobSpec({ name: "g", image: "busybox" });
+    const a = store.insert(spec, "Running");
+    store.update(a.id, { status: "Deleted" });
+    store.update(a.id, { status: "Succeeded", message: "late refresh" }, new Date(), ["Deleted"]);
+    expect(store.get(a.id)).toMatchObject({ status: "Deleted" });
+    store.update(a.id, { status: "Succeeded" }, new Date(), ["Failed"]);
+    expect(store.get(a.id)?.status).toBe("Succeeded");
+    store.remove(a.id);
+    expect(store.get(a.id)).toBeUndefined();
+    expect(store.insert(spec, "Recorded").id).toBe(a.id + 1);
+  } finally {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,15 +1,25 @@
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { checkTfJob } from "../../lib/jobs/schema-check.ts";
 import { localPlan, localStatus, tfConfig } from "../../lib/jobs/local-plan.ts";
+import { checkTfJob } from "../../lib/jobs/schema-check.ts";
 import { buildTfJob, tfJobStatus } from "../../lib/jobs/tfjob.ts";
 import { parseJobSpec } from "../../lib/jobs/validate.ts";
 import { generateJob, prng } from "../helpers/jobs.ts";
 
 const spec = parseJobSpec({
-  name: "test job", description: "d", cluster: "dev", namespace: "team-a", cpu: "2", memory: "8", gpu: "1", workerCount: "3",
-  image: "127.0.0.1:5000/seelie/busybox:1", entrypointType: "bash -c", entrypoint: "sleep 10m; echo failed; exit 1", env: ["enable_ema=1", "B=x=y"],
+  name: "test job",
+  description: "d",
+  cluster: "dev",
+  namespace: "team-a",
+  cpu: "2",
+  memory: "8",
+  gpu: "1",
+  workerCount: "3",
+  image: "127.0.0.1:5000/seelie/busybox:1",
+  entrypointType: "bash -c",
+  entrypoint: "sleep 10m; echo failed; exit 1",
+  env: ["enable_ema=1", "B=x=y"],
 });
 
 test("the TFJob of the SPEC example", () => {
@@ -31,7 +41,10 @@ test("the TFJob of the SPEC example", () => {
       name: "tensorflow",
       image: "127.0.0.1:5000/seelie/busybox:1",
       command: ["bash", "-c", "sleep 10m; echo failed; exit 1"],
-      env: [{ name: "enable_ema", value: "1" }, { name: "B", value: "x=y" }],
+      env: [
+        { name: "enable_ema", value: "1" },
+        { name: "B", value: "x=y" },
+      ],
       resources: {
         requests: { cpu: "2", memory: "8Gi", "nvidia.com/gpu": "1" },
         limits: { cpu: "2", memory: "8Gi", "nvidia.com/gpu": "1" },
@@ -78,9 +91,28 @@ test("the stored schema is the CRD's (names its source)", () => {
 test.each([
   [[], "Submitted"],
   [[{ type: "Created", status: "True" }], "Created"],
-  [[{ type: "Created", status: "True" }, { type: "Running", status: "True" }], "Running"],
-  [[{ type: "Created", status: "True" }, { type: "Running", status: "False" }, { type: "Succeeded", status: "True" }], "Succeeded"],
-  [[{ type: "Running", status: "True" }, { type: "Failed", status: "True", message: "worker 0 exited 1" }], "Failed"],
+  [
+    [
+      { type: "Created", status: "True" },
+      { type: "Running", status: "True" },
+    ],
+    "Running",
+  ],
+  [
+    [
+      { type: "Created", status: "True" },
+      { type: "Running", status: "False" },
+      { type: "Succeeded", status: "True" },
+    ],
+    "Succeeded",
+  ],
+  [
+    [
+      { type: "Running", status: "True" },
+      { type: "Failed", status: "True", message: "worker 0 exited 1" },
+    ],
+    "Failed",
+  ],
   [[{ type: "Restarting", status: "True" }], "Restarting"],
 ])("TFJob conditions %j mean %s", (conditions, want) => {
   expect(tfJobStatus({ status: { conditions } }).status).toBe(want as any);
@@ -88,13 +120,21 @@ test.each([
 
 test("local plan: per-job network, workers with limits, env, TF_CONFIG, labels", () => {
   const p = localPlan({ id: 7, spec }, "abcd1234");
-  expect(p.network.Name).toBe("seelie-job-7-abcd1234");
-  expect(p.containers.map((c) => c.name)).toEqual(["seelie-job-7-abcd1234-worker-0", "seelie-job-7-abcd1234-worker-1", "seelie-job-7-abcd1234-worker-2"]);
+  expect(p.network!.Name).toBe("seelie-job-7-abcd1234");
+  expect(p.network!.Labels).toMatchObject({ "seelie.io/job-id": "7", "seelie.io/managed-by": "seelie" });
+  expect(p.containers.map((c) => c.name)).toEqual([
+    "seelie-job-7-abcd1234-worker-0",
+    "seelie-job-7-abcd1234-worker-1",
+    "seelie-job-7-abcd1234-worker-2",
+  ]);
   const o = p.containers[1]!.options;
   expect(o.Hostname).toBe("worker-1");
   expect(o.Entrypoint).toEqual(["bash", "-c", "sleep 10m; echo failed; exit 1"]);
   expect(o.Env).toEqual(["enable_ema=1", "B=x=y", `TF_CONFIG=${tfConfig(3, 1)}`]);
-  expect(JSON.parse(tfConfig(3, 1))).toEqual({ cluster: { worker: ["worker-0:2222", "worker-1:2222", "worker-2:2222"] }, task: { type: "worker", index: 1 } });
+  expect(JSON.parse(tfConfig(3, 1))).toEqual({
+    cluster: { worker: ["worker-0:2222", "worker-1:2222", "worker-2:2222"] },
+    task: { type: "worker", index: 1 },
+  });
   expect(o.Labels).toMatchObject({ "seelie.io/job-id": "7", "seelie.io/worker-index": "1" });
   expect(o.HostConfig).toEqual({
     NetworkMode: "seelie-job-7-abcd1234",
@@ -106,13 +146,51 @@ test("local plan: per-job network, workers with limits, env, TF_CONFIG, labels",
   expect(localPlan({ id: 7, spec: { ...spec, gpu: 0 } }, "x").containers[0]!.options.HostConfig.DeviceRequests).toBeUndefined();
 });
 
+test("local plan: a single worker gets no network of its own (default bridge, hostname from /etc/hosts)", () => {
+  const p = localPlan({ id: 8, spec: { ...spec, workerCount: 1 } }, "x");
+  expect(p.network).toBeUndefined();
+  const o = p.containers[0]!.options;
+  expect(o.HostConfig.NetworkMode).toBe("bridge");
+  expect(o.NetworkingConfig).toBeUndefined();
+  expect(o.Hostname).toBe("worker-0");
+  expect(o.Env).toContain(`TF_CONFIG=${tfConfig(1, 0)}`);
+});
+
 test.each([
   [[{ state: "created" }, { state: "created" }], "Created"],
   [[{ state: "running" }, { state: "created" }], "Running"],
   [[{ state: "exited", exitCode: 0 }, { state: "running" }], "Running"],
-  [[{ state: "exited", exitCode: 0 }, { state: "exited", exitCode: 0 }], "Succeeded"],
+  [
+    [
+      { state: "exited", exitCode: 0 },
+      { state: "exited", exitCode: 0 },
+    ],
+    "Succeeded",
+  ],
   [[{ state: "exited", exitCode: 1 }, { state: "running" }], "Failed"],
   [[{ state: "missing" }], "Unknown"],
+  [[{ state: "restarting", restarts: 2 }], "Restarting"],
+  [[{ state: "exited", exitCode: 0 }, { state: "missing" }], "Unknown"],
+  [[{ state: "dead" }, { state: "running" }], "Failed"],
 ])("local workers %j mean %s", (workers, want) => {
   expect(localStatus((workers as any[]).map((w, i) => ({ name: `w${i}`, ...w }))).status).toBe(want as any);
+});
+
+test("local status lists each worker's state, restarts, exit code and OOM kill", () => {
+  const st = localStatus([
+    { name: "c0", state: "exited", exitCode: 137, oomKilled: true, restarts: 1 },
+    { name: "c1", state: "running", exitCode: 0, restarts: 0 },
+  ]);
+  expect(st.status).toBe("Failed");
+  expect(st.message).toBe("worker 0: exited (137) OOMKilled, worker 1: running");
+  expect(st.workers).toEqual([
+    { worker: "worker-0", name: "c0", state: "exited", exitCode: 137, reason: "OOMKilled", restarts: 1 },
+    { worker: "worker-1", name: "c1", state: "running", restarts: 0 },
+  ]);
+});
+
+test("a TFJob without any condition says so instead of guessing", () => {
+  expect(tfJobStatus({})).toEqual({ status: "Submitted", message: "no status (is the training operator installed?)" });
+  expect(tfJobStatus({ status: { conditions: [] } }).message).toBe("no status (is the training operator installed?)");
+  expect(tfJobStatus({ status: { conditions: [{ type: "Created", status: "True" }] } })).toEqual({ status: "Created" });
 });

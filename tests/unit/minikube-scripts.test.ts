@@ -8,6 +8,8 @@ const scripts = [
   "minikube/up.sh",
   "minikube/e2e-commit.sh",
   "tests/services/up.sh",
+  "tests/services/apt.sh",
+  "tests/services/cluster-up.sh",
   "tests/run.sh",
   ".ci/run",
   "bench/run.sh",

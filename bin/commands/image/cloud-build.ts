@@ -1,10 +1,9 @@
 import { defineCommand } from "citty";
-import { KubeConfig } from "@kubernetes/client-node";
 import { type CloudBuildOptions, resolveCloudBuildInputs } from "../../../lib/cloud-build/inputs.ts";
 import { buildPodYaml, renderBuildPod } from "../../../lib/cloud-build/pod.ts";
 import { runCloudBuild } from "../../../lib/cloud-build/run.ts";
 import { loadConfig } from "../../../lib/config/load.ts";
-import { UsageError } from "../../../lib/errors.ts";
+import { loadKube } from "../../../lib/kube/client.ts";
 import { log, stderrProgress } from "../../../lib/log.ts";
 import { parseDuration } from "../../../lib/util/duration.ts";
 import { interruptSignal, outputArg, outputFormat, printData, rejectUnknownFlags } from "../_cli.ts";
@@ -15,7 +14,10 @@ const args = {
   context_pvc: { type: "string", description: "PersistentVolumeClaim holding the project (mounted read-only)" },
   context_nfs: { type: "string", description: "NFS export holding the project, SERVER:/PATH (mounted read-only)" },
   context_subpath: { type: "string", description: "the project's directory on the volume", default: "." },
-  context_dir: { type: "string", description: "the same project as seen from here (optional): checked (ml.flag, Dockerfile) before any Pod" },
+  context_dir: {
+    type: "string",
+    description: "the same project as seen from here (optional): checked (ml.flag, Dockerfile) before any Pod",
+  },
   registry_secret: { type: "string", description: "kubernetes.io/dockerconfigjson Secret with the push (and pull) credentials" },
   tag: { type: "string", description: "tag of the platform image {registry}/{repo}/{user}-{repo_type}:{tag}" },
   repo_type: { type: "string", description: "repo type of the platform image, e.g. training" },
@@ -23,34 +25,45 @@ const args = {
   namespace: { type: "string", alias: "n", description: "namespace of the build Pod (default: the kubeconfig context's, else default)" },
   cluster: { type: "string", description: "kubeconfig context (default: the current one)" },
   builder_image: { type: "string", description: "the builder's image (default: the tool's pinned image)" },
-  tools_image: { type: "string", description: "image with the seelie binary for the prepare step (SEELIE_TOOLS_IMAGE, config cloudBuild.toolsImage)" },
-  name: { type: "string", description: "fixed Pod name (default: generated seelie-build-<tool>-xxxxx)" },
-  timeout: { type: "string", description: "time before Kubernetes stops the build (activeDeadlineSeconds), e.g. 30m, 1h; a bare number is seconds", default: "1h" },
-  render: { type: "boolean", description: "print the Pod YAML for kubectl apply -f - instead of running it", default: false },
+  tools_image: {
+    type: "string",
+    description: "image with the seelie binary for the prepare step (SEELIE_TOOLS_IMAGE, config cloudBuild.toolsImage)",
+  },
+  name: { type: "string", description: "Pod name (default: seelie-build-<tool>-xxxxx, random)" },
+  host_network: {
+    type: "boolean",
+    description: "run the build in the node's network (a registry only the node reaches, e.g. on its 127.0.0.1)",
+    default: false,
+  },
+  timeout: {
+    type: "string",
+    description: "time before Kubernetes stops the build (activeDeadlineSeconds), e.g. 30m, 1h; a bare number is seconds",
+    default: "1h",
+  },
+  render: {
+    type: "boolean",
+    description:
+      "print the Pod YAML for kubectl apply -f - instead of running it (no namespace in it unless --namespace: kubectl -n decides)",
+    default: false,
+  },
   ...outputArg,
 } as const;
 
 /** `seelie image cloud-build`: build and push inside Kubernetes with Kaniko, BuildKit, Buildah or Buildpacks. */
 export default defineCommand({
-  meta: { name: "cloud-build", description: "Build and push an image inside Kubernetes, without a container runtime (Kaniko, BuildKit, Buildah, Buildpacks)" },
+  meta: {
+    name: "cloud-build",
+    description: "Build and push an image inside Kubernetes, without a container runtime (Kaniko, BuildKit, Buildah, Buildpacks)",
+  },
   args,
   async run({ args: a, rawArgs }) {
     rejectUnknownFlags(rawArgs, args);
     const format = outputFormat(a.output, ["text", "json"] as const);
     // The same duration syntax as `image commit --timeout`; Kubernetes counts whole seconds.
     const timeout = Math.max(1, Math.ceil(parseDuration(a.timeout, "--timeout") / 1000));
-    const kc = new KubeConfig();
-    if (!a.render || !a.namespace) {
-      kc.loadFromDefault();
-      if (a.cluster) {
-        const ctx = String(a.cluster);
-        if (!kc.getContextObject(ctx)) {
-          throw new UsageError(`no kubeconfig context named "${ctx}" (--cluster)`, `pick one of: ${kc.getContexts().map((c) => c.name).join(", ") || "(none)"} — kubectl config get-contexts`);
-        }
-        kc.setCurrentContext(ctx);
-      }
-    }
-    const namespace = a.namespace ? String(a.namespace) : (kc.getContextObject(kc.getCurrentContext())?.namespace ?? "default");
+    // --render needs no cluster: the YAML is for kubectl, which picks the namespace itself (-n) unless given.
+    const kube = a.render ? undefined : loadKube({ context: a.cluster ? String(a.cluster) : undefined, flag: "--cluster" });
+    const namespace = a.namespace ? String(a.namespace) : kube ? kube.namespace : "";
     const str = (v: unknown) => (v === undefined || v === "" ? undefined : String(v));
     const opts: CloudBuildOptions = {
       tool: str(a.tool),
@@ -68,20 +81,15 @@ export default defineCommand({
       toolsImage: str(a.tools_image),
       name: str(a.name),
       deadlineSeconds: timeout,
+      hostNetwork: a.host_network === true,
     };
     const inputs = resolveCloudBuildInputs(opts, loadConfig({ env: process.env }), (m) => log.warn(m));
-    if (a.render) {
+    if (a.render || !kube) {
       process.stdout.write(buildPodYaml(renderBuildPod(inputs)));
       return;
     }
-    try {
-      const result = await runCloudBuild(kc, inputs, { progress: stderrProgress, signal: interruptSignal() });
-      log.success(`pushed ${result.image}@${result.digest}`);
-      printData(format === "json" ? result : `${result.image}@${result.digest}`, format);
-    } finally {
-      // client-node streams logs over undici, whose keep-alive connection would hold the process for
-      // seconds after the build; exit once the entry point has reported (it sets process.exitCode).
-      setTimeout(() => process.exit(), 50);
-    }
+    const result = await runCloudBuild(kube, inputs, { progress: stderrProgress, signal: interruptSignal() });
+    log.success(`pushed ${result.image}@${result.digest}`);
+    printData(format === "json" ? result : `${result.image}@${result.digest}`, format);
   },
 });

@@ -14,7 +14,10 @@ const args = {
 
 /** `seelie image prepare`: the in-cluster build's init step — the same project checks as image build, output into a scratch dir. */
 export default defineCommand({
-  meta: { name: "prepare", description: "Check a project (ml.flag, Dockerfile, base-image allow list) and write the build's Dockerfile into a scratch directory" },
+  meta: {
+    name: "prepare",
+    description: "Check a project (ml.flag, Dockerfile, base-image allow list) and write the build's Dockerfile into a scratch directory",
+  },
   args,
   run({ args: a, rawArgs }) {
     rejectUnknownFlags(rawArgs, args);
@@ -28,7 +31,9 @@ export default defineCommand({
       allowedBaseImages: cfg.allowedBaseImages,
       notice: (m) => log.warn(m),
     });
-    log.info(`project ${result.projectDir} is ready for ${result.tool}: ${result.generated ? "generated Dockerfile" : "project Dockerfile"}, base ${result.baseImages.join(", ")}${result.written.length ? `; wrote ${result.written.join(", ")} into ${a.out}` : ""}`);
+    log.info(
+      `project ${result.projectDir} is ready for ${result.tool}: ${result.generated ? "generated Dockerfile" : "project Dockerfile"}, base ${result.baseImages.join(", ")}${result.written.length ? `; wrote ${result.written.join(", ")} into ${a.out}` : ""}`,
+    );
     printData(format === "json" ? result : `ok ${result.tool} ${result.projectDir}`, format);
   },
 });

@@ -1,10 +1,16 @@
 import { defineCommand } from "citty";
 import { log } from "../../../lib/log.ts";
 import { outputFormat, rejectUnknownFlags } from "../_cli.ts";
+import { jobIdArg } from "./_args.ts";
 
 const args = {
-  job_id: { type: "string", description: "the job's id (seelie job list shows them)" },
-  output: { type: "string", alias: "o", description: "text, json, yaml, or cmd (the submit command that reproduces the job)", default: "text" },
+  ...jobIdArg,
+  output: {
+    type: "string",
+    alias: "o",
+    description: "text, json, yaml, or cmd (the submit command that reproduces the job)",
+    default: "text",
+  },
   show_secrets: { type: "boolean", description: "print secret-looking -E values instead of masking them / ${KEY} references" },
 } as const;
 
@@ -17,7 +23,10 @@ export default defineCommand({
     const format = outputFormat(a.output, ["text", "json", "yaml", "cmd"] as const);
     const { parseJobId } = await import("../../../lib/jobs/validate.ts");
     const id = parseJobId(a.job_id);
-    const [{ getJob }, { jobStorePath }] = await Promise.all([import("../../../lib/jobs/get.ts"), import("../../../lib/jobs/store-path.ts")]);
+    const [{ getJob }, { jobStorePath }] = await Promise.all([
+      import("../../../lib/jobs/get.ts"),
+      import("../../../lib/jobs/store-path.ts"),
+    ]);
     const shown = await getJob({
       id,
       format,

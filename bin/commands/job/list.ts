@@ -7,26 +7,35 @@ const args = {
   cluster: { type: "string", description: "only jobs on this cluster (local or a context)" },
   name: { type: "string", description: "only jobs whose name contains this (any case)" },
   limit: { type: "string", description: "at most this many jobs", default: "20" },
+  refresh: { type: "boolean", description: "ask the backends for the live status (and each worker's state) first" },
   show_secrets: { type: "boolean", description: "with -o json, print secret-looking -E values" },
   ...outputArg,
 } as const;
 
 /** `seelie job list`: recorded jobs, newest first. */
 export default defineCommand({
-  meta: { name: "list", description: "List recorded jobs, newest first (last known status)" },
+  meta: { name: "list", description: "List recorded jobs, newest first (last known status; --refresh asks the backends)" },
   args,
   async run({ args: a, rawArgs }) {
     rejectUnknownFlags(rawArgs, args);
     const format = outputFormat(a.output, ["text", "json"] as const);
     const limit = String(a.limit);
-    if (!/^[0-9]+$/.test(limit) || Number(limit) < 1) throw new UsageError(`--limit "${limit}" is not a positive whole number`, "e.g. --limit 50");
-    const [{ listJobs }, { jobStorePath }] = await Promise.all([import("../../../lib/jobs/get.ts"), import("../../../lib/jobs/store-path.ts")]);
-    const shown = listJobs({
+    if (!/^[0-9]+$/.test(limit) || Number(limit) < 1)
+      throw new UsageError(`--limit "${limit}" is not a positive whole number`, "e.g. --limit 50");
+    const [{ listJobs }, { jobStorePath }] = await Promise.all([
+      import("../../../lib/jobs/get.ts"),
+      import("../../../lib/jobs/store-path.ts"),
+    ]);
+    const shown = await listJobs({
       filter: { status: a.status, cluster: a.cluster, name: a.name, limit: Number(limit) },
       format,
       showSecrets: a.show_secrets === true,
       jobStore: await jobStorePath(process.env),
+      refresh: a.refresh
+        ? { config: async () => (await import("../../../lib/config/load.ts")).loadConfig({ env: process.env }), env: process.env }
+        : undefined,
     });
+    if (shown.warnings.length) (await import("../../../lib/log.ts")).log.warn(shown.warnings.join("\n"));
     // Bun.write, not process.stdout: node:stream costs ~7 ms of start-up.
     await Bun.write(Bun.stdout, shown.stdout);
   },
