@@ -103,11 +103,12 @@ export function existedInLower(mounts: Mount[], hostPrefix = ""): ((path: string
 }
 
 /**
- * The host directory (under `hostPrefix`) holding `container`'s own changes when its snapshotter is
- * overlayfs: the `upperdir` of its active snapshot's overlay mount. Undefined for other snapshotters
- * and for a snapshot without parent (a bind mount of the whole tree).
+ * The overlay mount of `container`'s active snapshot when its snapshotter is overlayfs: its upper
+ * directory (as seen from here: under `hostPrefix`, or at its host path) and the mounts (whose
+ * `lowerdir=` names the image's layers). Undefined for other snapshotters and for a snapshot without
+ * parent (a bind mount of the whole tree).
  */
-export async function snapshotUpperDir(c: ContainerdClient, container: Container, hostPrefix = ""): Promise<string | undefined> {
+export async function snapshotOverlay(c: ContainerdClient, container: Container, hostPrefix = ""): Promise<{ upper: string; mounts: Mount[] } | undefined> {
   const { snapshotter, snapshotKey } = container;
   if (!snapshotter || !snapshotKey) return undefined;
   let mounts: Mount[];
@@ -118,5 +119,10 @@ export async function snapshotUpperDir(c: ContainerdClient, container: Container
   }
   const m = mounts.find((x) => x.type === "overlay");
   const upper = m?.options.find((o) => o.startsWith("upperdir="))?.slice("upperdir=".length);
-  return upper ? hostOrPrefixed(upper, hostPrefix) : undefined;
+  return upper ? { upper: hostOrPrefixed(upper, hostPrefix), mounts } : undefined;
+}
+
+/** The upper directory of `container`'s overlayfs snapshot (see snapshotOverlay), or undefined. */
+export async function snapshotUpperDir(c: ContainerdClient, container: Container, hostPrefix = ""): Promise<string | undefined> {
+  return (await snapshotOverlay(c, container, hostPrefix))?.upper;
 }
