@@ -19,6 +19,8 @@ export interface RetryPolicy {
 /** Default: 4 attempts, 1 s, 2 s, 4 s apart. Overridable for tests with SEELIE_PUSH_RETRIES / SEELIE_PUSH_BACKOFF_MS. */
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseMs: 1000 };
 
+const REMOVE_TIMEOUT_MS = 60_000;
+
 const KIND: Record<number, ChangedPath["kind"]> = { 0: "modified", 1: "added", 2: "deleted" };
 
 function statusCode(err: unknown): number | undefined {
@@ -187,7 +189,13 @@ export class DockerContainer implements RuntimeContainer {
   private async removeImage(image: string, imageId: string, progress: (l: string) => void): Promise<void> {
     for (const name of [image, imageId]) {
       try {
-        await this.docker.getImage(name).remove({ noprune: false });
+        // Bounded: a dockerd busy deleting layers has been seen to answer never; the push is done by then.
+        await Promise.race([
+          this.docker.getImage(name).remove({ noprune: false }),
+          Bun.sleep(REMOVE_TIMEOUT_MS).then(() => {
+            throw new Error(`no answer within ${REMOVE_TIMEOUT_MS / 1000} s`);
+          }),
+        ]);
         progress(`removed local image ${name}`);
         return;
       } catch (err) {
