@@ -45,6 +45,16 @@ const DOCKER_CONFIG_KEY = ".dockerconfigjson";
 export const TERMINATION_LOG = "/dev/termination-log";
 
 
+/**
+ * Where each runtime keeps its containers' overlay upper directories (the default data roots), mounted
+ * read-only so the committer can read a container's changes directly (lib/commit/upper-dir.ts); on a
+ * node with another data root the directory is empty and the committer uses the runtime's API instead.
+ */
+export const RUNTIME_STORAGE: Record<CommitTarget["runtime"], string> = {
+  docker: "/var/lib/docker/overlay2",
+  containerd: "/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs",
+};
+
 const sha = (s: string, n: number) => createHash("sha256").update(s).digest("hex").slice(0, n);
 
 /** A label value (≤ 63 characters of [A-Za-z0-9._-], alphanumeric at both ends) standing for `value`. */
@@ -120,10 +130,14 @@ export function buildCommitterPod(input: CommitterPodInput): V1Pod {
   const { target, socket } = input;
   const volumes: NonNullable<V1Pod["spec"]>["volumes"] = [
     { name: "runtime-socket", hostPath: { path: socket.hostPath, type: socket.type } },
+    { name: "runtime-storage", hostPath: { path: RUNTIME_STORAGE[target.runtime], type: "DirectoryOrCreate" } },
     { name: "tmp", emptyDir: { sizeLimit: "1Gi" } },
   ];
-  const mounts = [
+  const mounts: NonNullable<NonNullable<V1Pod["spec"]>["containers"][number]["volumeMounts"]> = [
     { name: "runtime-socket", mountPath: socket.mountPath, readOnly: socket.readOnly },
+    // Same path as on the host (the runtime reports upper directories by their host path); host-to-container
+    // propagation so the runtime's unmounts of container rootfs under it reach this mount namespace too.
+    { name: "runtime-storage", mountPath: RUNTIME_STORAGE[target.runtime], readOnly: true, mountPropagation: "HostToContainer" },
     { name: "tmp", mountPath: "/tmp" },
   ];
   if (input.registrySecret) {
@@ -178,7 +192,9 @@ export function buildCommitterPod(input: CommitterPodInput): V1Pod {
             runAsUser: 0,
             runAsGroup: 0,
             runAsNonRoot: false,
-            capabilities: { drop: ["ALL"] },
+            // Reading the upper directory: overlay's trusted.* attributes (opaque directories) need
+            // SYS_ADMIN, other users' files DAC_READ_SEARCH. The runtime socket is root on the node already.
+            capabilities: { drop: ["ALL"], add: ["SYS_ADMIN", "DAC_READ_SEARCH"] },
             seccompProfile: { type: "RuntimeDefault" },
           },
           volumeMounts: mounts,

@@ -6,11 +6,9 @@ import { PassThrough } from "node:stream";
 import type Docker from "dockerode";
 import { InterruptedError, SeelieError, UsageError, errorMessage } from "../errors.ts";
 import { parseImageRef, formatImageRef, repositoryOf } from "../image/ref.ts";
-import { toEngineAuth } from "../registry/credentials.ts";
-import { fetchManifestInfo } from "./manifest-info.ts";
-import { backoffMs, isAuthError, isTransientPushError, pushOutcome, pushProgressLine, type PushEvent } from "./push-stream.ts";
 import type { ChangedPath, CommitResult, ExecResult, RuntimeContainer } from "./runtime.ts";
-import { sleep } from "../util/sleep.ts";
+import type { AuthResolver } from "../containerd/base-image.ts";
+import { commitDockerContainer } from "./docker-commit.ts";
 
 /** Push retry policy: attempts in all, and the first back-off (doubling). */
 export interface RetryPolicy {
@@ -21,6 +19,8 @@ export interface RetryPolicy {
 /** Default: 4 attempts, 1 s, 2 s, 4 s apart. Overridable for tests with SEELIE_PUSH_RETRIES / SEELIE_PUSH_BACKOFF_MS. */
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseMs: 1000 };
 
+const REMOVE_TIMEOUT_MS = 60_000;
+
 const KIND: Record<number, ChangedPath["kind"]> = { 0: "modified", 1: "added", 2: "deleted" };
 
 function statusCode(err: unknown): number | undefined {
@@ -28,7 +28,11 @@ function statusCode(err: unknown): number | undefined {
 }
 
 /** Finds a container on a Docker engine; an unknown ID is a UsageError naming it. */
-export async function findDockerContainer(docker: Docker, id: string, opts: { endpoint: string; retry?: RetryPolicy }): Promise<DockerContainer> {
+export async function findDockerContainer(
+  docker: Docker,
+  id: string,
+  opts: { endpoint: string; retry?: RetryPolicy; hostPrefix?: string; resolveAuth?: AuthResolver },
+): Promise<DockerContainer> {
   let info: Docker.ContainerInspectInfo;
   try {
     info = await docker.getContainer(id).inspect();
@@ -41,7 +45,7 @@ export async function findDockerContainer(docker: Docker, id: string, opts: { en
       cause: err,
     });
   }
-  return new DockerContainer(docker, info, opts.retry ?? DEFAULT_RETRY);
+  return new DockerContainer(docker, info, opts.retry ?? DEFAULT_RETRY, opts);
 }
 
 /** A Docker container as the committer sees it. */
@@ -52,12 +56,15 @@ export class DockerContainer implements RuntimeContainer {
   readonly paused: boolean;
   readonly env: string[];
   private readonly container: Docker.Container;
+  private readonly info: Docker.ContainerInspectInfo;
 
   constructor(
     private readonly docker: Docker,
     info: Docker.ContainerInspectInfo,
     private readonly retry: RetryPolicy,
+    private readonly where: { endpoint: string; hostPrefix?: string; resolveAuth?: AuthResolver } = { endpoint: "" },
   ) {
+    this.info = info;
     this.id = info.Id;
     this.running = info.State.Running === true;
     this.paused = info.State.Paused === true;
@@ -105,8 +112,32 @@ export class DockerContainer implements RuntimeContainer {
     return (await this.container.inspect()).State.Paused === true;
   }
 
-  /** Commits (Docker pauses and resumes itself when `pause`), pushes, removes the local image; see RuntimeContainer. */
+  /**
+   * Commits and pushes through the committer's own push path (commit-docker.ts). Without a push,
+   * `docker commit` makes a local image (dockerd pauses and resumes itself when `pause`).
+   */
   async commit(opts: Parameters<RuntimeContainer["commit"]>[0]): Promise<CommitResult> {
+    if (opts.push) {
+      return commitDockerContainer(
+        {
+          docker: this.docker,
+          socket: this.where.endpoint,
+          info: this.info,
+          hostPrefix: this.where.hostPrefix,
+          resolveAuth: this.where.resolveAuth,
+          registryOptions: { attempts: this.retry.attempts, backoffMs: this.retry.baseMs },
+          pause: () => this.pause(),
+          resume: () => this.resume(),
+          removeImage: (name, id, progress) => this.removeImage(name, id, progress),
+        },
+        { ...opts, pause: opts.pause && this.running && !this.paused },
+      );
+    }
+    return this.commitLocal(opts);
+  }
+
+  /** `docker commit` only (no push): the local image, with the config dockerd makes. */
+  private async commitLocal(opts: Parameters<RuntimeContainer["commit"]>[0]): Promise<CommitResult> {
     const ref = parseImageRef(opts.image);
     const image = formatImageRef(ref);
     const t0 = performance.now();
@@ -135,16 +166,6 @@ export class DockerContainer implements RuntimeContainer {
       if (opts.signal?.aborted) throw new InterruptedError("commit");
       const inspect = await this.docker.getImage(imageId).inspect();
       result = { image, digest: imageId, size: inspect.Size, layers: inspect.RootFS?.Layers?.length ?? 0 };
-      if (opts.push) {
-        const t1 = performance.now();
-        result.digest = await this.push(image, opts);
-        opts.timings.push = Math.round(performance.now() - t1);
-        const info = await fetchManifestInfo(image, opts.auth, opts.signal).catch(() => undefined);
-        if (info) {
-          result.size = info.size;
-          result.layers = info.layers;
-        }
-      }
     } finally {
       if (!opts.keepImage || !result) {
         const t2 = performance.now();
@@ -168,7 +189,13 @@ export class DockerContainer implements RuntimeContainer {
   private async removeImage(image: string, imageId: string, progress: (l: string) => void): Promise<void> {
     for (const name of [image, imageId]) {
       try {
-        await this.docker.getImage(name).remove({ noprune: false });
+        // Bounded: a dockerd busy deleting layers has been seen to answer never; the push is done by then.
+        await Promise.race([
+          this.docker.getImage(name).remove({ noprune: false }),
+          Bun.sleep(REMOVE_TIMEOUT_MS).then(() => {
+            throw new Error(`no answer within ${REMOVE_TIMEOUT_MS / 1000} s`);
+          }),
+        ]);
         progress(`removed local image ${name}`);
         return;
       } catch (err) {
@@ -176,66 +203,5 @@ export class DockerContainer implements RuntimeContainer {
         progress(`warning: could not remove local image ${name}: ${errorMessage(err)}`);
       }
     }
-  }
-
-  private async pushOnce(image: string, opts: Parameters<RuntimeContainer["commit"]>[0]): Promise<{ digest?: string; error?: string }> {
-    const ref = parseImageRef(image);
-    const img = this.docker.getImage(repositoryOf(ref));
-    const authconfig = opts.auth ? toEngineAuth(opts.auth) : { serveraddress: ref.domain };
-    let stream: NodeJS.ReadableStream;
-    try {
-      stream = (await img.push({ tag: ref.tag ?? "latest", authconfig, abortSignal: opts.signal } as object)) as NodeJS.ReadableStream;
-    } catch (err) {
-      if (opts.signal?.aborted) throw new InterruptedError("push");
-      return { error: errorMessage(err) };
-    }
-    const events: PushEvent[] = [];
-    await new Promise<void>((resolve) => {
-      this.docker.modem.followProgress(
-        stream,
-        (err: Error | null) => {
-          if (err) events.push({ error: errorMessage(err) });
-          resolve();
-        },
-        (e: PushEvent) => {
-          events.push(e);
-          const line = pushProgressLine(e);
-          if (line) opts.progress(line);
-        },
-      );
-    });
-    if (opts.signal?.aborted) throw new InterruptedError("push");
-    return pushOutcome(events);
-  }
-
-  /** Pushes with `authconfig`, following the stream; retries transient failures with back-off. */
-  private async push(image: string, opts: Parameters<RuntimeContainer["commit"]>[0]): Promise<string> {
-    const registry = parseImageRef(image).domain;
-    let last = "";
-    for (let attempt = 1; attempt <= this.retry.attempts; attempt++) {
-      if (attempt > 1) {
-        const wait = backoffMs(attempt - 1, this.retry.baseMs);
-        opts.progress(`push failed (${last}); retrying in ${wait} ms (attempt ${attempt}/${this.retry.attempts})`);
-        await sleep(wait, opts.signal).catch(() => {
-          throw new InterruptedError("push");
-        });
-      }
-      const r = await this.pushOnce(image, opts);
-      if (!r.error) {
-        if (!r.digest) throw new SeelieError(`pushing ${image}: the registry ${registry} did not report a digest`, { hint: "check the registry's log" });
-        opts.progress(`pushed ${image}@${r.digest}`);
-        return r.digest;
-      }
-      last = r.error;
-      if (isAuthError(last)) {
-        throw new SeelieError(`pushing ${image}: the registry ${registry} refused the credentials${opts.auth ? ` from ${opts.auth.source}` : " (none found)"}: ${last}`, {
-          hint: `check the Docker config given with --docker-config (or DOCKER_CONFIG) has a valid entry for ${registry}`,
-        });
-      }
-      if (!isTransientPushError(last)) break;
-    }
-    throw new SeelieError(`pushing ${image} to ${registry} failed: ${last}`, {
-      hint: `check that the registry ${registry} is up and reachable from this node; the local image was removed`,
-    });
   }
 }

@@ -13,7 +13,8 @@ import { formatImageRef, parseImageRef } from "../image/ref.ts";
 import { authFromDockerConfig, readDockerConfigFile, type RegistryAuth } from "../registry/credentials.ts";
 import { cleanContainer, type CleanupReport } from "./cleanup.ts";
 import { DEFAULT_RETRY, findDockerContainer, type RetryPolicy } from "./docker.ts";
-import type { RuntimeContainer } from "./runtime.ts";
+import type { LayerSource, RuntimeContainer } from "./runtime.ts";
+import type { Compression } from "./compress.ts";
 import { dockerConfigPath, parseContainerTarget, resolveSocket, type RuntimeName } from "./target.ts";
 
 /** What the committer is asked to do (the CLI's flags, parsed). */
@@ -39,6 +40,10 @@ export interface CommitContainerOptions {
   push: boolean;
   /** A Docker config file or a directory holding config.json. */
   dockerConfig?: string;
+  /** Where the new layer is read from (default auto). */
+  layerSource?: LayerSource;
+  /** Compression of the new layer (default gzip 6). */
+  compression?: { kind: Compression; level: number };
   signal?: AbortSignal;
   progress?: (line: string) => void;
 }
@@ -73,9 +78,12 @@ export interface CommitReport {
   runtime: RuntimeName;
   containerId: string;
   pushed: boolean;
+  /** Where the new layer was read from (`upperdir`: the overlay upper directory; `api`: the runtime's diff). */
+  layerSource?: "upperdir" | "api";
+  compression: Compression;
   cleanup: CleanupReport;
-  /** Milliseconds per step. */
-  timings: { clean: number; commit: number; push: number; remove: number; total: number };
+  /** Milliseconds per step; `paused`: how long the container was paused for the commit. */
+  timings: { clean: number; commit: number; push: number; remove: number; total: number; paused: number };
 }
 
 /** The real dependencies: the process environment, the file system, retry settings from the env. */
@@ -132,6 +140,11 @@ async function registryAuth(image: string, opts: CommitContainerOptions, deps: C
 }
 
 async function findContainer(target: { runtime: RuntimeName; id: string }, socket: string, opts: CommitContainerOptions, deps: CommitDeps): Promise<RuntimeContainer> {
+  const path = dockerConfigPath(opts.dockerConfig, deps.isDirectory, deps.env, deps.home);
+  const resolveAuth = async (registry: string) => {
+    const cfg = readDockerConfigFile(path);
+    return cfg ? authFromDockerConfig(cfg, registry, path) : undefined;
+  };
   if (target.runtime === "docker") {
     const ep = { url: `unix://${socket}`, label: "Docker" };
     const docker = engineClient(ep);
@@ -143,16 +156,11 @@ async function findContainer(target: { runtime: RuntimeName; id: string }, socke
         cause: err,
       });
     }
-    return findDockerContainer(docker, target.id, { endpoint: socket, retry: deps.retry });
+    return findDockerContainer(docker, target.id, { endpoint: socket, retry: deps.retry, hostPrefix: opts.hostPrefix, resolveAuth });
   }
   if (!deps.findContainerd) {
     throw new SeelieError("the containerd runtime is not available in this build", { hint: "use a docker:// container, or a build of seelie-committer with the containerd client", exitCode: 2 });
   }
-  const path = dockerConfigPath(opts.dockerConfig, deps.isDirectory, deps.env, deps.home);
-  const resolveAuth = async (registry: string) => {
-    const cfg = readDockerConfigFile(path);
-    return cfg ? authFromDockerConfig(cfg, registry, path) : undefined;
-  };
   return deps.findContainerd({
     socketPath: socket,
     namespace: opts.namespace || "k8s.io",
@@ -167,7 +175,7 @@ async function findContainer(target: { runtime: RuntimeName; id: string }, socke
 export function stepTimings(t: Record<string, number>): { commit: number; push: number; remove: number } {
   const sum = (...k: string[]) => k.reduce((n, x) => n + (t[x] ?? 0), 0);
   return {
-    commit: t.commit ?? sum("base_image", "diff", "image"),
+    commit: t.commit ?? sum("base_image", "diff", "compress_upload", "compress", "image"),
     push: t.push ?? 0,
     remove: t.remove ?? t.cleanup ?? 0,
   };
@@ -205,7 +213,7 @@ export async function commitContainer(opts: CommitContainerOptions, deps: Commit
 async function commitFound(c: RuntimeContainer, runtime: RuntimeName, image: string, auth: RegistryAuth | undefined, opts: CommitContainerOptions, t0: number): Promise<CommitReport> {
   const progress = opts.progress ?? (() => {});
   const signal = opts.signal;
-  const timings = { clean: 0, commit: 0, push: 0, remove: 0, total: 0 };
+  const timings = { clean: 0, commit: 0, push: 0, remove: 0, total: 0, paused: 0 };
   const interrupted = (what: string) => {
     if (signal?.aborted) throw new InterruptedError(what);
   };
@@ -233,7 +241,18 @@ async function commitFound(c: RuntimeContainer, runtime: RuntimeName, image: str
   const stepTimes: Record<string, number> = {};
   let result;
   try {
-    result = await c.commit({ image, push: opts.push, auth, keepImage: opts.keepImage, pause, progress, signal, timings: stepTimes });
+    result = await c.commit({
+      image,
+      push: opts.push,
+      auth,
+      keepImage: opts.keepImage,
+      pause,
+      progress,
+      signal,
+      timings: stepTimes,
+      layerSource: opts.layerSource,
+      compression: opts.compression,
+    });
   } catch (err) {
     // The runtimes resume themselves; this is the last guard against a container left frozen.
     if (pause && c.paused) await c.resume().catch(() => {});
@@ -241,6 +260,7 @@ async function commitFound(c: RuntimeContainer, runtime: RuntimeName, image: str
     throw err;
   }
   Object.assign(timings, stepTimings(stepTimes));
+  timings.paused = stepTimes.paused ?? 0;
   timings.total = Math.round(performance.now() - t0);
-  return { ...result, runtime, containerId: c.id, pushed: opts.push, cleanup, timings };
+  return { ...result, runtime, containerId: c.id, pushed: opts.push, compression: opts.compression?.kind ?? "gzip", cleanup, timings };
 }

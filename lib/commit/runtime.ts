@@ -3,6 +3,10 @@
  * runtime: Docker through its Engine API, containerd natively over gRPC. Both implement it.
  */
 import type { RegistryAuth } from "../registry/credentials.ts";
+import type { Compression } from "./compress.ts";
+
+/** Where the new layer is read from: the overlay upper directory, the runtime's API, or whichever works. */
+export type LayerSource = "auto" | "upperdir" | "api";
 
 /** The output of a command run inside a container, as `docker exec` gives it. */
 export interface ExecResult {
@@ -27,6 +31,8 @@ export interface CommitResult {
   /** Total size in bytes of the image's layers (compressed where pushed). */
   size: number;
   layers: number;
+  /** Where the new layer was read from. */
+  layerSource?: "upperdir" | "api";
 }
 
 /** A container found on a runtime, with the operations the committer needs. */
@@ -53,7 +59,11 @@ export interface RuntimeContainer {
     pause: boolean;
     progress: (line: string) => void;
     signal?: AbortSignal;
-    /** Timings per step are recorded here by name, in milliseconds. */
+    /** Timings per step are recorded here by name, in milliseconds (`paused`: how long the container was paused). */
     timings: Record<string, number>;
+    /** Default `auto`: the upper directory where the storage is overlay and readable, else the API. */
+    layerSource?: LayerSource;
+    /** Default gzip at level 6. */
+    compression?: { kind: Compression; level: number };
   }): Promise<CommitResult>;
 }

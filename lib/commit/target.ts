@@ -96,3 +96,10 @@ export function dockerConfigPath(flag: string | undefined, isDirectory: (p: stri
   if (flag) return isDirectory(flag) ? join(flag, "config.json") : flag;
   return join(env.DOCKER_CONFIG || join(home, ".docker"), "config.json");
 }
+
+/** Validates `--layer-source` (default auto). */
+export function parseLayerSource(v: string | undefined): "auto" | "upperdir" | "api" {
+  const s = (v ?? "auto").toLowerCase();
+  if (s === "auto" || s === "upperdir" || s === "api") return s;
+  throw new UsageError(`unknown --layer-source "${v}"`, "use --layer-source auto, upperdir or api");
+}

@@ -9,19 +9,22 @@
 import { randomBytes } from "node:crypto";
 import type { CommitResult } from "../commit/runtime.ts";
 import type { RegistryAuth } from "../registry/credentials.ts";
-import { RegistryClient, sha256Digest } from "../registry/distribution.ts";
+import { RegistryClient } from "../registry/distribution.ts";
 import { InterruptedError, SeelieError } from "../errors.ts";
 import { log, type ProgressSink } from "../log.ts";
 import { formatImageRef, parseImageRef } from "../image/ref.ts";
 import type { Container } from "../../proto/gen/containerd/services/containers/v1/containers_pb.ts";
 import { containerdError, isAlreadyExists, type ContainerdClient } from "./client.ts";
 import { contentStream, writeContent } from "./content.ts";
-import { diffContainerSnapshot } from "./snapshot-diff.ts";
+import { diffContainerSnapshot, snapshotUpperDir } from "./snapshot-diff.ts";
 import { loadBaseImage, registryApiHost, resolveBaseImageName, type AuthResolver } from "./base-image.ts";
 import type { ImageHints } from "./base-image-name.ts";
-import { MEDIA, buildCommitConfig, buildCommitManifest, jsonBytes, manifestGcLabels } from "./image-builders.ts";
-import { pushImage } from "./push.ts";
-import { parallelGzip } from "./gzip.ts";
+import { MEDIA, manifestGcLabels } from "./image-builders.ts";
+import { buildCommittedImage, hashing, pushCommittedImage, uploadNewLayer, type LocalBlob } from "../commit/push-image.ts";
+import { DEFAULT_LEVEL, parallelCompress, type Compression } from "../commit/compress.ts";
+import type { LayerSource } from "../commit/runtime.ts";
+import { UpperDirUnusable, upperDirTar, walkUpperDir, type UpperWalk } from "../commit/upper-dir.ts";
+import { contentInfo } from "./content.ts";
 
 const UNCOMPRESSED_LABEL = "containerd.io/uncompressed";
 /** The label naming the container on seelie's leases, so one can tell whose they are. */
@@ -46,6 +49,11 @@ export interface ContainerdCommitOptions {
   shouldPause: boolean;
   /** What the container records about its image (see base-image-name.ts). */
   imageHints: ImageHints;
+  /** Where the new layer comes from (default auto) and how it is compressed (default gzip 6). */
+  layerSource?: LayerSource;
+  compression?: { kind: Compression; level: number };
+  /** Where the host's / is mounted (the snapshot's upper directory is read under it). */
+  hostPrefix?: string;
   /** Registry client options for tests (attempts, back-off). */
   registryOptions?: { attempts?: number; backoffMs?: number; insecure?: boolean };
 }
@@ -109,15 +117,32 @@ export async function commitContainer(c: ContainerdClient, container: Container,
       loadBaseImage(c, await resolveBaseImageName(c, opts.imageHints), { resolveAuth: opts.resolveAuth, signal }),
     );
     checkAbort(signal, "commit");
-    progress(`diffing container ${container.id} against ${base.name}${opts.pause && opts.shouldPause ? " (paused)" : ""}`);
-    const raw = await timed(timings, "diff", async () => {
-      const pausing = opts.pause && opts.shouldPause;
+    const compression = opts.compression ?? { kind: "gzip" as const, level: DEFAULT_LEVEL.gzip };
+    const upper = opts.layerSource === "api" ? undefined : await snapshotUpperDir(c, container, opts.hostPrefix);
+    if (opts.layerSource === "upperdir" && !upper) {
+      throw new UpperDirUnusable(`container ${container.id} has no overlayfs upper directory (snapshotter "${container.snapshotter}")`, {
+        hint: "use --layer-source api (or auto) on this snapshotter",
+      });
+    }
+    const pausing = opts.pause && opts.shouldPause;
+    progress(`reading container ${container.id}'s changes ${upper ? `from ${upper}` : "with the diff service"}${pausing ? " (paused)" : ""}`);
+    let walk: UpperWalk | undefined;
+    let raw: { digest: string; size: number } | undefined;
+    await timed(timings, "diff", async () => {
       const pausedAt = performance.now();
       try {
         // Inside the try: a pause that fails half-way is still followed by a resume.
         if (pausing) await opts.pauseTask();
+        if (upper) {
+          try {
+            walk = walkUpperDir(upper);
+          } catch (err) {
+            if (!(err instanceof UpperDirUnusable) || opts.layerSource === "upperdir") throw err;
+            progress(`${err.message}; using the diff service`);
+          }
+        }
         // Uncompressed: the diff is then a plain copy, so the pause stays short; compression follows.
-        return await diffContainerSnapshot(c, container, { leaseId, mediaType: MEDIA.ociLayer, signal });
+        if (!walk) raw = await diffContainerSnapshot(c, container, { leaseId, mediaType: MEDIA.ociLayer, signal });
       } finally {
         if (pausing) {
           await opts.resumeTask();
@@ -126,35 +151,41 @@ export async function commitContainer(c: ContainerdClient, container: Container,
       }
     });
     checkAbort(signal, "commit");
-    const diffId = raw.digest;
+    const changed = new Set<string>();
+    const w = walk;
+    const rawLayer = raw;
+    const open = (): ReadableStream<Uint8Array> =>
+      w ? upperDirTar(w, { onChanged: (p) => changed.add(p) }) : contentStream(c, rawLayer!.digest, signal);
     const registry = opts.push
       ? new RegistryClient({ registry: registryApiHost(target.domain), auth: opts.auth, signal, ...opts.registryOptions })
       : undefined;
-    const compressed = () => contentStream(c, raw.digest, signal).pipeThrough(parallelGzip());
-    let layer: { digest: string; size: number };
+    let layer: { digest: string; size: number; diffId: string };
     if (registry && !opts.keepImage) {
       // Compressed straight into the registry, in step with the upload: the local image is removed
       // right after, so the compressed layer never needs to sit in the content store (an image whose
       // layers are not all in the store is what the kubelet's pulls leave too).
-      progress(`compressing and uploading the new layer (${raw.size} bytes uncompressed)`);
-      layer = await timed(timings, "compress_upload", () => registry.uploadStream(target.path, compressed));
+      progress(`compressing (${compression.kind}) and uploading the new layer`);
+      layer = await timed(timings, "compress_upload", () => uploadNewLayer(registry, target.path, open, compression));
     } else {
-      progress(`compressing the new layer (${raw.size} bytes)`);
-      layer = await timed(timings, "compress", () =>
-        writeContent(c, compressed(), { ref: `seelie-layer-${leaseId}`, labels: { [UNCOMPRESSED_LABEL]: diffId }, call }),
-      );
+      progress(`compressing (${compression.kind}) the new layer`);
+      layer = await timed(timings, "compress", async () => {
+        const h = hashing();
+        let diffId: string | undefined;
+        const id = () => (diffId ??= h.digest());
+        // The label is read when the write commits, after the whole layer went through the hash.
+        const labels = Object.defineProperty({} as Record<string, string>, UNCOMPRESSED_LABEL, { get: id, enumerable: true });
+        const stored = await writeContent(c, open().pipeThrough(h.stream).pipeThrough(parallelCompress(compression)), { ref: `seelie-layer-${leaseId}`, labels, call });
+        return { ...stored, diffId: id() };
+      });
     }
+    if (changed.size) log.warn(`changed while being read (committed as read, after the pause): ${[...changed].slice(0, 20).join(", ")}${changed.size > 20 ? " …" : ""}`);
     checkAbort(signal, "commit");
     progress(`new layer ${layer.digest} (${layer.size} bytes)`);
 
     const { manifest, manifestBytes, configBytes } = await timed(timings, "image", async () => {
-      const config = buildCommitConfig(base.config, diffId, { created: new Date().toISOString(), comment: `committed from container ${container.id}` });
-      const configBytes = jsonBytes(config);
-      const configDigest = sha256Digest(configBytes);
+      const built = buildCommittedImage(base, layer, { comment: `committed from container ${container.id}`, compression: compression.kind });
+      const { configBytes, configDigest, manifest, manifestBytes, manifestDigest } = built;
       await writeContent(c, configBytes, { ref: `seelie-config-${leaseId}`, digest: configDigest, size: configBytes.length, call });
-      const manifest = buildCommitManifest(base.manifest, { digest: configDigest, size: configBytes.length }, layer);
-      const manifestBytes = jsonBytes(manifest);
-      const manifestDigest = sha256Digest(manifestBytes);
       await writeContent(c, manifestBytes, {
         ref: `seelie-manifest-${leaseId}`,
         digest: manifestDigest,
@@ -189,12 +220,13 @@ export async function commitContainer(c: ContainerdClient, container: Container,
     if (registry) {
       const resolveAuth: AuthResolver = async (domain) =>
         registryApiHost(domain) === registry.registry ? opts.auth : opts.resolveAuth?.(domain);
+      const localBlob: LocalBlob = async (d) => ((await contentInfo(c, d)) ? () => contentStream(c, d, signal) : undefined);
       const report = await timed(timings, "push", () =>
-        pushImage(c, { target, registry, manifest, manifestBytes, configBytes, base, resolveAuth, progress, signal }),
+        pushCommittedImage({ target, registry, manifest, manifestBytes, configBytes, base, localBlob, resolveAuth, progress, signal }),
       );
       digest = report.digest;
     }
-    return { image: name, digest, size: manifest.layers.reduce((n, l) => n + l.size, 0), layers: manifest.layers.length };
+    return { image: name, digest, size: manifest.layers.reduce((n, l) => n + l.size, 0), layers: manifest.layers.length, layerSource: walk ? "upperdir" : "api" };
   } finally {
     await timed(timings, "cleanup", async () => {
       if (imageCreated && !opts.keepImage) {

@@ -10,8 +10,9 @@ import { SeelieError } from "../errors.ts";
 import { connectContainerd, containerdError, isNotFound, type ContainerdClient } from "./client.ts";
 import { contentStream } from "./content.ts";
 import { execInTask } from "./exec.ts";
-import { diffContainerSnapshot, existedInLower } from "./snapshot-diff.ts";
-import { entryChange, tarEntries } from "./tar-headers.ts";
+import { diffContainerSnapshot, existedInLower, snapshotOverlay } from "./snapshot-diff.ts";
+import { entryChange, tarEntries, type TarEntry } from "./tar-headers.ts";
+import { UpperDirUnusable, walkUpperDir } from "../commit/upper-dir.ts";
 import { MEDIA } from "./image-builders.ts";
 import { LEASE_CONTAINER_LABEL, commitContainer } from "./commit.ts";
 import { resolveBaseImageName, type AuthResolver } from "./base-image.ts";
@@ -52,6 +53,18 @@ function parseSpec(container: Container): { process?: { env?: string[] } & Recor
   } catch {
     return undefined;
   }
+}
+
+/** The paths a layer's entries change (a path seen twice: modified wins). */
+function changesOf(entries: Iterable<{ name: string; type: string; size: number; linkname?: string }>, existed: ((path: string) => boolean) | undefined): ChangedPath[] {
+  const byPath = new Map<string, ChangedPath>();
+  for (const entry of entries) {
+    const ch = entryChange({ ...entry, linkname: entry.linkname ?? "" }, existed);
+    if (!ch) continue;
+    const prev = byPath.get(ch.path);
+    if (!prev || ch.kind === "modified") byPath.set(ch.path, ch);
+  }
+  return [...byPath.values()];
 }
 
 async function taskStatus(c: ContainerdClient, id: string): Promise<Status> {
@@ -117,6 +130,15 @@ export async function findContainerdContainer(opts: FindContainerdContainerOptio
     },
 
     async changes(signal?: AbortSignal): Promise<ChangedPath[]> {
+      // From the overlay upper directory when it can be read (a walk, no copy), else from a diff.
+      const overlay = await snapshotOverlay(c, container, opts.hostPrefix).catch(() => undefined);
+      if (overlay) {
+        try {
+          return changesOf(walkUpperDir(overlay.upper).entries, existedInLower(overlay.mounts, opts.hostPrefix));
+        } catch (err) {
+          if (!(err instanceof UpperDirUnusable)) throw err;
+        }
+      }
       const leaseId = `seelie-changes-${randomBytes(6).toString("hex")}`;
       await c.leases
         .create({ id: leaseId, labels: { "containerd.io/gc.expire": new Date(Date.now() + 600_000).toISOString(), [LEASE_CONTAINER_LABEL]: id } })
@@ -126,14 +148,9 @@ export async function findContainerdContainer(opts: FindContainerdContainerOptio
       try {
         const layer = await diffContainerSnapshot(c, container, { leaseId, mediaType: MEDIA.ociLayer, signal });
         const existed = existedInLower(layer.lowerMounts, opts.hostPrefix);
-        const byPath = new Map<string, ChangedPath>();
-        for await (const entry of tarEntries(contentStream(c, layer.digest, signal))) {
-          const ch = entryChange(entry, existed);
-          if (!ch) continue;
-          const prev = byPath.get(ch.path);
-          if (!prev || ch.kind === "modified") byPath.set(ch.path, ch);
-        }
-        return [...byPath.values()];
+        const entries: TarEntry[] = [];
+        for await (const entry of tarEntries(contentStream(c, layer.digest, signal))) entries.push(entry);
+        return changesOf(entries, existed);
       } finally {
         await c.leases.delete({ id: leaseId, sync: true }).catch(() => undefined);
       }
@@ -173,6 +190,7 @@ export async function findContainerdContainer(opts: FindContainerdContainerOptio
         ...o,
         resolveAuth: opts.resolveAuth,
         imageHints: hints,
+        hostPrefix: opts.hostPrefix,
         registryOptions: opts.registryOptions,
         shouldPause: self.running && !self.paused,
         pauseTask: () => self.pause(),

@@ -47,6 +47,7 @@ export const MEDIA = {
   ociConfig: "application/vnd.oci.image.config.v1+json",
   ociLayerGzip: "application/vnd.oci.image.layer.v1.tar+gzip",
   ociLayer: "application/vnd.oci.image.layer.v1.tar",
+  ociLayerZstd: "application/vnd.oci.image.layer.v1.tar+zstd",
   dockerManifest: "application/vnd.docker.distribution.manifest.v2+json",
   dockerList: "application/vnd.docker.distribution.manifest.list.v2+json",
   dockerConfig: "application/vnd.docker.container.image.v1+json",
@@ -105,19 +106,33 @@ export function jsonBytes(v: unknown): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(v));
 }
 
+/** The OCI media type standing for a Docker one (layers, config), for a manifest turned OCI. */
+const DOCKER_TO_OCI: Record<string, string> = {
+  [MEDIA.dockerLayerGzip]: MEDIA.ociLayerGzip,
+  [MEDIA.dockerConfig]: MEDIA.ociConfig,
+  "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip": "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+};
+
 /**
  * The committed image's manifest: the base manifest's layers plus `layer`, pointing at `config`,
- * in the base's media-type family (the layer's and config's media types follow it too).
+ * in the base's media-type family (the layer's and config's media types follow it too). A zstd layer
+ * has no Docker media type, so with zstd the manifest is OCI whatever the base's family.
  */
-export function buildCommitManifest(base: ImageManifest, config: { digest: string; size: number }, layer: { digest: string; size: number }): ImageManifest {
-  const docker = isDockerManifest(base);
+export function buildCommitManifest(
+  base: ImageManifest,
+  config: { digest: string; size: number },
+  layer: { digest: string; size: number },
+  compression: "gzip" | "zstd" = "gzip",
+): ImageManifest {
+  const docker = isDockerManifest(base) && compression === "gzip";
+  const layerType = compression === "zstd" ? MEDIA.ociLayerZstd : docker ? MEDIA.dockerLayerGzip : MEDIA.ociLayerGzip;
   return {
     schemaVersion: 2,
     mediaType: docker ? MEDIA.dockerManifest : MEDIA.ociManifest,
     config: { mediaType: docker ? MEDIA.dockerConfig : MEDIA.ociConfig, digest: config.digest, size: config.size },
     layers: [
-      ...base.layers.map((l) => ({ ...l })),
-      { mediaType: docker ? MEDIA.dockerLayerGzip : MEDIA.ociLayerGzip, digest: layer.digest, size: layer.size },
+      ...base.layers.map((l) => ({ ...l, mediaType: docker ? l.mediaType : (DOCKER_TO_OCI[l.mediaType] ?? l.mediaType) })),
+      { mediaType: layerType, digest: layer.digest, size: layer.size },
     ],
   };
 }

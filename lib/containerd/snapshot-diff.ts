@@ -10,6 +10,7 @@ import type { Container } from "../../proto/gen/containerd/services/containers/v
 import type { Mount } from "../../proto/gen/containerd/types/mount_pb.ts";
 import { SeelieError } from "../errors.ts";
 import { containerdError, type ContainerdClient } from "./client.ts";
+import { hostOrPrefixed } from "../commit/upper-dir.ts";
 
 /** The new layer's descriptor and the parent's mounts (for telling additions from modifications). */
 export interface SnapshotDiff {
@@ -99,4 +100,29 @@ export function existedInLower(mounts: Mount[], hostPrefix = ""): ((path: string
         return false;
       }
     });
+}
+
+/**
+ * The overlay mount of `container`'s active snapshot when its snapshotter is overlayfs: its upper
+ * directory (as seen from here: under `hostPrefix`, or at its host path) and the mounts (whose
+ * `lowerdir=` names the image's layers). Undefined for other snapshotters and for a snapshot without
+ * parent (a bind mount of the whole tree).
+ */
+export async function snapshotOverlay(c: ContainerdClient, container: Container, hostPrefix = ""): Promise<{ upper: string; mounts: Mount[] } | undefined> {
+  const { snapshotter, snapshotKey } = container;
+  if (!snapshotter || !snapshotKey) return undefined;
+  let mounts: Mount[];
+  try {
+    mounts = (await c.snapshots.mounts({ snapshotter, key: snapshotKey })).mounts;
+  } catch (err) {
+    throw containerdError(err, c.socketPath, `mounts of snapshot ${snapshotKey}`);
+  }
+  const m = mounts.find((x) => x.type === "overlay");
+  const upper = m?.options.find((o) => o.startsWith("upperdir="))?.slice("upperdir=".length);
+  return upper ? { upper: hostOrPrefixed(upper, hostPrefix), mounts } : undefined;
+}
+
+/** The upper directory of `container`'s overlayfs snapshot (see snapshotOverlay), or undefined. */
+export async function snapshotUpperDir(c: ContainerdClient, container: Container, hostPrefix = ""): Promise<string | undefined> {
+  return (await snapshotOverlay(c, container, hostPrefix))?.upper;
 }

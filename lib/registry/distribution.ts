@@ -135,7 +135,7 @@ export class RegistryClient {
         last = err;
         if (i + 1 < this.attempts) {
           const delay = this.backoffMs * 2 ** i;
-          log.debug(`registry ${this.registry}: ${what} failed (${err.message}), retrying in ${delay} ms`);
+          log.info(`registry ${this.registry}: ${what} failed (${err.message}); retrying in ${delay} ms (attempt ${i + 2}/${this.attempts})`);
           await sleep(delay, this.signal).catch(() => {
             throw new InterruptedError("registry request");
           });

@@ -30,6 +30,8 @@ export interface CommitterRun {
     layers: number;
     runtime: string;
     containerId: string;
+    layerSource?: string;
+    compression?: string;
     cleanup: { skipped: boolean; reason?: string; files: number; bytes: number; removed: string[] };
     timings: Record<string, number>;
   };

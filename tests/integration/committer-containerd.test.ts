@@ -86,7 +86,7 @@ async function seelieLeases(since = testStart): Promise<string[]> {
 async function inPushedImage(ref: string, script: string): Promise<string> {
   await docker("pull", ref);
   dockerImages.push(ref);
-  return docker("run", "--rm", ref, "sh", "-c", script);
+  return docker("run", "--rm", "--network", "none", ref, "sh", "-c", script);
 }
 
 async function topLayer(ref: string): Promise<string> {

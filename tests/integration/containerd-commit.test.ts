@@ -206,12 +206,13 @@ describe("containerd container (real containerd)", () => {
     expect((await seelieLeases()).filter((l) => !was.leases.includes(l))).toEqual([]);
   }, 60_000);
 
-  test("commit + push, paused only during the diff; pull back with docker and run", async () => {
+  test("commit + push (API layer source), paused only during the diff; pull back with docker and run", async () => {
     const was = await before();
     const timings: Record<string, number> = {};
     const lines: string[] = [];
     const { result, seen } = await watchStatus(id, () =>
-      ct.commit({ image: target, push: true, auth, keepImage: false, pause: true, progress: (l) => lines.push(l), timings }),
+      // The diff service (the API fallback): its pause lasts long enough to be seen by polling.
+      ct.commit({ image: target, push: true, auth, keepImage: false, pause: true, progress: (l) => lines.push(l), timings, layerSource: "api" }),
     );
     expect(result.image).toBe(target);
     expect(result.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
@@ -230,7 +231,7 @@ describe("containerd container (real containerd)", () => {
     pulled.push(target);
     const pull = await sh(dockerCli("pull", target));
     expect(pull.stderr).toBe("");
-    const run = await sh(dockerCli("run", "--rm", target, "sh", "-c", "cat /work/user.txt; sha256sum /work/big; test -e /bin/ls && echo ls-present || echo ls-gone"));
+    const run = await sh(dockerCli("run", "--rm", "--network", "none", target, "sh", "-c", "cat /work/user.txt; sha256sum /work/big; test -e /bin/ls && echo ls-present || echo ls-gone"));
     expect(run.code).toBe(0);
     expect(run.stdout).toBe(`hello\n${bigSum}  /work/big\nls-gone\n`);
     const inspect = JSON.parse((await sh(dockerCli("image", "inspect", target))).stdout)[0];
@@ -339,7 +340,7 @@ describe("base layers missing from the content store", () => {
     expect(lines.some((l) => l.includes("mounted from seelie/busybox"))).toBe(true);
     pulled.push(img);
     expect((await sh(dockerCli("pull", img))).code).toBe(0);
-    const run = await sh(dockerCli("run", "--rm", img, "cat", "/kept.txt"));
+    const run = await sh(dockerCli("run", "--rm", "--network", "none", img, "cat", "/kept.txt"));
     expect(run.stdout).toBe("kept\n");
     await expectNothingLeft(was, img, [r.digest]);
     await expectRunningNotPaused(ct);
@@ -359,7 +360,7 @@ describe("base layers missing from the content store", () => {
       writeFileSync(join(cfgDir, "config.json"), JSON.stringify(cfg));
       const docker = (...a: string[]) => ["/usr/bin/docker", "--config", cfgDir, ...a];
       expect((await sh(docker("pull", img))).code).toBe(0);
-      const run = await sh(docker("run", "--rm", img, "cat", "/kept.txt"));
+      const run = await sh(docker("run", "--rm", "--network", "none", img, "cat", "/kept.txt"));
       expect(run.stdout).toBe("kept\n");
       await sh(docker("rmi", "-f", img));
     } finally {
@@ -444,7 +445,7 @@ describe("bad input", () => {
       expect(r.layers).toBe(2);
       pulled.push(img);
       expect((await sh(dockerCli("pull", img))).code).toBe(0);
-      expect((await sh(dockerCli("run", "--rm", img, "cat", "/done.txt"))).stdout).toBe("done\n");
+      expect((await sh(dockerCli("run", "--rm", "--network", "none", img, "cat", "/done.txt"))).stdout).toBe("done\n");
       await expectNothingLeft(was, img, [r.digest]);
     } finally {
       ct.close();

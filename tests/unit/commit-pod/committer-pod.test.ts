@@ -10,6 +10,7 @@ import {
   labelValue,
   ownerPatch,
   type CommitterPodInput,
+  RUNTIME_STORAGE,
 } from "../../../lib/commit-pod/committer-pod.ts";
 import type { CommitTarget } from "../../../lib/commit-pod/locate.ts";
 import { socketMount } from "../../../lib/commit-pod/socket.ts";
@@ -81,8 +82,11 @@ describe("the committer Pod", () => {
       const ctr = spec.containers[0]!;
       expect(ctr.args).toEqual(c.args);
       expect(ctr.command).toEqual(["/usr/local/bin/seelie-committer"]);
-      const hostVols = spec.volumes!.filter((v) => v.hostPath);
+      const hostVols = spec.volumes!.filter((v) => v.hostPath && v.name !== "runtime-storage");
       expect(hostVols).toHaveLength(1);
+      // The runtime's overlay storage, read-only, for reading upper directories directly.
+      expect(spec.volumes!.find((v) => v.name === "runtime-storage")?.hostPath).toEqual({ path: RUNTIME_STORAGE[c.in.target.runtime], type: "DirectoryOrCreate" });
+      expect(ctr.volumeMounts!.find((m) => m.name === "runtime-storage")).toEqual({ name: "runtime-storage", mountPath: RUNTIME_STORAGE[c.in.target.runtime], readOnly: true, mountPropagation: "HostToContainer" });
       expect(hostVols[0]!.hostPath).toEqual(c.hostPath);
       expect(ctr.volumeMounts!.find((m) => m.name === hostVols[0]!.name)).toEqual({ name: "runtime-socket", mountPath: c.mountPath, readOnly: c.readOnly });
       expect(spec.volumes!.some((v) => v.secret)).toBe(c.secret);
@@ -98,7 +102,7 @@ describe("the committer Pod", () => {
       expect(spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms).toEqual([
         { matchFields: [{ key: "metadata.name", operator: "In", values: [c.in.target.node] }] },
       ]);
-      expect(ctr.securityContext).toMatchObject({ privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsUser: 0, capabilities: { drop: ["ALL"] } });
+      expect(ctr.securityContext).toMatchObject({ privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsUser: 0, capabilities: { drop: ["ALL"], add: ["SYS_ADMIN", "DAC_READ_SEARCH"] } });
       expect(ctr.resources?.limits).toEqual({ cpu: "2", memory: "1Gi" });
       expect(ctr.env).toEqual([{ name: "SEELIE_RESULT_FILE", value: "/dev/termination-log" }]);
       expect(ctr.envFrom).toBeUndefined();

@@ -1,0 +1,133 @@
+/**
+ * Layer compression on every core. The input is cut into blocks, each compressed on its own in a
+ * thread pool (zlib's for gzip, Bun's for zstd) and emitted in order. A concatenation of gzip
+ * members is one valid gzip stream (RFC 1952 §2.2), and a concatenation of zstd frames one valid
+ * zstd stream (RFC 8878 §3.1): Go's readers (docker, containerd), gzip/zstd and zlib read either as
+ * one. With blocks of 2 MiB a gzip layer is within a fraction of a percent of single-stream gzip.
+ */
+import { availableParallelism } from "node:os";
+import { gzip } from "node:zlib";
+import { UsageError } from "../errors.ts";
+
+export type Compression = "gzip" | "zstd";
+
+/** Default levels: gzip 6 as `docker push` and `gzip -6`; zstd 3 as nerdctl and zstd's CLI. */
+export const DEFAULT_LEVEL: Record<Compression, number> = { gzip: 6, zstd: 3 };
+const LEVELS: Record<Compression, [number, number]> = { gzip: [1, 9], zstd: [1, 19] };
+
+/** Validates `--compression` and `--compression-level` (undefined level: the default). */
+export function parseCompression(kind: string | undefined, level: string | number | undefined): { kind: Compression; level: number } {
+  const k = (kind ?? "gzip").toLowerCase();
+  if (k !== "gzip" && k !== "zstd") throw new UsageError(`unknown --compression "${kind}"`, "use --compression gzip or --compression zstd");
+  const [lo, hi] = LEVELS[k];
+  if (level === undefined || level === "") return { kind: k, level: DEFAULT_LEVEL[k] };
+  const n = Number(level);
+  if (!Number.isInteger(n) || n < lo || n > hi) throw new UsageError(`--compression-level ${level} is out of range for ${k}`, `use a whole number from ${lo} to ${hi}`);
+  return { kind: k, level: n };
+}
+
+const SEGMENT = 64 * 1024;
+const SAMPLE = 4 * 1024;
+const counts = new Uint32Array(256);
+
+/** Shannon entropy (bits per byte) of a sample, from its byte histogram. */
+function entropy(s: Uint8Array): number {
+  counts.fill(0);
+  for (let i = 0; i < s.length; i++) counts[s[i]!]!++;
+  let h = 0;
+  for (let i = 0; i < 256; i++) {
+    const c = counts[i]!;
+    if (c) h -= (c / s.length) * Math.log2(c / s.length);
+  }
+  return h;
+}
+
+/**
+ * True when the segment looks like random data or data compressed already (checkpoints, archives,
+ * images): both its first and its last 4 KiB have a byte entropy above 7.9 bits (random 4 KiB: ~7.95;
+ * base64 text: 6; text: 4–5). Both ends, so a segment where text starts or ends is deflated. A byte
+ * histogram, not a trial deflate: it costs microseconds.
+ */
+export function looksIncompressible(segment: Uint8Array): boolean {
+  if (segment.length < 2 * SAMPLE) return false;
+  return entropy(segment.subarray(0, SAMPLE)) > 7.9 && entropy(segment.subarray(segment.length - SAMPLE)) > 7.9;
+}
+
+/**
+ * The block as gzip member(s): its 64 KiB segments that look incompressible are stored (level 0: a
+ * copy and a CRC instead of a full deflate, +5 bytes per 64 KiB), the others deflated at `level`;
+ * consecutive segments of the same kind go into one member.
+ */
+async function gzipBlock(block: Uint8Array, level: number): Promise<Uint8Array> {
+  const runs: { start: number; end: number; level: number }[] = [];
+  for (let off = 0; off < block.length || runs.length === 0; off += SEGMENT) {
+    const end = Math.min(off + SEGMENT, block.length);
+    const l = looksIncompressible(block.subarray(off, end)) ? 0 : level;
+    const last = runs.at(-1);
+    if (last && last.level === l) last.end = end;
+    else runs.push({ start: off, end, level: l });
+    if (end >= block.length) break;
+  }
+  const members = await Promise.all(
+    runs.map((r) => new Promise<Uint8Array>((resolve, reject) => gzip(block.subarray(r.start, r.end), { level: r.level }, (err, out) => (err ? reject(err) : resolve(out))))),
+  );
+  if (members.length === 1) return members[0]!;
+  return new Uint8Array(Buffer.concat(members));
+}
+
+const compressBlock: Record<Compression, (block: Uint8Array, level: number) => Promise<Uint8Array>> = {
+  gzip: gzipBlock,
+  zstd: (block, level) => Bun.zstdCompress(block, { level }),
+};
+
+/**
+ * A TransformStream compressing with up to `concurrency` blocks of `blockSize` in flight. Input
+ * blocks are reused once compressed, so what it holds is bounded: `concurrency + 1` input blocks
+ * and the compressed blocks waiting to be read (at most `concurrency`).
+ */
+export function parallelCompress(opts: { kind?: Compression; blockSize?: number; concurrency?: number; level?: number } = {}): TransformStream<Uint8Array, Uint8Array> {
+  const kind = opts.kind ?? "gzip";
+  const blockSize = opts.blockSize ?? 2 * 1024 * 1024;
+  const concurrency = Math.max(1, opts.concurrency ?? availableParallelism());
+  const level = opts.level ?? DEFAULT_LEVEL[kind];
+  const fn = compressBlock[kind];
+  const inflight: Promise<Uint8Array>[] = [];
+  const free: Uint8Array[] = [];
+  let buf: Uint8Array = new Uint8Array(blockSize);
+  let fill = 0;
+  let emitted = false;
+  const compress = async (block: Uint8Array, n: number) => {
+    try {
+      return await fn(block.subarray(0, n), level);
+    } finally {
+      free.push(block);
+    }
+  };
+  const flushBlock = async (ctrl: TransformStreamDefaultController<Uint8Array>) => {
+    inflight.push(compress(buf, fill));
+    buf = free.pop() ?? new Uint8Array(blockSize);
+    fill = 0;
+    // Back-pressure: never more than `concurrency` blocks compressing at once.
+    while (inflight.length >= concurrency) {
+      ctrl.enqueue(await inflight.shift()!);
+      emitted = true;
+    }
+  };
+  return new TransformStream<Uint8Array, Uint8Array>({
+    async transform(chunk, ctrl) {
+      let off = 0;
+      while (off < chunk.length) {
+        const n = Math.min(blockSize - fill, chunk.length - off);
+        buf.set(chunk.subarray(off, off + n), fill);
+        fill += n;
+        off += n;
+        if (fill === blockSize) await flushBlock(ctrl);
+      }
+    },
+    async flush(ctrl) {
+      // An empty input still yields one (empty) member/frame: a valid stream.
+      if (fill > 0 || (!emitted && inflight.length === 0)) await flushBlock(ctrl);
+      while (inflight.length) ctrl.enqueue(await inflight.shift()!);
+    },
+  });
+}
