@@ -55,6 +55,17 @@ export const RUNTIME_STORAGE: Record<CommitTarget["runtime"], string> = {
   containerd: "/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs",
 };
 
+/**
+ * The storage mount's propagation. Docker mounts each container's rootfs (`merged`) inside overlay2, so
+ * its unmounts must reach the committer's mount namespace (HostToContainer). containerd's overlayfs
+ * snapshotter keeps no mounts there (rootfs mounts live in the task bundle), and containerd's CRI refuses
+ * HostToContainer when the node's root mount is private: none.
+ */
+const STORAGE_PROPAGATION: Record<CommitTarget["runtime"], "HostToContainer" | undefined> = {
+  docker: "HostToContainer",
+  containerd: undefined,
+};
+
 const sha = (s: string, n: number) => createHash("sha256").update(s).digest("hex").slice(0, n);
 
 /** A label value (≤ 63 characters of [A-Za-z0-9._-], alphanumeric at both ends) standing for `value`. */
@@ -135,9 +146,13 @@ export function buildCommitterPod(input: CommitterPodInput): V1Pod {
   ];
   const mounts: NonNullable<NonNullable<V1Pod["spec"]>["containers"][number]["volumeMounts"]> = [
     { name: "runtime-socket", mountPath: socket.mountPath, readOnly: socket.readOnly },
-    // Same path as on the host (the runtime reports upper directories by their host path); host-to-container
-    // propagation so the runtime's unmounts of container rootfs under it reach this mount namespace too.
-    { name: "runtime-storage", mountPath: RUNTIME_STORAGE[target.runtime], readOnly: true, mountPropagation: "HostToContainer" },
+    // Same path as on the host: the runtime reports upper directories by their host path.
+    {
+      name: "runtime-storage",
+      mountPath: RUNTIME_STORAGE[target.runtime],
+      readOnly: true,
+      ...(STORAGE_PROPAGATION[target.runtime] ? { mountPropagation: STORAGE_PROPAGATION[target.runtime] } : {}),
+    },
     { name: "tmp", mountPath: "/tmp" },
   ];
   if (input.registrySecret) {
