@@ -16,7 +16,13 @@ import { parseArgs } from "node:util";
 import { dockerCli, need, sh, testRegistry } from "../tests/helpers/services.ts";
 import { COMMITTER, ensureCommitterBuilt } from "../tests/helpers/committer.ts";
 
-const { values } = parseArgs({ options: { mb: { type: "string", default: "240" }, rounds: { type: "string", default: "2" }, "no-containerd": { type: "boolean", default: false } } });
+const { values } = parseArgs({
+  options: {
+    mb: { type: "string", default: "240" },
+    rounds: { type: "string", default: "2" },
+    "no-containerd": { type: "boolean", default: false },
+  },
+});
 const WITH_CONTAINERD = !values["no-containerd"];
 const CTR_SOCK = process.env.SEELIE_TEST_CONTAINERD_SOCK || "/run/containerd/containerd.sock";
 const ctrArgs = (...a: string[]) => ["ctr", "--address", CTR_SOCK, "-n", "k8s.io", ...a];
@@ -77,7 +83,9 @@ async function main() {
   container = await docker("run", "-d", base, "sleep", "100000");
   const files = Math.round((MB * 1024) / 128);
   const rnd = Math.round(files * 0.6);
-  process.stderr.write(`[bench] writing ${MB} MB in ${files} files of 128 KiB (60% random, 40% base64 text) into ${container.slice(0, 12)}\n`);
+  process.stderr.write(
+    `[bench] writing ${MB} MB in ${files} files of 128 KiB (60% random, 40% base64 text) into ${container.slice(0, 12)}\n`,
+  );
   const fill = `mkdir -p /data/a /data/b /tmp/scratch
      i=0; while [ $i -lt ${rnd} ]; do head -c 131072 /dev/urandom > /data/a/r$i; i=$((i+1)); done
      i=0; while [ $i -lt ${files - rnd} ]; do head -c 98304 /dev/urandom | base64 > /data/b/t$i; i=$((i+1)); done
@@ -90,7 +98,7 @@ async function main() {
     process.stderr.write(`[bench] the same into containerd container ${cdContainer}\n`);
     await ok(ctrArgs("task", "exec", "--exec-id", `f${execN++}`, cdContainer, "sh", "-c", fill));
   }
-  const changeBytes = Number((await docker("exec", container, "sh", "-c", "du -sk /data | cut -f1"))) * 1024;
+  const changeBytes = Number(await docker("exec", container, "sh", "-c", "du -sk /data | cut -f1")) * 1024;
   const gz = await sh(["sh", "-c", `${dockerCli("exec", container, "tar", "-C", "/", "-cf", "-", "data").join(" ")} | gzip -6 | wc -c`]);
   const tarGzip = Number(gz.stdout.trim());
 
@@ -98,32 +106,84 @@ async function main() {
   for (let round = 1; round <= ROUNDS; round++) {
     await docker("exec", container, "sh", "-c", `date +%s%N > /data/marker; mkdir -p /tmp/scratch; echo s > /tmp/scratch/r${round}`);
     const img1 = `${reg.addr}/seelie-bench/committer:${tag}-${round}`;
-    const a = await timed([COMMITTER, "--container-id", `docker://${container}`, "--image", img1, "--docker-config", reg.dockerConfig, "-o", "json"]);
+    const a = await timed([
+      COMMITTER,
+      "--container-id",
+      `docker://${container}`,
+      "--image",
+      img1,
+      "--docker-config",
+      reg.dockerConfig,
+      "-o",
+      "json",
+    ]);
     if (a.code !== 0) throw new Error(`committer failed: ${a.stderr}`);
     const t = (JSON.parse(a.stdout) as { timings: Record<string, number> }).timings;
-    process.stderr.write(`[bench] committer steps: clean ${t.clean} ms, commit ${t.commit} ms, push ${t.push} ms, remove ${t.remove} ms, total ${t.total} ms\n`);
+    process.stderr.write(
+      `[bench] committer steps: clean ${t.clean} ms, commit ${t.commit} ms, push ${t.push} ms, remove ${t.remove} ms, total ${t.total} ms\n`,
+    );
     rows.push({ name: `committer (docker) #${round}`, ms: a.ms, rssKiB: a.rssKiB, layer: await topLayerSize(img1) });
 
     await docker("exec", container, "sh", "-c", `date +%s%N > /data/marker`);
     const img3 = `${reg.addr}/seelie-bench/committer-noclean:${tag}-${round}`;
-    const c = await timed([COMMITTER, "--container-id", `docker://${container}`, "--image", img3, "--no-clean", "--docker-config", reg.dockerConfig, "-o", "json"]);
+    const c = await timed([
+      COMMITTER,
+      "--container-id",
+      `docker://${container}`,
+      "--image",
+      img3,
+      "--no-clean",
+      "--docker-config",
+      reg.dockerConfig,
+      "-o",
+      "json",
+    ]);
     if (c.code !== 0) throw new Error(`committer --no-clean failed: ${c.stderr}`);
     rows.push({ name: `committer --no-clean (docker) #${round}`, ms: c.ms, rssKiB: c.rssKiB, layer: await topLayerSize(img3) });
 
     if (WITH_CONTAINERD) {
-      await ok(ctrArgs("task", "exec", "--exec-id", `m${execN++}`, cdContainer, "sh", "-c", `date +%s%N > /data/marker; mkdir -p /tmp/scratch; echo s > /tmp/scratch/r${round}`));
+      await ok(
+        ctrArgs(
+          "task",
+          "exec",
+          "--exec-id",
+          `m${execN++}`,
+          cdContainer,
+          "sh",
+          "-c",
+          `date +%s%N > /data/marker; mkdir -p /tmp/scratch; echo s > /tmp/scratch/r${round}`,
+        ),
+      );
       const img4 = `${reg.addr}/seelie-bench/committer-containerd:${tag}-${round}`;
-      const d = await timed([COMMITTER, "--container-id", `containerd://${cdContainer}`, "--image", img4, "--runtime-endpoint", `unix://${CTR_SOCK}`, "--docker-config", reg.dockerConfig, "-o", "json"]);
+      const d = await timed([
+        COMMITTER,
+        "--container-id",
+        `containerd://${cdContainer}`,
+        "--image",
+        img4,
+        "--runtime-endpoint",
+        `unix://${CTR_SOCK}`,
+        "--docker-config",
+        reg.dockerConfig,
+        "-o",
+        "json",
+      ]);
       if (d.code !== 0) throw new Error(`committer (containerd) failed: ${d.stderr}`);
       const td = (JSON.parse(d.stdout) as { timings: Record<string, number> }).timings;
-      process.stderr.write(`[bench] committer (containerd) steps: clean ${td.clean} ms, commit ${td.commit} ms, push ${td.push} ms, remove ${td.remove} ms, total ${td.total} ms\n`);
+      process.stderr.write(
+        `[bench] committer (containerd) steps: clean ${td.clean} ms, commit ${td.commit} ms, push ${td.push} ms, remove ${td.remove} ms, total ${td.total} ms\n`,
+      );
       rows.push({ name: `committer (containerd) #${round}`, ms: d.ms, rssKiB: d.rssKiB, layer: await topLayerSize(img4) });
     }
 
     await docker("exec", container, "sh", "-c", `date +%s%N > /data/marker`);
     const img2 = `${reg.addr}/seelie-bench/cli:${tag}-${round}`;
     cleanupImages.push(img2);
-    const b = await timed(["sh", "-c", `${dockerCli("commit", container, img2).join(" ")} >/dev/null && ${dockerCli("push", img2).join(" ")} >/dev/null && ${dockerCli("rmi", img2).join(" ")} >/dev/null`]);
+    const b = await timed([
+      "sh",
+      "-c",
+      `${dockerCli("commit", container, img2).join(" ")} >/dev/null && ${dockerCli("push", img2).join(" ")} >/dev/null && ${dockerCli("rmi", img2).join(" ")} >/dev/null`,
+    ]);
     if (b.code !== 0) throw new Error(`docker commit/push failed: ${b.stderr}`);
     rows.push({ name: `docker commit+push (CLI) #${round}`, ms: b.ms, layer: await topLayerSize(img2) });
   }
@@ -141,7 +201,9 @@ async function main() {
     "",
     line(["run", "wall", "peak RSS", "pushed top layer"]),
     line(["---", "---", "---", "---"]),
-    ...rows.map((r) => line([r.name, fmtMs(r.ms), r.rssKiB ? `${(r.rssKiB / 1024).toFixed(0)} MiB` : "-", `${(r.layer / 2 ** 20).toFixed(1)} MiB`])),
+    ...rows.map((r) =>
+      line([r.name, fmtMs(r.ms), r.rssKiB ? `${(r.rssKiB / 1024).toFixed(0)} MiB` : "-", `${(r.layer / 2 ** 20).toFixed(1)} MiB`]),
+    ),
     "",
     `wall-time ratio committer(docker) / docker CLI (mean of ${ROUNDS}): ${ratio.toFixed(2)}`,
     `wall-time ratio committer --no-clean (docker) / docker CLI (mean of ${ROUNDS}): ${ratioNoClean.toFixed(2)}`,

@@ -55,7 +55,15 @@ async function bench(mb: number) {
     const tChanges = performance.now() - t0;
     const timings: Record<string, number> = {};
     const t1 = performance.now();
-    const r = await ct.commit({ image: `${REG}/seelie-bench/ctrd-${mb}:${tag}`, push: true, auth, keepImage: false, pause: true, progress: () => {}, timings });
+    const r = await ct.commit({
+      image: `${REG}/seelie-bench/ctrd-${mb}:${tag}`,
+      push: true,
+      auth,
+      keepImage: false,
+      pause: true,
+      progress: () => {},
+      timings,
+    });
     const tCommit = performance.now() - t1;
     clearInterval(sampler);
 
@@ -96,9 +104,16 @@ async function bench(mb: number) {
     );
   } finally {
     ct.close();
-    await run(["sh", "-c", `ctr -n k8s.io task kill -s 9 ${id}; sleep 0.5; ctr -n k8s.io task rm -f ${id}; ctr -n k8s.io c rm ${id}`]).catch(() => undefined);
+    await run([
+      "sh",
+      "-c",
+      `ctr -n k8s.io task kill -s 9 ${id}; sleep 0.5; ctr -n k8s.io task rm -f ${id}; ctr -n k8s.io c rm ${id}`,
+    ]).catch(() => undefined);
   }
 }
 
-const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const sizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => n > 0);
 for (const mb of sizes.length ? sizes : [100, 300]) await bench(mb);

@@ -138,13 +138,17 @@ async function main() {
   process.stderr.write(`[bench] set-up took ${fmt(performance.now() - started)}\n`);
   let tarGzip = 0;
   if (dockerId) {
-    tarGzip = Number((await ok(["sh", "-c", `${dockerCli("exec", dockerId, "tar", "-C", "/", "-cf", "-", "data").join(" ")} | gzip -6 | wc -c`])).trim());
+    tarGzip = Number(
+      (await ok(["sh", "-c", `${dockerCli("exec", dockerId, "tar", "-C", "/", "-cf", "-", "data").join(" ")} | gzip -6 | wc -c`])).trim(),
+    );
   }
   const rows: Row[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     for (const run of RUNS) {
       const row = run === "cli" ? await cli(round) : await committer(run, round);
-      process.stderr.write(`[bench] ${run} #${round}: ${fmt(row.ms)}, paused ${fmt(row.pausedMs)}${row.rssKiB ? `, peak RSS ${(row.rssKiB / 1024).toFixed(0)} MiB` : ""}\n`);
+      process.stderr.write(
+        `[bench] ${run} #${round}: ${fmt(row.ms)}, paused ${fmt(row.pausedMs)}${row.rssKiB ? `, peak RSS ${(row.rssKiB / 1024).toFixed(0)} MiB` : ""}\n`,
+      );
       rows.push(row);
     }
   }
@@ -161,7 +165,15 @@ async function main() {
     line(["run", "round", "wall", "paused", "peak RSS", "pushed layer", "layer / tar|gzip"]),
     line(["---", "---", "---", "---", "---", "---", "---"]),
     ...rows.map((r) =>
-      line([r.run, String(r.round), fmt(r.ms), fmt(r.pausedMs), r.rssKiB ? `${(r.rssKiB / 1024).toFixed(0)} MiB` : "-", `${(r.layer / 2 ** 20).toFixed(1)} MiB`, tarGzip ? (r.layer / tarGzip).toFixed(3) : "-"]),
+      line([
+        r.run,
+        String(r.round),
+        fmt(r.ms),
+        fmt(r.pausedMs),
+        r.rssKiB ? `${(r.rssKiB / 1024).toFixed(0)} MiB` : "-",
+        `${(r.layer / 2 ** 20).toFixed(1)} MiB`,
+        tarGzip ? (r.layer / tarGzip).toFixed(3) : "-",
+      ]),
     ),
     "",
     line(["run", "mean wall", "ratio to docker commit && docker push", "mean paused"]),

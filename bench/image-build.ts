@@ -46,11 +46,31 @@ function makeContext(mb: number): string {
   return dir;
 }
 
-const seelieEnv = { SEELIE_REGISTRY_HOST: "127.0.0.1:5000", SEELIE_REPO: "bench", SEELIE_USERNAME: "bench", SEELIE_LOG_LEVEL: "1", HOME: tmpdir() };
+const seelieEnv = {
+  SEELIE_REGISTRY_HOST: "127.0.0.1:5000",
+  SEELIE_REPO: "bench",
+  SEELIE_USERNAME: "bench",
+  SEELIE_LOG_LEVEL: "1",
+  HOME: tmpdir(),
+};
 const seelieBuild = (ctx: string, tag: string, noCache: boolean) =>
-  run([process.execPath, join(ROOT, "bin/seelie.ts"), "image", "build", `--project_dir=${ctx}`, `--tag=${tag}`, "--repo_type=bench", ...(noCache ? ["--no-cache"] : [])], seelieEnv);
+  run(
+    [
+      process.execPath,
+      join(ROOT, "bin/seelie.ts"),
+      "image",
+      "build",
+      `--project_dir=${ctx}`,
+      `--tag=${tag}`,
+      "--repo_type=bench",
+      ...(noCache ? ["--no-cache"] : []),
+    ],
+    seelieEnv,
+  );
 const dockerBuild = (ctx: string, tag: string, noCache: boolean) =>
-  run([DOCKER, "build", "-q", ...(noCache ? ["--no-cache"] : []), "-t", `127.0.0.1:5000/bench/docker-bench:${tag}`, ctx], { DOCKER_BUILDKIT: "0" });
+  run([DOCKER, "build", "-q", ...(noCache ? ["--no-cache"] : []), "-t", `127.0.0.1:5000/bench/docker-bench:${tag}`, ctx], {
+    DOCKER_BUILDKIT: "0",
+  });
 
 const rows: string[][] = [];
 for (const mb of SIZES) {
@@ -75,11 +95,32 @@ for (const mb of SIZES) {
       }
       const sm = median(s.map((r) => r.ms));
       const dm = median(d.map((r) => r.ms));
-      rows.push([`${mb} MB / ${mb * FILES_PER_MB} files`, mode, sm.toFixed(0), dm.toFixed(0), (sm / dm).toFixed(2), (Math.max(...s.map((r) => r.maxRssBytes)) / 1048576).toFixed(0), (Math.max(...d.map((r) => r.maxRssBytes)) / 1048576).toFixed(0)]);
+      rows.push([
+        `${mb} MB / ${mb * FILES_PER_MB} files`,
+        mode,
+        sm.toFixed(0),
+        dm.toFixed(0),
+        (sm / dm).toFixed(2),
+        (Math.max(...s.map((r) => r.maxRssBytes)) / 1048576).toFixed(0),
+        (Math.max(...d.map((r) => r.maxRssBytes)) / 1048576).toFixed(0),
+      ]);
     }
   } finally {
     rmSync(ctx, { recursive: true, force: true });
-    Bun.spawnSync([DOCKER, "rmi", "-f", `127.0.0.1:5000/bench/bench-bench:cold${mb}`, `127.0.0.1:5000/bench/bench-bench:warm${mb}`, `127.0.0.1:5000/bench/bench-bench:w${mb}`, `127.0.0.1:5000/bench/docker-bench:cold${mb}`, `127.0.0.1:5000/bench/docker-bench:warm${mb}`, `127.0.0.1:5000/bench/docker-bench:w${mb}`], { stdout: "ignore", stderr: "ignore" });
+    Bun.spawnSync(
+      [
+        DOCKER,
+        "rmi",
+        "-f",
+        `127.0.0.1:5000/bench/bench-bench:cold${mb}`,
+        `127.0.0.1:5000/bench/bench-bench:warm${mb}`,
+        `127.0.0.1:5000/bench/bench-bench:w${mb}`,
+        `127.0.0.1:5000/bench/docker-bench:cold${mb}`,
+        `127.0.0.1:5000/bench/docker-bench:warm${mb}`,
+        `127.0.0.1:5000/bench/docker-bench:w${mb}`,
+      ],
+      { stdout: "ignore", stderr: "ignore" },
+    );
     Bun.spawnSync([DOCKER, "image", "prune", "-f"], { stdout: "ignore", stderr: "ignore" });
   }
 }
@@ -87,11 +128,23 @@ for (const mb of SIZES) {
 const header = ["context", "cache", "seelie ms", "docker build ms", "ratio", "seelie peak RSS MB", "docker CLI peak RSS MB"];
 const table = [header, ...rows];
 const widths = header.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
-console.log(`\nseelie image build vs docker build (classic builder, DOCKER_BUILDKIT=0), median of ${RUNS} runs, ${new Date().toISOString()}`);
+console.log(
+  `\nseelie image build vs docker build (classic builder, DOCKER_BUILDKIT=0), median of ${RUNS} runs, ${new Date().toISOString()}`,
+);
 for (const r of table) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join("  "));
 
 // Start-up: the time to first useful output for commands that touch no engine.
 const startup = (argv: string[]) => median(Array.from({ length: 10 }, () => run(argv, seelieEnv).ms));
 const help = startup([process.execPath, join(ROOT, "bin/seelie.ts"), "--help"]);
-const dry = startup([process.execPath, join(ROOT, "bin/seelie.ts"), "image", "build", `--project_dir=${join(ROOT, "examples/hello-training")}`, `--base_image=${BASE}`, "--tag=t", "--repo_type=bench", "--dry-run"]);
+const dry = startup([
+  process.execPath,
+  join(ROOT, "bin/seelie.ts"),
+  "image",
+  "build",
+  `--project_dir=${join(ROOT, "examples/hello-training")}`,
+  `--base_image=${BASE}`,
+  "--tag=t",
+  "--repo_type=bench",
+  "--dry-run",
+]);
 console.log(`\nstart-up (median of 10): seelie --help ${help.toFixed(0)} ms; seelie image build --dry-run ${dry.toFixed(0)} ms`);

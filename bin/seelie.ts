@@ -11,7 +11,11 @@ import { reportError, showUsage } from "./commands/_cli.ts";
 useLeanEngineModules();
 
 const main = defineCommand({
-  meta: { name: "seelie", version: pkg.version, description: "Build, commit and push images; submit and reproduce jobs on the seelie ML platform" },
+  meta: {
+    name: "seelie",
+    version: pkg.version,
+    description: "Build, commit and push images; submit and reproduce jobs on the seelie ML platform",
+  },
   subCommands: {
     image: () => import("./commands/image.ts").then((m) => m.default),
     submit: () => import("./commands/submit.ts").then((m) => m.default),

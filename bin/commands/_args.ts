@@ -24,7 +24,10 @@ export const targetImageArgs = { ...imageArg, ...tagArg, ...repoTypeArg } as con
 
 /** `--cluster`: the kubeconfig context (one spelling across commands). */
 export const clusterArg = {
-  cluster: { type: "string", description: "kubeconfig context (default: the current one; KUBECONFIG and ~/.kube/config are read as kubectl does)" },
+  cluster: {
+    type: "string",
+    description: "kubeconfig context (default: the current one; KUBECONFIG and ~/.kube/config are read as kubectl does)",
+  },
 } as const satisfies ArgsDef;
 
 /** `-n/--namespace`. */
@@ -34,7 +37,10 @@ export const namespaceArg = {
 
 /** `--registry_secret`: an existing kubernetes.io/dockerconfigjson Secret. */
 export const registrySecretArg = {
-  registry_secret: { type: "string", description: "an existing kubernetes.io/dockerconfigjson Secret with the push (and pull) credentials" },
+  registry_secret: {
+    type: "string",
+    description: "an existing kubernetes.io/dockerconfigjson Secret with the push (and pull) credentials",
+  },
 } as const satisfies ArgsDef;
 
 /** `--host_network`: run the Pod in the node's network. */
@@ -48,7 +54,10 @@ export const hostNetworkArg = {
 
 /** `--timeout DURATION` (e.g. 30m, 1h30m; a bare number is seconds), parsed by lib/util/duration.ts. */
 export function timeoutArg(description: string): { timeout: { type: "string"; description: string } };
-export function timeoutArg(description: string, defaultValue: string): { timeout: { type: "string"; description: string; default: string } };
+export function timeoutArg(
+  description: string,
+  defaultValue: string,
+): { timeout: { type: "string"; description: string; default: string } };
 export function timeoutArg(description: string, defaultValue?: string): ArgsDef {
   return { timeout: defaultValue === undefined ? { type: "string", description } : { type: "string", description, default: defaultValue } };
 }

@@ -121,7 +121,12 @@ export function runPrepare(
   io: { env: Record<string, string | undefined> },
 ): { document: PrepareBuildResult; text: string } {
   const cfg = loadConfig({ env: io.env });
-  const result = prepareBuild({ ...opts, outDir: opts.outDir || undefined, allowedBaseImages: cfg.allowedBaseImages, notice: (m) => log.warn(m) });
+  const result = prepareBuild({
+    ...opts,
+    outDir: opts.outDir || undefined,
+    allowedBaseImages: cfg.allowedBaseImages,
+    notice: (m) => log.warn(m),
+  });
   const wrote = result.written.length ? `; wrote ${result.written.join(", ")} into ${opts.outDir}` : "";
   log.info(
     `project ${result.projectDir} is ready for ${result.tool}: ${result.generated ? "generated Dockerfile" : "project Dockerfile"}, base ${result.baseImages.join(", ")}${wrote}`,

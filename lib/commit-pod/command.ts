@@ -42,9 +42,14 @@ export interface ImageCommitOutput {
 /** The context and the flag that named it (for messages): `--cluster`, or `--context` as first released. */
 function kubeContext(opts: Pick<ImageCommitOptions, "cluster" | "context">): { context?: string; flag: string } {
   if (opts.cluster !== undefined && opts.context !== undefined && opts.cluster !== opts.context) {
-    throw new UsageError(`--cluster "${opts.cluster}" and --context "${opts.context}" disagree`, "give one of them: --context is the old spelling of --cluster");
+    throw new UsageError(
+      `--cluster "${opts.cluster}" and --context "${opts.context}" disagree`,
+      "give one of them: --context is the old spelling of --cluster",
+    );
   }
-  return opts.cluster === undefined && opts.context !== undefined ? { context: opts.context, flag: "--context" } : { context: opts.cluster, flag: "--cluster" };
+  return opts.cluster === undefined && opts.context !== undefined
+    ? { context: opts.context, flag: "--context" }
+    : { context: opts.cluster, flag: "--cluster" };
 }
 
 /** Runs `seelie image commit --pod` and returns its result. */

@@ -123,7 +123,9 @@ async function perRunSecret(
   const registry = parseImageRef(opts.image).domain;
   const auth = await deps.resolveAuth(registry);
   if (!auth) {
-    log.warn(`no credentials for ${registry} found: the committer will push anonymously (pass --registry_secret, or docker login ${registry})`);
+    log.warn(
+      `no credentials for ${registry} found: the committer will push anonymously (pass --registry_secret, or docker login ${registry})`,
+    );
     return {};
   }
   const secret = buildRegistrySecret(name, cns, committerLabels(target, opts.image), auth);
@@ -142,7 +144,15 @@ async function perRunSecret(
 async function runCommitter(
   opts: CommitPodOptions,
   deps: CommitPodDeps,
-  run: { target: CommitTarget; name: string; socket: SocketMount; registrySecret?: string; perRunSecret?: string; deadline: number; t0: number },
+  run: {
+    target: CommitTarget;
+    name: string;
+    socket: SocketMount;
+    registrySecret?: string;
+    perRunSecret?: string;
+    deadline: number;
+    t0: number;
+  },
 ): Promise<CommitPodResult> {
   const { core } = deps.kube;
   const { target, name } = run;

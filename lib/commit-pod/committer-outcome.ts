@@ -10,18 +10,31 @@ import { containerStatus } from "../kube/pod-state.ts";
 export function podOutcome(
   pod: V1Pod,
   logText: string,
-  ctx: { target: CommitTarget; opts: { committerNamespace: string; committerImage: string; keepPod: boolean }; name: string; podStart: number; t0: number },
+  ctx: {
+    target: CommitTarget;
+    opts: { committerNamespace: string; committerImage: string; keepPod: boolean };
+    name: string;
+    podStart: number;
+    t0: number;
+  },
 ): CommitPodResult {
   const { target, opts, name } = ctx;
   const term = containerStatus(pod, COMMITTER_CONTAINER)?.state?.terminated;
   const out = parseCommitterOutput(term?.message, logText);
   const where = `the committer on node ${target.node}`;
   if (!term) {
-    const why = pod.status?.reason === "DeadlineExceeded" ? "it ran longer than its activeDeadlineSeconds" : `${pod.status?.reason ?? "no reason given"}${pod.status?.message ? `: ${pod.status.message}` : ""}`;
-    throw new SeelieError(`${where} did not finish: pod ${opts.committerNamespace}/${name} is ${pod.status?.phase} (${why})`, { hint: "raise --timeout, or run again with --keep-pod and kubectl describe the pod" });
+    const why =
+      pod.status?.reason === "DeadlineExceeded"
+        ? "it ran longer than its activeDeadlineSeconds"
+        : `${pod.status?.reason ?? "no reason given"}${pod.status?.message ? `: ${pod.status.message}` : ""}`;
+    throw new SeelieError(`${where} did not finish: pod ${opts.committerNamespace}/${name} is ${pod.status?.phase} (${why})`, {
+      hint: "raise --timeout, or run again with --keep-pod and kubectl describe the pod",
+    });
   }
   if (term.exitCode !== 0) {
-    const err = isCommitterError(out) ? out.error : errorFromLog(logText) ?? (term.message ? { message: term.message.trim().split("\n").at(-1) ?? "" } : undefined);
+    const err = isCommitterError(out)
+      ? out.error
+      : (errorFromLog(logText) ?? (term.message ? { message: term.message.trim().split("\n").at(-1) ?? "" } : undefined));
     const oom = term.reason === "OOMKilled" ? " (out of memory: the pod's limit is 1Gi)" : "";
     throw new SeelieError(`${where} failed (exit code ${term.exitCode}${oom}): ${err?.message || term.reason || "no message"}`, {
       hint: err?.hint ?? "see the committer's log above; --keep-pod keeps the pod for kubectl logs/describe",

@@ -44,7 +44,6 @@ export const REGISTRY_AUTH_DIR = "/var/run/seelie/registry";
 const DOCKER_CONFIG_KEY = ".dockerconfigjson";
 export const TERMINATION_LOG = "/dev/termination-log";
 
-
 /**
  * Where each runtime keeps its containers' overlay upper directories (the default data roots), mounted
  * read-only so the committer can read a container's changes directly (lib/commit/upper-dir.ts); on a
@@ -123,7 +122,14 @@ export interface CommitterPodInput {
 /** The committer's command line (no secret in it: the credentials are a mounted file). */
 function committerArgs(input: CommitterPodInput): string[] {
   const { target } = input;
-  const args = ["--container-id", `${target.runtime}://${target.containerId}`, "--image", input.image, "--runtime-endpoint", input.socket.endpoint];
+  const args = [
+    "--container-id",
+    `${target.runtime}://${target.containerId}`,
+    "--image",
+    input.image,
+    "--runtime-endpoint",
+    input.socket.endpoint,
+  ];
   if (target.runtime === "containerd") args.push("--namespace", input.containerdNamespace ?? "k8s.io");
   if (input.registrySecret) args.push("--docker-config", `${REGISTRY_AUTH_DIR}/${DOCKER_CONFIG_KEY}`);
   if (!input.clean) args.push("--no-clean");
@@ -156,7 +162,10 @@ export function buildCommitterPod(input: CommitterPodInput): V1Pod {
     { name: "tmp", mountPath: "/tmp" },
   ];
   if (input.registrySecret) {
-    volumes.push({ name: "registry-auth", secret: { secretName: input.registrySecret, items: [{ key: DOCKER_CONFIG_KEY, path: DOCKER_CONFIG_KEY }], defaultMode: 0o400 } });
+    volumes.push({
+      name: "registry-auth",
+      secret: { secretName: input.registrySecret, items: [{ key: DOCKER_CONFIG_KEY, path: DOCKER_CONFIG_KEY }], defaultMode: 0o400 },
+    });
     mounts.push({ name: "registry-auth", mountPath: REGISTRY_AUTH_DIR, readOnly: true });
   }
   const annotations: Record<string, string> = {
@@ -249,6 +258,8 @@ export function buildRegistrySecret(podName: string, namespace: string, labels: 
 }
 
 /** The merge patch that makes the Secret owned by the Pod. */
-export function ownerPatch(pod: { name: string; uid: string }): { metadata: { ownerReferences: { apiVersion: string; kind: string; name: string; uid: string }[] } } {
+export function ownerPatch(pod: { name: string; uid: string }): {
+  metadata: { ownerReferences: { apiVersion: string; kind: string; name: string; uid: string }[] };
+} {
   return { metadata: { ownerReferences: [{ apiVersion: "v1", kind: "Pod", name: pod.name, uid: pod.uid }] } };
 }

@@ -50,7 +50,10 @@ export function trailingJson(log: string): string | undefined {
 }
 
 /** The committer's result or error, from the termination message, else from the end of the log. */
-export function parseCommitterOutput(terminationMessage: string | undefined, log: string): CommitterResult | { error: CommitterError } | undefined {
+export function parseCommitterOutput(
+  terminationMessage: string | undefined,
+  log: string,
+): CommitterResult | { error: CommitterError } | undefined {
   const fromMessage = terminationMessage ? parseDoc(terminationMessage.trim()) : undefined;
   if (fromMessage) return fromMessage;
   const t = trailingJson(log);
@@ -69,7 +72,10 @@ const ERROR_LINE = /^\s*(?:\[error\]|ERROR\b|✖)/i;
  * for the message when there is no error document.
  */
 export function errorFromLog(log: string): CommitterError | undefined {
-  const lines = log.split("\n").map((l) => l.trimEnd()).filter(Boolean);
+  const lines = log
+    .split("\n")
+    .map((l) => l.trimEnd())
+    .filter(Boolean);
   let idx = -1;
   for (let i = lines.length - 1; i >= 0; i--) {
     if (ERROR_LINE.test(lines[i]!)) {
@@ -81,7 +87,9 @@ export function errorFromLog(log: string): CommitterError | undefined {
     const last = lines.at(-1);
     return last ? { message: last.trim() } : undefined;
   }
-  const message = lines[idx]!.replace(ERROR_LINE, "").replace(/^\s*:?\s*/, "").trim();
+  const message = lines[idx]!.replace(ERROR_LINE, "")
+    .replace(/^\s*:?\s*/, "")
+    .trim();
   const hintLine = lines.slice(idx + 1).find((l) => /hint:/i.test(l));
   const hint = hintLine?.replace(/^.*?hint:\s*/i, "").trim();
   return { message, hint };
@@ -172,7 +180,9 @@ function bytes(n: number | undefined): string {
 export function formatCommitResult(r: CommitPodResult): string {
   const c = r.cleanup;
   const cleanup = !c ? "-" : c.skipped ? `skipped${c.reason ? ` (${c.reason})` : ""}` : `${c.files ?? 0} files, ${bytes(c.bytes)} removed`;
-  const t = Object.entries(r.timings).map(([k, v]) => `${k} ${v.toFixed(1)}s`).join(", ");
+  const t = Object.entries(r.timings)
+    .map(([k, v]) => `${k} ${v.toFixed(1)}s`)
+    .join(", ");
   const rows: [string, string][] = [
     ["image", r.image],
     ["digest", r.digest],

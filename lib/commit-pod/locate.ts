@@ -27,7 +27,10 @@ export interface CommitTarget {
 /** Splits a status `containerID` (`containerd://ID`, `docker://ID`) into runtime and id. */
 export function parseContainerId(value: string, where = "containerID"): { runtime: RuntimeName; id: string } {
   const m = /^([a-z0-9-]+):\/\/([A-Za-z0-9._-]+)$/.exec(value);
-  if (!m) throw new SeelieError(`${where} "${value}" is not of the form runtime://id`, { hint: "is the kubelet reporting container ids? check kubectl get pod -o yaml" });
+  if (!m)
+    throw new SeelieError(`${where} "${value}" is not of the form runtime://id`, {
+      hint: "is the kubelet reporting container ids? check kubectl get pod -o yaml",
+    });
   const runtime = m[1]!;
   if (runtime !== "containerd" && runtime !== "docker") {
     throw new SeelieError(`${where} uses the runtime "${runtime}", which the committer cannot commit`, {
@@ -60,7 +63,10 @@ export function chooseContainer(pod: V1Pod, name?: string): string {
     );
   }
   if (regular.length === 0) throw new SeelieError(`pod ${podName} has no containers`);
-  throw new UsageError(`pod ${podName} has ${regular.length} containers: ${regular.join(", ")}`, `choose the one to commit with -c NAME (e.g. -c ${regular[0]})`);
+  throw new UsageError(
+    `pod ${podName} has ${regular.length} containers: ${regular.join(", ")}`,
+    `choose the one to commit with -c NAME (e.g. -c ${regular[0]})`,
+  );
 }
 
 /** Checks that the chosen container runs on a node and returns what the committer Pod needs. */
@@ -72,19 +78,32 @@ export function targetFromPod(pod: V1Pod, name?: string): CommitTarget {
   const node = pod.spec?.nodeName;
   const phase = pod.status?.phase ?? "Unknown";
   if (!node) {
-    throw new SeelieError(`${where} is ${phase} and not scheduled to a node yet`, { hint: `wait until it runs (kubectl get pod -n ${namespace} ${podName}), then commit again` });
+    throw new SeelieError(`${where} is ${phase} and not scheduled to a node yet`, {
+      hint: `wait until it runs (kubectl get pod -n ${namespace} ${podName}), then commit again`,
+    });
   }
-  const statuses = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.ephemeralContainerStatuses ?? [])];
+  const statuses = [
+    ...(pod.status?.containerStatuses ?? []),
+    ...(pod.status?.initContainerStatuses ?? []),
+    ...(pod.status?.ephemeralContainerStatuses ?? []),
+  ];
   const st = statuses.find((s) => s.name === container);
   if (!st?.state?.running) {
     const waiting = st?.state?.waiting;
     const term = st?.state?.terminated;
-    const state = waiting ? `waiting (${waiting.reason ?? "unknown reason"})` : term ? `terminated (${term.reason ?? `exit code ${term.exitCode}`})` : phase === "Running" ? "not started" : phase;
+    const state = waiting
+      ? `waiting (${waiting.reason ?? "unknown reason"})`
+      : term
+        ? `terminated (${term.reason ?? `exit code ${term.exitCode}`})`
+        : phase === "Running"
+          ? "not started"
+          : phase;
     throw new SeelieError(`container "${container}" of ${where} is not running: ${state}`, {
       hint: "only a running container can be committed; start the pod again (its changes live only as long as the container)",
     });
   }
-  if (!st.containerID) throw new SeelieError(`container "${container}" of ${where} reports no containerID yet`, { hint: "try again in a few seconds" });
+  if (!st.containerID)
+    throw new SeelieError(`container "${container}" of ${where} reports no containerID yet`, { hint: "try again in a few seconds" });
   const { runtime, id } = parseContainerId(st.containerID, `the containerID of "${container}" in ${where}`);
   return { namespace, pod: podName, container, node, runtime, containerId: id, image: st.image };
 }
@@ -96,7 +115,11 @@ export async function findTarget(core: CoreV1Api, namespace: string, pod: string
     p = await core.readNamespacedPod({ namespace, name: pod });
   } catch (err) {
     const e = kubeError(err);
-    if (e.code === 404) throw new UsageError(`pod "${pod}" not found in namespace "${namespace}"`, "check the name and -n NAMESPACE (kubectl get pods -n NAMESPACE)");
+    if (e.code === 404)
+      throw new UsageError(
+        `pod "${pod}" not found in namespace "${namespace}"`,
+        "check the name and -n NAMESPACE (kubectl get pods -n NAMESPACE)",
+      );
     throw kubeFailure(`read pod ${namespace}/${pod}`, err, { rbac: COMMIT_RBAC });
   }
   return targetFromPod(p, container);

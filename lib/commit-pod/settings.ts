@@ -41,7 +41,10 @@ export function clusterCommitSettings(
     nsSource = `clusters.${context}.committerNamespace`;
   }
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(committerNamespace) || committerNamespace.length > 63) {
-    throw new UsageError(`the committer namespace "${committerNamespace}" (${nsSource}) is not a valid namespace name`, "set committer.namespace to a DNS label, e.g. seelie-system");
+    throw new UsageError(
+      `the committer namespace "${committerNamespace}" (${nsSource}) is not a valid namespace name`,
+      "set committer.namespace to a DNS label, e.g. seelie-system",
+    );
   }
   return { committerNamespace, runtimeSocket, sources: { committerNamespace: nsSource, runtimeSocket: socketSource } };
 }
@@ -52,23 +55,45 @@ export function commitTargetImage(
   cfg: Pick<SeelieConfig, "registryHost" | "repo" | "username">,
 ): string {
   if (flags.image && (flags.tag || flags.repoType)) {
-    throw new UsageError("give either --image or --tag/--repo_type, not both", "--image names the whole reference; --tag/--repo_type build the platform's name");
+    throw new UsageError(
+      "give either --image or --tag/--repo_type, not both",
+      "--image names the whole reference; --tag/--repo_type build the platform's name",
+    );
   }
   if (flags.image) {
     const ref = parseImageRef(flags.image, "--image");
-    if (ref.digest) throw new UsageError(`--image "${flags.image}" has a digest`, "a commit makes a new image: give a tag, e.g. --image registry.example.com/team/env:v2");
+    if (ref.digest)
+      throw new UsageError(
+        `--image "${flags.image}" has a digest`,
+        "a commit makes a new image: give a tag, e.g. --image registry.example.com/team/env:v2",
+      );
     return formatImageRef(ref);
   }
   if (!flags.tag && !flags.repoType) {
-    throw new UsageError("no target image", "pass --image REF, or --tag and --repo_type for the platform's name {registry}/{repo}/{user}-{repo_type}:{tag}");
+    throw new UsageError(
+      "no target image",
+      "pass --image REF, or --tag and --repo_type for the platform's name {registry}/{repo}/{user}-{repo_type}:{tag}",
+    );
   }
-  return platformImageName({ registryHost: cfg.registryHost, repo: cfg.repo, username: cfg.username, repoType: flags.repoType ?? "", tag: flags.tag ?? "" });
+  return platformImageName({
+    registryHost: cfg.registryHost,
+    repo: cfg.repo,
+    username: cfg.username,
+    repoType: flags.repoType ?? "",
+    tag: flags.tag ?? "",
+  });
 }
 
 /** Checks the names given on the command line that end up in the committer Pod. */
 export function checkCommitNames(flags: { registrySecret?: string; committerImage: string }): void {
-  if (flags.registrySecret !== undefined && (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(flags.registrySecret) || flags.registrySecret.length > 253)) {
-    throw new UsageError(`--registry_secret "${flags.registrySecret}" is not a valid Secret name`, "give the name of a kubernetes.io/dockerconfigjson Secret in the committer namespace");
+  if (
+    flags.registrySecret !== undefined &&
+    (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(flags.registrySecret) || flags.registrySecret.length > 253)
+  ) {
+    throw new UsageError(
+      `--registry_secret "${flags.registrySecret}" is not a valid Secret name`,
+      "give the name of a kubernetes.io/dockerconfigjson Secret in the committer namespace",
+    );
   }
   parseImageRef(flags.committerImage, "committer image (--committer_image, SEELIE_COMMITTER_IMAGE or committer.image)");
 }

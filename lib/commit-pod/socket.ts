@@ -36,9 +36,13 @@ export interface SocketMount {
 export function normaliseSocketPath(value: string, what = "--runtime_socket"): string {
   const p = value.replace(/^unix:\/\//, "");
   if (!isAbsolute(p) || p.endsWith("/")) {
-    throw new UsageError(`${what} "${value}" is not an absolute path to a socket on the node`, "e.g. --runtime_socket /run/k3s/containerd/containerd.sock");
+    throw new UsageError(
+      `${what} "${value}" is not an absolute path to a socket on the node`,
+      "e.g. --runtime_socket /run/k3s/containerd/containerd.sock",
+    );
   }
-  if (p.split("/").includes("..")) throw new UsageError(`${what} "${value}" must not contain ".."`, "give the socket's real path on the node");
+  if (p.split("/").includes(".."))
+    throw new UsageError(`${what} "${value}" must not contain ".."`, "give the socket's real path on the node");
   return normalize(p);
 }
 

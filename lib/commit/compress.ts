@@ -22,7 +22,8 @@ export function parseCompression(kind: string | undefined, level: string | numbe
   const [lo, hi] = LEVELS[k];
   if (level === undefined || level === "") return { kind: k, level: DEFAULT_LEVEL[k] };
   const n = Number(level);
-  if (!Number.isInteger(n) || n < lo || n > hi) throw new UsageError(`--compression-level ${level} is out of range for ${k}`, `use a whole number from ${lo} to ${hi}`);
+  if (!Number.isInteger(n) || n < lo || n > hi)
+    throw new UsageError(`--compression-level ${level} is out of range for ${k}`, `use a whole number from ${lo} to ${hi}`);
   return { kind: k, level: n };
 }
 
@@ -69,7 +70,12 @@ async function gzipBlock(block: Uint8Array, level: number): Promise<Uint8Array> 
     if (end >= block.length) break;
   }
   const members = await Promise.all(
-    runs.map((r) => new Promise<Uint8Array>((resolve, reject) => gzip(block.subarray(r.start, r.end), { level: r.level }, (err, out) => (err ? reject(err) : resolve(out))))),
+    runs.map(
+      (r) =>
+        new Promise<Uint8Array>((resolve, reject) =>
+          gzip(block.subarray(r.start, r.end), { level: r.level }, (err, out) => (err ? reject(err) : resolve(out))),
+        ),
+    ),
   );
   if (members.length === 1) return members[0]!;
   return new Uint8Array(Buffer.concat(members));
@@ -85,7 +91,9 @@ const compressBlock: Record<Compression, (block: Uint8Array, level: number) => P
  * blocks are reused once compressed, so what it holds is bounded: `concurrency + 1` input blocks
  * and the compressed blocks waiting to be read (at most `concurrency`).
  */
-export function parallelCompress(opts: { kind?: Compression; blockSize?: number; concurrency?: number; level?: number } = {}): TransformStream<Uint8Array, Uint8Array> {
+export function parallelCompress(
+  opts: { kind?: Compression; blockSize?: number; concurrency?: number; level?: number } = {},
+): TransformStream<Uint8Array, Uint8Array> {
   const kind = opts.kind ?? "gzip";
   const blockSize = opts.blockSize ?? 2 * 1024 * 1024;
   const concurrency = Math.max(1, opts.concurrency ?? availableParallelism());

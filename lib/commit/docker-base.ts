@@ -10,7 +10,15 @@ import { parseImageRef } from "../image/ref.ts";
 import type { ProgressSink } from "../log.ts";
 import { RegistryClient } from "../registry/distribution.ts";
 import { registryApiHost, type AuthResolver } from "../containerd/base-image.ts";
-import { isIndexMediaType, MEDIA, pickPlatformManifest, type ImageConfig, type ImageIndex, type ImageManifest, type OciDescriptor } from "../containerd/image-builders.ts";
+import {
+  isIndexMediaType,
+  MEDIA,
+  pickPlatformManifest,
+  type ImageConfig,
+  type ImageIndex,
+  type ImageManifest,
+  type OciDescriptor,
+} from "../containerd/image-builders.ts";
 import type { Compression } from "./compress.ts";
 import type { CommitBase } from "./push-image.ts";
 import { uploadNewLayer } from "./push-image.ts";
@@ -22,14 +30,25 @@ const dec = new TextDecoder();
 export async function dockerBaseFromRegistry(
   docker: Docker,
   imageId: string,
-  opts: { resolveAuth?: AuthResolver; signal?: AbortSignal; progress: ProgressSink; registryOptions?: { attempts?: number; backoffMs?: number } },
+  opts: {
+    resolveAuth?: AuthResolver;
+    signal?: AbortSignal;
+    progress: ProgressSink;
+    registryOptions?: { attempts?: number; backoffMs?: number };
+  },
 ): Promise<CommitBase | undefined> {
   const info = await docker.getImage(imageId).inspect();
   for (const rd of info.RepoDigests ?? []) {
     try {
       const ref = parseImageRef(rd, "RepoDigest");
       if (!ref.digest) continue;
-      const reg = new RegistryClient({ registry: registryApiHost(ref.domain), auth: await opts.resolveAuth?.(ref.domain), signal: opts.signal, attempts: 1, ...opts.registryOptions });
+      const reg = new RegistryClient({
+        registry: registryApiHost(ref.domain),
+        auth: await opts.resolveAuth?.(ref.domain),
+        signal: opts.signal,
+        attempts: 1,
+        ...opts.registryOptions,
+      });
       let m = await reg.getManifest(ref.path, ref.digest);
       let doc = JSON.parse(dec.decode(m.bytes)) as ImageManifest | ImageIndex;
       if (isIndexMediaType(m.mediaType) || "manifests" in doc) {
@@ -38,7 +57,9 @@ export async function dockerBaseFromRegistry(
       }
       const manifest = doc as ImageManifest;
       if (manifest.config?.digest !== info.Id) continue;
-      const config = JSON.parse(dec.decode(new Uint8Array(await new Response(await reg.getBlob(ref.path, manifest.config.digest)).arrayBuffer()))) as ImageConfig;
+      const config = JSON.parse(
+        dec.decode(new Uint8Array(await new Response(await reg.getBlob(ref.path, manifest.config.digest)).arrayBuffer())),
+      ) as ImageConfig;
       return { ref, manifest, config };
     } catch (err) {
       opts.progress(`base image ${rd}: ${errorMessage(err)}; its layers will be uploaded from this node`);
@@ -68,11 +89,16 @@ export async function uploadDockerBase(
     imageId,
     async (layer) => {
       let used = false;
-      const up = await uploadNewLayer(registry, repo, () => {
-        if (used) throw new SeelieError("a docker save stream cannot be read twice");
-        used = true;
-        return layer;
-      }, compression);
+      const up = await uploadNewLayer(
+        registry,
+        repo,
+        () => {
+          if (used) throw new SeelieError("a docker save stream cannot be read twice");
+          used = true;
+          return layer;
+        },
+        compression,
+      );
       byDiff.set(up.diffId, { mediaType, digest: up.digest, size: up.size });
     },
     opts.signal,
@@ -80,8 +106,19 @@ export async function uploadDockerBase(
   const config = JSON.parse(dec.decode(configBytes)) as ImageConfig;
   const layers = (config.rootfs?.diff_ids ?? []).map((d) => {
     const l = byDiff.get(d);
-    if (!l) throw new SeelieError(`docker save of ${imageId} lacks the layer ${d}`, { hint: "push the base image to a registry and pull it from there" });
+    if (!l)
+      throw new SeelieError(`docker save of ${imageId} lacks the layer ${d}`, {
+        hint: "push the base image to a registry and pull it from there",
+      });
     return l;
   });
-  return { manifest: { schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: MEDIA.ociConfig, digest: imageId, size: configBytes.length }, layers }, config };
+  return {
+    manifest: {
+      schemaVersion: 2,
+      mediaType: MEDIA.ociManifest,
+      config: { mediaType: MEDIA.ociConfig, digest: imageId, size: configBytes.length },
+      layers,
+    },
+    config,
+  };
 }

@@ -51,20 +51,28 @@ async function timed<T>(timings: Record<string, number>, name: string, fn: () =>
 }
 
 /** Commits and pushes; see the file comment. The local image made by the API path is always removed. */
-export async function commitDockerContainer(ctx: DockerCommitContext, opts: Parameters<RuntimeContainer["commit"]>[0]): Promise<CommitResult> {
+export async function commitDockerContainer(
+  ctx: DockerCommitContext,
+  opts: Parameters<RuntimeContainer["commit"]>[0],
+): Promise<CommitResult> {
   const { info, docker, progress, signal, timings } = { ...ctx, ...opts };
   const target = parseImageRef(opts.image);
   const image = formatImageRef(target);
   const compression = opts.compression ?? { kind: "gzip" as const, level: DEFAULT_LEVEL.gzip };
   const upper = opts.layerSource === "api" ? undefined : dockerUpperDir(info, ctx.hostPrefix);
   if (opts.layerSource === "upperdir" && !upper) {
-    throw new UpperDirUnusable(`container ${info.Id.slice(0, 12)} is on the storage driver "${info.GraphDriver?.Name}", which has no upper directory`, {
-      hint: "use --layer-source api (or auto) with this storage driver",
-    });
+    throw new UpperDirUnusable(
+      `container ${info.Id.slice(0, 12)} is on the storage driver "${info.GraphDriver?.Name}", which has no upper directory`,
+      {
+        hint: "use --layer-source api (or auto) with this storage driver",
+      },
+    );
   }
   const registry = new RegistryClient({ registry: registryApiHost(target.domain), auth: opts.auth, signal, ...ctx.registryOptions });
   const started = performance.now();
-  let base = await timed(timings, "base_image", () => dockerBaseFromRegistry(docker, info.Image, { resolveAuth: ctx.resolveAuth, signal, progress, registryOptions: ctx.registryOptions }));
+  let base = await timed(timings, "base_image", () =>
+    dockerBaseFromRegistry(docker, info.Image, { resolveAuth: ctx.resolveAuth, signal, progress, registryOptions: ctx.registryOptions }),
+  );
 
   let walk: UpperWalk | undefined;
   if (upper) {
@@ -89,7 +97,11 @@ export async function commitDockerContainer(ctx: DockerCommitContext, opts: Para
       const t0 = performance.now();
       try {
         // Not aborted mid-way: dockerd would finish the commit anyway and leave an image behind.
-        const res = (await docker.getContainer(info.Id).commit({ repo: repositoryOf(target), tag: target.tag ?? "latest", pause: opts.pause, comment: "seelie-committer" })) as { Id: string };
+        const res = (await docker
+          .getContainer(info.Id)
+          .commit({ repo: repositoryOf(target), tag: target.tag ?? "latest", pause: opts.pause, comment: "seelie-committer" })) as {
+          Id: string;
+        };
         const layers = (await docker.getImage(res.Id).inspect()).RootFS?.Layers ?? [];
         committed = { id: res.Id, topDiffId: layers.at(-1) ?? "" };
       } catch (err) {
@@ -103,7 +115,9 @@ export async function commitDockerContainer(ctx: DockerCommitContext, opts: Para
       if (opts.pause) timings.paused = timings.commit_api;
     }
     if (signal?.aborted) throw new InterruptedError("commit");
-    base ??= await timed(timings, "base_upload", () => uploadDockerBase(ctx.socket, info.Image, registry, target.path, compression, { progress, signal }));
+    base ??= await timed(timings, "base_upload", () =>
+      uploadDockerBase(ctx.socket, info.Image, registry, target.path, compression, { progress, signal }),
+    );
 
     const changed = new Set<string>();
     const w = walk;
@@ -112,17 +126,38 @@ export async function commitDockerContainer(ctx: DockerCommitContext, opts: Para
     progress(`compressing (${compression.kind}) and uploading the new layer`);
     const layer = await timed(timings, "compress_upload", () => uploadNewLayer(registry, target.path, open, compression));
     if (c && layer.diffId !== c.topDiffId) {
-      throw new SeelieError(`the layer read from docker save (${layer.diffId}) is not the committed one (${c.topDiffId})`, { hint: "use --layer-source upperdir, or report the Docker version" });
+      throw new SeelieError(`the layer read from docker save (${layer.diffId}) is not the committed one (${c.topDiffId})`, {
+        hint: "use --layer-source upperdir, or report the Docker version",
+      });
     }
-    if (changed.size) log.warn(`changed while being read (committed as read, after the pause): ${[...changed].slice(0, 20).join(", ")}${changed.size > 20 ? " …" : ""}`);
+    if (changed.size)
+      log.warn(
+        `changed while being read (committed as read, after the pause): ${[...changed].slice(0, 20).join(", ")}${changed.size > 20 ? " …" : ""}`,
+      );
     progress(`new layer ${layer.digest} (${layer.size} bytes, ${layer.rawSize} uncompressed)`);
     const built = buildCommittedImage(base, layer, { comment: `committed from container ${info.Id}`, compression: compression.kind });
     const report = await timed(timings, "push", () =>
-      pushCommittedImage({ target, registry, manifest: built.manifest, manifestBytes: built.manifestBytes, configBytes: built.configBytes, base: base!, resolveAuth: ctx.resolveAuth, progress, signal }),
+      pushCommittedImage({
+        target,
+        registry,
+        manifest: built.manifest,
+        manifestBytes: built.manifestBytes,
+        configBytes: built.configBytes,
+        base: base!,
+        resolveAuth: ctx.resolveAuth,
+        progress,
+        signal,
+      }),
     );
     if (opts.keepImage) await keepLocally(docker, image, opts, progress);
     timings.commit = Math.round(performance.now() - started) - (timings.push ?? 0);
-    return { image, digest: report.digest, size: built.manifest.layers.reduce((n, l) => n + l.size, 0), layers: built.manifest.layers.length, layerSource: walk ? "upperdir" : "api" };
+    return {
+      image,
+      digest: report.digest,
+      size: built.manifest.layers.reduce((n, l) => n + l.size, 0),
+      layers: built.manifest.layers.length,
+      layerSource: walk ? "upperdir" : "api",
+    };
   } finally {
     if (committed) {
       const t = performance.now();
@@ -133,11 +168,18 @@ export async function commitDockerContainer(ctx: DockerCommitContext, opts: Para
 }
 
 /** `--keep-image` with a push: the pushed image is pulled, so the node holds exactly what was pushed. */
-async function keepLocally(docker: Docker, image: string, opts: Parameters<RuntimeContainer["commit"]>[0], progress: (l: string) => void): Promise<void> {
+async function keepLocally(
+  docker: Docker,
+  image: string,
+  opts: Parameters<RuntimeContainer["commit"]>[0],
+  progress: (l: string) => void,
+): Promise<void> {
   const authconfig = opts.auth ? toEngineAuth(opts.auth) : undefined;
   try {
     const stream = (await docker.pull(image, { authconfig })) as NodeJS.ReadableStream;
-    await new Promise<void>((resolve, reject) => docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())),
+    );
     progress(`kept ${image} on the node`);
   } catch (err) {
     log.warn(`pushed, but could not pull ${image} back to keep it on the node: ${errorMessage(err)}`);

@@ -130,12 +130,17 @@ export async function dockerSave(socket: string, image: string, signal?: AbortSi
   } catch (err) {
     throw new SeelieError(`Docker at ${socket}: saving image ${image} failed: ${errorMessage(err)}`, { hint: "check dockerd is running" });
   }
-  if (!res.ok || !res.body) throw new SeelieError(`Docker at ${socket}: saving image ${image} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+  if (!res.ok || !res.body)
+    throw new SeelieError(`Docker at ${socket}: saving image ${image} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
   return res.body;
 }
 
 /** Which entries of a save are layer tars, and whether one is the top layer (diff_id `topDiffId`). */
-function layerMatcher(): { see: (e: SaveEntry, json?: Uint8Array) => void; isLayer: (name: string) => boolean; isTop: (name: string, topDiffId: string) => boolean } {
+function layerMatcher(): {
+  see: (e: SaveEntry, json?: Uint8Array) => void;
+  isLayer: (name: string) => boolean;
+  isTop: (name: string, topDiffId: string) => boolean;
+} {
   let topDir: string | undefined;
   return {
     see(e, json) {
@@ -150,7 +155,8 @@ function layerMatcher(): { see: (e: SaveEntry, json?: Uint8Array) => void; isLay
       }
     },
     isLayer: (name) => /^[0-9a-f]{64}\/layer\.tar$/.test(name) || /^blobs\/sha256\/[0-9a-f]{64}$/.test(name),
-    isTop: (name, top) => name === `blobs/sha256/${top.replace(/^sha256:/, "")}` || (topDir !== undefined && name === `${topDir}/layer.tar`),
+    isTop: (name, top) =>
+      name === `blobs/sha256/${top.replace(/^sha256:/, "")}` || (topDir !== undefined && name === `${topDir}/layer.tar`),
   };
 }
 
@@ -158,7 +164,12 @@ function layerMatcher(): { see: (e: SaveEntry, json?: Uint8Array) => void; isLay
  * The uncompressed top layer (diff_id `topDiffId`) of image `image`, read out of a `docker save`.
  * The rest of the save is cancelled once the layer has been read.
  */
-export async function savedTopLayer(socket: string, image: string, topDiffId: string, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+export async function savedTopLayer(
+  socket: string,
+  image: string,
+  topDiffId: string,
+  signal?: AbortSignal,
+): Promise<ReadableStream<Uint8Array>> {
   const it = tarStreamEntries(await dockerSave(socket, image, signal));
   const match = layerMatcher();
   for (;;) {
@@ -188,7 +199,9 @@ export async function savedTopLayer(socket: string, image: string, topDiffId: st
       { highWaterMark: 0 },
     );
   }
-  throw new SeelieError(`docker save of ${image} holds no layer ${topDiffId}`, { hint: "use --layer-source upperdir, or report the Docker version" });
+  throw new SeelieError(`docker save of ${image} holds no layer ${topDiffId}`, {
+    hint: "use --layer-source upperdir, or report the Docker version",
+  });
 }
 
 /**

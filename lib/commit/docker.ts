@@ -38,7 +38,10 @@ export async function findDockerContainer(
     info = await docker.getContainer(id).inspect();
   } catch (err) {
     if (statusCode(err) === 404) {
-      throw new UsageError(`container "${id}" not found on Docker at ${opts.endpoint}`, "check the ID with 'docker ps' (or the pod's containerStatuses[].containerID) and the runtime endpoint");
+      throw new UsageError(
+        `container "${id}" not found on Docker at ${opts.endpoint}`,
+        "check the ID with 'docker ps' (or the pod's containerStatuses[].containerID) and the runtime endpoint",
+      );
     }
     throw new SeelieError(`Docker at ${opts.endpoint}: cannot inspect container "${id}": ${errorMessage(err)}`, {
       hint: "check that dockerd is running and that the socket is mounted into this pod",
@@ -75,7 +78,11 @@ export class DockerContainer implements RuntimeContainer {
   /** Runs argv as root in the container (like `docker exec -u 0`), collecting stdout and stderr. */
   async exec(argv: string[], signal?: AbortSignal): Promise<ExecResult> {
     const ex = await this.container.exec({ Cmd: argv, AttachStdout: true, AttachStderr: true, User: "0", Tty: false });
-    const stream = (await ex.start({ hijack: false, stdin: false, abortSignal: signal } as Docker.ExecStartOptions)) as NodeJS.ReadableStream;
+    const stream = (await ex.start({
+      hijack: false,
+      stdin: false,
+      abortSignal: signal,
+    } as Docker.ExecStartOptions)) as NodeJS.ReadableStream;
     const out = new PassThrough();
     const err = new PassThrough();
     const outChunks: Buffer[] = [];
@@ -90,7 +97,11 @@ export class DockerContainer implements RuntimeContainer {
     });
     if (signal?.aborted) throw new InterruptedError("exec");
     const info = await ex.inspect();
-    return { exitCode: info.ExitCode ?? -1, stdout: Buffer.concat(outChunks).toString("utf8"), stderr: Buffer.concat(errChunks).toString("utf8") };
+    return {
+      exitCode: info.ExitCode ?? -1,
+      stdout: Buffer.concat(outChunks).toString("utf8"),
+      stderr: Buffer.concat(errChunks).toString("utf8"),
+    };
   }
 
   /** `GET /containers/{id}/changes`: the container's writable layer. */

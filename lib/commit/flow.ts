@@ -119,27 +119,55 @@ export function defaultCommitDeps(findContainerd?: ContainerdFinder): CommitDeps
 /** The target image: `--image`, or the platform name from `--tag`/`--repo_type` and the config. */
 export function resolveTargetImage(opts: CommitContainerOptions, deps: Pick<CommitDeps, "env" | "home">): string {
   if (opts.image) {
-    if (opts.tag || opts.repoType) throw new UsageError("--image and --tag/--repo_type both given", "pass either --image REF or --tag T --repo_type R");
+    if (opts.tag || opts.repoType)
+      throw new UsageError("--image and --tag/--repo_type both given", "pass either --image REF or --tag T --repo_type R");
     return formatImageRef(parseImageRef(opts.image, "--image"));
   }
-  if (!opts.tag && !opts.repoType) throw new UsageError("no target image", "pass --image REF, or --tag T --repo_type R (with the registry host, repo and username from the config)");
-  const cfg = loadConfig({ env: deps.env, home: deps.home, flags: { registryHost: opts.registryHost, repo: opts.repo, username: opts.username } });
-  return platformImageName({ registryHost: cfg.registryHost, repo: cfg.repo, username: cfg.username, repoType: opts.repoType ?? "", tag: opts.tag ?? "" });
+  if (!opts.tag && !opts.repoType)
+    throw new UsageError(
+      "no target image",
+      "pass --image REF, or --tag T --repo_type R (with the registry host, repo and username from the config)",
+    );
+  const cfg = loadConfig({
+    env: deps.env,
+    home: deps.home,
+    flags: { registryHost: opts.registryHost, repo: opts.repo, username: opts.username },
+  });
+  return platformImageName({
+    registryHost: cfg.registryHost,
+    repo: cfg.repo,
+    username: cfg.username,
+    repoType: opts.repoType ?? "",
+    tag: opts.tag ?? "",
+  });
 }
 
-async function registryAuth(image: string, opts: CommitContainerOptions, deps: CommitDeps, progress: (l: string) => void): Promise<RegistryAuth | undefined> {
+async function registryAuth(
+  image: string,
+  opts: CommitContainerOptions,
+  deps: CommitDeps,
+  progress: (l: string) => void,
+): Promise<RegistryAuth | undefined> {
   const registry = parseImageRef(image).domain;
   const path = dockerConfigPath(opts.dockerConfig, deps.isDirectory, deps.env, deps.home);
   const cfg = readDockerConfigFile(path);
   if (opts.dockerConfig && !deps.isDirectory(opts.dockerConfig) && !cfg) {
-    throw new UsageError(`--docker-config ${opts.dockerConfig} does not exist`, "pass the mounted secret's .dockerconfigjson file or a directory with config.json");
+    throw new UsageError(
+      `--docker-config ${opts.dockerConfig} does not exist`,
+      "pass the mounted secret's .dockerconfigjson file or a directory with config.json",
+    );
   }
   const auth = cfg ? await authFromDockerConfig(cfg, registry, path) : undefined;
   progress(auth ? `credentials for ${registry} from ${auth.source}` : `no credentials for ${registry} in ${path}; pushing anonymously`);
   return auth;
 }
 
-async function findContainer(target: { runtime: RuntimeName; id: string }, socket: string, opts: CommitContainerOptions, deps: CommitDeps): Promise<RuntimeContainer> {
+async function findContainer(
+  target: { runtime: RuntimeName; id: string },
+  socket: string,
+  opts: CommitContainerOptions,
+  deps: CommitDeps,
+): Promise<RuntimeContainer> {
   const path = dockerConfigPath(opts.dockerConfig, deps.isDirectory, deps.env, deps.home);
   const resolveAuth = async (registry: string) => {
     const cfg = readDockerConfigFile(path);
@@ -159,7 +187,10 @@ async function findContainer(target: { runtime: RuntimeName; id: string }, socke
     return findDockerContainer(docker, target.id, { endpoint: socket, retry: deps.retry, hostPrefix: opts.hostPrefix, resolveAuth });
   }
   if (!deps.findContainerd) {
-    throw new SeelieError("the containerd runtime is not available in this build", { hint: "use a docker:// container, or a build of seelie-committer with the containerd client", exitCode: 2 });
+    throw new SeelieError("the containerd runtime is not available in this build", {
+      hint: "use a docker:// container, or a build of seelie-committer with the containerd client",
+      exitCode: 2,
+    });
   }
   return deps.findContainerd({
     socketPath: socket,
@@ -210,7 +241,14 @@ export async function commitContainer(opts: CommitContainerOptions, deps: Commit
   }
 }
 
-async function commitFound(c: RuntimeContainer, runtime: RuntimeName, image: string, auth: RegistryAuth | undefined, opts: CommitContainerOptions, t0: number): Promise<CommitReport> {
+async function commitFound(
+  c: RuntimeContainer,
+  runtime: RuntimeName,
+  image: string,
+  auth: RegistryAuth | undefined,
+  opts: CommitContainerOptions,
+  t0: number,
+): Promise<CommitReport> {
   const progress = opts.progress ?? (() => {});
   const signal = opts.signal;
   const timings = { clean: 0, commit: 0, push: 0, remove: 0, total: 0, paused: 0 };
@@ -239,7 +277,7 @@ async function commitFound(c: RuntimeContainer, runtime: RuntimeName, image: str
 
   const pause = opts.pause && c.running && !c.paused;
   const stepTimes: Record<string, number> = {};
-  let result;
+  let result: Awaited<ReturnType<typeof c.commit>>;
   try {
     result = await c.commit({
       image,

@@ -88,7 +88,14 @@ export function buildCommittedImage(
   base: CommitBase,
   layer: { digest: string; size: number; diffId: string },
   opts: { comment: string; compression: Compression; created?: string },
-): { config: ImageConfig; configBytes: Uint8Array; configDigest: string; manifest: ImageManifest; manifestBytes: Uint8Array; manifestDigest: string } {
+): {
+  config: ImageConfig;
+  configBytes: Uint8Array;
+  configDigest: string;
+  manifest: ImageManifest;
+  manifestBytes: Uint8Array;
+  manifestDigest: string;
+} {
   const config = buildCommitConfig(base.config, layer.diffId, { created: opts.created ?? new Date().toISOString(), comment: opts.comment });
   const configBytes = jsonBytes(config);
   const configDigest = sha256Digest(configBytes);
@@ -143,15 +150,23 @@ export async function pushCommittedImage(opts: {
       continue;
     }
     if (!baseRef || !isBase) {
-      throw new SeelieError(`layer ${d} of ${target.path} is neither in the registry nor held on this node`, { hint: "the base image's layers are gone; pull the base image again" });
+      throw new SeelieError(`layer ${d} of ${target.path} is neither in the registry nor held on this node`, {
+        hint: "the base image's layers are gone; pull the base image again",
+      });
     }
     baseRegistry ??= sameRegistry
       ? registry
-      : new RegistryClient({ registry: registryApiHost(baseRef.domain), auth: await opts.resolveAuth?.(baseRef.domain), signal: opts.signal });
+      : new RegistryClient({
+          registry: registryApiHost(baseRef.domain),
+          auth: await opts.resolveAuth?.(baseRef.domain),
+          signal: opts.signal,
+        });
     const from = baseRegistry;
     progress(`layer ${short(d)}: copying ${layer.size} bytes from ${from.registry}/${baseRef.path}`);
     // Paced: a base layer can be hundreds of MB of short-lived fetch buffers.
-    await registry.uploadBlob(repo, { digest: d, size: layer.size }, async () => (await from.getBlob(baseRef.path, d)).pipeThrough(gcPaced()));
+    await registry.uploadBlob(repo, { digest: d, size: layer.size }, async () =>
+      (await from.getBlob(baseRef.path, d)).pipeThrough(gcPaced()),
+    );
     report.copied++;
     report.bytesSent += layer.size;
   }
@@ -161,7 +176,12 @@ export async function pushCommittedImage(opts: {
     report.bytesSent += cfg.size;
   }
   const reference = target.tag ?? "latest";
-  report.digest = await registry.putManifest(repo, reference, manifest.mediaType ?? "application/vnd.oci.image.manifest.v1+json", opts.manifestBytes);
+  report.digest = await registry.putManifest(
+    repo,
+    reference,
+    manifest.mediaType ?? "application/vnd.oci.image.manifest.v1+json",
+    opts.manifestBytes,
+  );
   progress(`pushed ${registry.registry}/${repo}:${reference}@${report.digest}`);
   return report;
 }

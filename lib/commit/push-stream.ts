@@ -45,8 +45,10 @@ export function pushProgressLine(e: PushEvent): string | undefined {
   return e.id ? `push: ${e.id}: ${e.status}` : `push: ${e.status}`;
 }
 
-const PERMANENT = /unauthorized|authentication required|no basic auth|denied|forbidden|name unknown|manifest invalid|blob unknown to registry|invalid reference|repository name must|no such image|does not exist/i;
-const TRANSIENT = /connection refused|connection reset|broken pipe|EOF|i\/o timeout|timeout|timed out|temporar|503|502|504|500 internal|bad gateway|service unavailable|gateway|too many requests|429|no route to host|ECONNRE|ECONNREFUSED|ETIMEDOUT|socket hang up|unexpected end|retry/i;
+const PERMANENT =
+  /unauthorized|authentication required|no basic auth|denied|forbidden|name unknown|manifest invalid|blob unknown to registry|invalid reference|repository name must|no such image|does not exist/i;
+const TRANSIENT =
+  /connection refused|connection reset|broken pipe|EOF|i\/o timeout|timeout|timed out|temporar|503|502|504|500 internal|bad gateway|service unavailable|gateway|too many requests|429|no route to host|ECONNRE|ECONNREFUSED|ETIMEDOUT|socket hang up|unexpected end|retry/i;
 
 /** True when a push failure is likely to go away if tried again (network, 5xx, 429); false for auth and bad names. */
 export function isTransientPushError(message: string): boolean {

@@ -34,10 +34,13 @@ function putString(b: Uint8Array, off: number, len: number, s: Uint8Array): void
 }
 
 function putOctal(b: Uint8Array, off: number, len: number, n: number): void {
-  const s = Math.floor(n).toString(8).padStart(len - 1, "0");
+  const s = Math.floor(n)
+    .toString(8)
+    .padStart(len - 1, "0");
   putString(b, off, len, enc.encode(s));
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ustar fields take ASCII without NUL; control characters are fine there
 const isAscii = (s: string) => /^[\x01-\x7f]*$/.test(s);
 
 /** `LEN key=value\n` where LEN counts the whole record in bytes. */
@@ -53,7 +56,19 @@ function paxRecord(key: string, value: Uint8Array): Uint8Array {
   return out;
 }
 
-function ustar(h: { name: Uint8Array; prefix?: Uint8Array; type: string; mode: number; uid: number; gid: number; size: number; mtime: number; linkname?: Uint8Array; devmajor?: number; devminor?: number }): Uint8Array {
+function ustar(h: {
+  name: Uint8Array;
+  prefix?: Uint8Array;
+  type: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: number;
+  linkname?: Uint8Array;
+  devmajor?: number;
+  devminor?: number;
+}): Uint8Array {
   const b = new Uint8Array(512);
   putString(b, 0, 100, h.name);
   putOctal(b, 100, 8, h.mode);
@@ -71,7 +86,7 @@ function ustar(h: { name: Uint8Array; prefix?: Uint8Array; type: string; mode: n
   if (h.prefix) putString(b, 345, 155, h.prefix);
   let sum = 0;
   for (const x of b) sum += x;
-  putString(b, 148, 7, enc.encode(sum.toString(8).padStart(6, "0") + "\0"));
+  putString(b, 148, 7, enc.encode(`${sum.toString(8).padStart(6, "0")}\0`));
   return b;
 }
 
@@ -114,7 +129,15 @@ export function tarHeader(h: TarHeader): Uint8Array {
   if (records.length === 0) return main;
   const paxLen = records.reduce((n, r) => n + r.length, 0);
   const base = h.name.replace(/\/$/, "").split("/").pop() ?? "";
-  const paxHead = ustar({ name: enc.encode(`PaxHeaders.0/${base}`.slice(0, 99)), type: "x", mode: 0o644, uid: 0, gid: 0, size: paxLen, mtime: h.mtime });
+  const paxHead = ustar({
+    name: enc.encode(`PaxHeaders.0/${base}`.slice(0, 99)),
+    type: "x",
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    size: paxLen,
+    mtime: h.mtime,
+  });
   const padded = Math.ceil(paxLen / 512) * 512;
   const out = new Uint8Array(512 + padded + 512);
   out.set(paxHead, 0);

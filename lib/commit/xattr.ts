@@ -23,7 +23,9 @@ function libc(): Lib {
     lib = l.symbols as unknown as Lib;
     return lib;
   } catch (err) {
-    throw new SeelieError(`cannot load libc to read extended attributes: ${errorMessage(err)}`, { hint: "the committer needs a glibc-based image" });
+    throw new SeelieError(`cannot load libc to read extended attributes: ${errorMessage(err)}`, {
+      hint: "the committer needs a glibc-based image",
+    });
   }
 }
 

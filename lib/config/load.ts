@@ -69,7 +69,10 @@ export function readConfigFile(path: string): Record<string, unknown> {
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
-    throw new UsageError(`cannot read the config file ${path}: ${errorMessage(err)}`, "check its permissions, or point SEELIE_CONFIG elsewhere");
+    throw new UsageError(
+      `cannot read the config file ${path}: ${errorMessage(err)}`,
+      "check its permissions, or point SEELIE_CONFIG elsewhere",
+    );
   }
   let doc: unknown;
   try {
@@ -129,9 +132,18 @@ function scalarReader(inputs: ConfigInputs, env: Record<string, string | undefin
   };
 }
 
-function readAllowedBaseImages(env: Record<string, string | undefined>, f: ConfigFile, registryHost: string): { list: string[]; source: ValueSource } {
+function readAllowedBaseImages(
+  env: Record<string, string | undefined>,
+  f: ConfigFile,
+  registryHost: string,
+): { list: string[]; source: ValueSource } {
   if (env.SEELIE_ALLOWED_BASE_IMAGES) {
-    return { list: env.SEELIE_ALLOWED_BASE_IMAGES.split(",").map((s) => s.trim()).filter(Boolean), source: "env" };
+    return {
+      list: env.SEELIE_ALLOWED_BASE_IMAGES.split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+      source: "env",
+    };
   }
   const raw = f.doc.allowedBaseImages;
   if (Array.isArray(raw)) return { list: raw.map((v, i) => str(v, `allowedBaseImages[${i}]`, f.path) ?? ""), source: "file" };
@@ -164,7 +176,8 @@ function readRegions(f: ConfigFile): Record<string, RegionConfig> {
   for (const [name, r] of Object.entries(raw as Record<string, unknown>)) {
     const where = `regions.${name}`;
     const endpoint = fileString(f, r, "endpoint", `${where}.endpoint`);
-    if (!endpoint) throw new UsageError(`${f.path}: ${where}.endpoint is missing`, "give the region's Podman service URL, e.g. tcp://10.0.0.5:8888");
+    if (!endpoint)
+      throw new UsageError(`${f.path}: ${where}.endpoint is missing`, "give the region's Podman service URL, e.g. tcp://10.0.0.5:8888");
     regions[name] = {
       endpoint,
       proxy: fileString(f, r, "proxy", `${where}.proxy`),

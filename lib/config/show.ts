@@ -26,17 +26,28 @@ export function showConfig(inputs: ConfigInputs): { text: string; json: Record<s
   const regions = Object.fromEntries(
     Object.entries(c.regions).map(([name, r]) => [
       name,
-      { endpoint: redactUrl(r.endpoint), proxy: r.proxy ? redactUrl(r.proxy) : "", proxyUsername: r.proxyUsername ?? "", proxyPassword: mask(r.proxyPassword) },
+      {
+        endpoint: redactUrl(r.endpoint),
+        proxy: r.proxy ? redactUrl(r.proxy) : "",
+        proxyUsername: r.proxyUsername ?? "",
+        proxyPassword: mask(r.proxyPassword),
+      },
     ]),
   );
   for (const [name, r] of Object.entries(regions)) {
-    rows.push([`regions.${name}`, `${r.endpoint} via ${r.proxy || "direct"}${r.proxyUsername ? ` as ${r.proxyUsername}` : ""}${r.proxyPassword ? " (password set)" : ""}`, "file"]);
+    rows.push([
+      `regions.${name}`,
+      `${r.endpoint} via ${r.proxy || "direct"}${r.proxyUsername ? ` as ${r.proxyUsername}` : ""}${r.proxyPassword ? " (password set)" : ""}`,
+      "file",
+    ]);
   }
   for (const cr of c.credentials) rows.push([`credentials.${cr.registry}`, `${cr.username} / ${mask(cr.password)}`, "file"]);
   const width = Math.max(...rows.map((r) => r[0].length));
   const text = rows.map(([k, v, s]) => `${k.padEnd(width)}  ${v || "-"}  (${s})`).join("\n");
   const json = {
-    values: Object.fromEntries(rows.filter((r) => !r[0].startsWith("regions.") && !r[0].startsWith("credentials.")).map(([k, v, s]) => [k, { value: v, source: s }])),
+    values: Object.fromEntries(
+      rows.filter((r) => !r[0].startsWith("regions.") && !r[0].startsWith("credentials.")).map(([k, v, s]) => [k, { value: v, source: s }]),
+    ),
     regions,
     credentials: c.credentials.map((cr) => ({ registry: cr.registry, username: cr.username, password: mask(cr.password) })),
   };

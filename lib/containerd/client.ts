@@ -43,7 +43,7 @@ export interface ContainerdClient {
 
 /** Fails early, with the right hint, when the socket is missing, not a socket, or not accessible. */
 function checkSocket(socketPath: string): void {
-  let st;
+  let st: ReturnType<typeof statSync>;
   try {
     st = statSync(socketPath);
   } catch (err) {

@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import type { CommitResult } from "../commit/runtime.ts";
 import type { RegistryAuth } from "../registry/credentials.ts";
 import { RegistryClient } from "../registry/distribution.ts";
-import { InterruptedError, SeelieError } from "../errors.ts";
+import { InterruptedError } from "../errors.ts";
 import { log, type ProgressSink } from "../log.ts";
 import { formatImageRef, parseImageRef } from "../image/ref.ts";
 import type { Container } from "../../proto/gen/containerd/services/containers/v1/containers_pb.ts";
@@ -125,7 +125,9 @@ export async function commitContainer(c: ContainerdClient, container: Container,
       });
     }
     const pausing = opts.pause && opts.shouldPause;
-    progress(`reading container ${container.id}'s changes ${upper ? `from ${upper}` : "with the diff service"}${pausing ? " (paused)" : ""}`);
+    progress(
+      `reading container ${container.id}'s changes ${upper ? `from ${upper}` : "with the diff service"}${pausing ? " (paused)" : ""}`,
+    );
     let walk: UpperWalk | undefined;
     let raw: { digest: string; size: number } | undefined;
     await timed(timings, "diff", async () => {
@@ -174,16 +176,26 @@ export async function commitContainer(c: ContainerdClient, container: Container,
         const id = () => (diffId ??= h.digest());
         // The label is read when the write commits, after the whole layer went through the hash.
         const labels = Object.defineProperty({} as Record<string, string>, UNCOMPRESSED_LABEL, { get: id, enumerable: true });
-        const stored = await writeContent(c, open().pipeThrough(h.stream).pipeThrough(parallelCompress(compression)), { ref: `seelie-layer-${leaseId}`, labels, call });
+        const stored = await writeContent(c, open().pipeThrough(h.stream).pipeThrough(parallelCompress(compression)), {
+          ref: `seelie-layer-${leaseId}`,
+          labels,
+          call,
+        });
         return { ...stored, diffId: id() };
       });
     }
-    if (changed.size) log.warn(`changed while being read (committed as read, after the pause): ${[...changed].slice(0, 20).join(", ")}${changed.size > 20 ? " …" : ""}`);
+    if (changed.size)
+      log.warn(
+        `changed while being read (committed as read, after the pause): ${[...changed].slice(0, 20).join(", ")}${changed.size > 20 ? " …" : ""}`,
+      );
     checkAbort(signal, "commit");
     progress(`new layer ${layer.digest} (${layer.size} bytes)`);
 
     const { manifest, manifestBytes, configBytes } = await timed(timings, "image", async () => {
-      const built = buildCommittedImage(base, layer, { comment: `committed from container ${container.id}`, compression: compression.kind });
+      const built = buildCommittedImage(base, layer, {
+        comment: `committed from container ${container.id}`,
+        compression: compression.kind,
+      });
       const { configBytes, configDigest, manifest, manifestBytes, manifestDigest } = built;
       await writeContent(c, configBytes, { ref: `seelie-config-${leaseId}`, digest: configDigest, size: configBytes.length, call });
       await writeContent(c, manifestBytes, {
@@ -196,7 +208,12 @@ export async function commitContainer(c: ContainerdClient, container: Container,
       const image = {
         name,
         labels: { ...CRI_MANAGED_LABEL },
-        target: { mediaType: manifest.mediaType ?? MEDIA.ociManifest, digest: manifestDigest, size: BigInt(manifestBytes.length), annotations: {} },
+        target: {
+          mediaType: manifest.mediaType ?? MEDIA.ociManifest,
+          digest: manifestDigest,
+          size: BigInt(manifestBytes.length),
+          annotations: {},
+        },
       };
       const criBefore = await imageTarget(c, configDigest);
       try {
@@ -226,17 +243,31 @@ export async function commitContainer(c: ContainerdClient, container: Container,
       );
       digest = report.digest;
     }
-    return { image: name, digest, size: manifest.layers.reduce((n, l) => n + l.size, 0), layers: manifest.layers.length, layerSource: walk ? "upperdir" : "api" };
+    return {
+      image: name,
+      digest,
+      size: manifest.layers.reduce((n, l) => n + l.size, 0),
+      layers: manifest.layers.length,
+      layerSource: walk ? "upperdir" : "api",
+    };
   } finally {
     await timed(timings, "cleanup", async () => {
       if (imageCreated && !opts.keepImage) {
-        await c.images.delete({ name, sync: false }).catch((err) => log.warn(`could not delete the local image ${name}: ${containerdError(err, c.socketPath, "delete image").message}`));
+        await c.images
+          .delete({ name, sync: false })
+          .catch((err) =>
+            log.warn(`could not delete the local image ${name}: ${containerdError(err, c.socketPath, "delete image").message}`),
+          );
         if (criIdName) await deleteCriIdReference(c, criIdName, criTarget);
       }
       // sync: GC runs before Delete returns, so nothing the lease held survives this call.
-      await c.leases.delete({ id: leaseId, sync: true }).catch((err) =>
-        log.warn(`could not delete the lease ${leaseId} (containerd's GC reclaims it within an hour): ${containerdError(err, c.socketPath, "delete lease").message}`),
-      );
+      await c.leases
+        .delete({ id: leaseId, sync: true })
+        .catch((err) =>
+          log.warn(
+            `could not delete the lease ${leaseId} (containerd's GC reclaims it within an hour): ${containerdError(err, c.socketPath, "delete lease").message}`,
+          ),
+        );
     });
     timings.commit_total = Math.round(performance.now() - started);
   }

@@ -45,7 +45,9 @@ export interface ContainerdRuntimeContainer extends RuntimeContainer {
   close(): void;
 }
 
-function parseSpec(container: Container): { process?: { env?: string[] } & Record<string, unknown>; annotations?: Record<string, string> } | undefined {
+function parseSpec(
+  container: Container,
+): { process?: { env?: string[] } & Record<string, unknown>; annotations?: Record<string, string> } | undefined {
   const v = container.spec?.value;
   if (!v || v.length === 0) return undefined;
   try {
@@ -56,7 +58,10 @@ function parseSpec(container: Container): { process?: { env?: string[] } & Recor
 }
 
 /** The paths a layer's entries change (a path seen twice: modified wins). */
-function changesOf(entries: Iterable<{ name: string; type: string; size: number; linkname?: string }>, existed: ((path: string) => boolean) | undefined): ChangedPath[] {
+function changesOf(
+  entries: Iterable<{ name: string; type: string; size: number; linkname?: string }>,
+  existed: ((path: string) => boolean) | undefined,
+): ChangedPath[] {
   const byPath = new Map<string, ChangedPath>();
   for (const entry of entries) {
     const ch = entryChange({ ...entry, linkname: entry.linkname ?? "" }, existed);
@@ -119,7 +124,9 @@ export async function findContainerdContainer(opts: FindContainerdContainerOptio
 
     async exec(argv: string[], signal?: AbortSignal): Promise<ExecResult> {
       if (!self.running) {
-        throw new SeelieError(`container ${id} is not running, so nothing can be run in it`, { hint: "start it, or commit it without the clean-up" });
+        throw new SeelieError(`container ${id} is not running, so nothing can be run in it`, {
+          hint: "start it, or commit it without the clean-up",
+        });
       }
       if (self.paused) {
         throw new SeelieError(`container ${id} is paused, so nothing can run in it`, {
@@ -141,7 +148,10 @@ export async function findContainerdContainer(opts: FindContainerdContainerOptio
       }
       const leaseId = `seelie-changes-${randomBytes(6).toString("hex")}`;
       await c.leases
-        .create({ id: leaseId, labels: { "containerd.io/gc.expire": new Date(Date.now() + 600_000).toISOString(), [LEASE_CONTAINER_LABEL]: id } })
+        .create({
+          id: leaseId,
+          labels: { "containerd.io/gc.expire": new Date(Date.now() + 600_000).toISOString(), [LEASE_CONTAINER_LABEL]: id },
+        })
         .catch((err) => {
           throw containerdError(err, c.socketPath, "create lease");
         });

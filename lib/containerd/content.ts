@@ -36,7 +36,12 @@ export async function contentInfo(c: ContainerdClient, digest: string, call?: Ca
  * paces garbage collection by the bytes read (`gcPacer`): this stream drives the whole
  * read → gzip → upload pipeline, whose buffers are otherwise collected too late.
  */
-export function contentStream(c: ContainerdClient, digest: string, signal?: AbortSignal, windowBytes = 8 * 1024 * 1024): ReadableStream<Uint8Array> {
+export function contentStream(
+  c: ContainerdClient,
+  digest: string,
+  signal?: AbortSignal,
+  windowBytes = 8 * 1024 * 1024,
+): ReadableStream<Uint8Array> {
   const collect = gcPacer();
   let it: AsyncIterator<{ data: Uint8Array }> | undefined;
   let offset = 0;
@@ -146,11 +151,24 @@ export async function writeContent(
             const end = pos + BigInt(piece.length);
             if (end > start) {
               const data = start > pos ? piece.subarray(Number(start - pos)) : piece;
-              yield create(WriteContentRequestSchema, { ...base, expected, action: WriteAction.WRITE, offset: end - BigInt(data.length), data });
+              yield create(WriteContentRequestSchema, {
+                ...base,
+                expected,
+                action: WriteAction.WRITE,
+                offset: end - BigInt(data.length),
+                data,
+              });
             }
             pos = end;
           }
-          if (eof) yield create(WriteContentRequestSchema, { ...base, expected, action: WriteAction.COMMIT, offset: pos, labels: opts.labels ?? {} });
+          if (eof)
+            yield create(WriteContentRequestSchema, {
+              ...base,
+              expected,
+              action: WriteAction.COMMIT,
+              offset: pos,
+              labels: opts.labels ?? {},
+            });
         }
         // Every message is acknowledged: a call with no answer for `stallMs` has stalled.
         const stall = new AbortController();
@@ -166,7 +184,8 @@ export async function writeContent(
         } catch (err) {
           clearTimeout(timer);
           if (isAlreadyExists(err) || attempt >= CALL_ATTEMPTS || opts.call?.signal?.aborted) throw err;
-          if (!(err instanceof ConnectError) || ![Code.DeadlineExceeded, Code.Unavailable, Code.Canceled, Code.Internal].includes(err.code)) throw err;
+          if (!(err instanceof ConnectError) || ![Code.DeadlineExceeded, Code.Unavailable, Code.Canceled, Code.Internal].includes(err.code))
+            throw err;
           await Bun.sleep(100 * attempt);
           const now = await storeOffset(c, opts.ref, offset);
           log.debug(`content write ${opts.ref}: call failed (${err.code}), resuming at ${now}`);

@@ -22,7 +22,7 @@ export function mkfifo(path: string, mode = 0o600): void {
   if (!mkfifoImpl) {
     // Loaded lazily so that importing this file costs nothing on machines without glibc.
     const { dlopen, FFIType, ptr } = require("bun:ffi") as typeof import("bun:ffi");
-    let lib;
+    let lib: ReturnType<typeof dlopen<{ mkfifo: { args: [typeof FFIType.ptr, typeof FFIType.u32]; returns: typeof FFIType.i32 } }>>;
     try {
       lib = dlopen("libc.so.6", { mkfifo: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.i32 } });
     } catch (err) {

@@ -66,12 +66,16 @@ export function isDockerManifest(m: { mediaType?: string }): boolean {
 
 /** The Go architecture name of a Node one (`x64` → `amd64`). */
 export function goArch(nodeArch: string = process.arch): string {
-  return ({ x64: "amd64", arm64: "arm64", arm: "arm", ia32: "386", ppc64: "ppc64le", s390x: "s390x" } as Record<string, string>)[nodeArch] ?? nodeArch;
+  return (
+    ({ x64: "amd64", arm64: "arm64", arm: "arm", ia32: "386", ppc64: "ppc64le", s390x: "s390x" } as Record<string, string>)[nodeArch] ??
+    nodeArch
+  );
 }
 
 /** Picks the manifest for `os/arch` out of an index; throws naming the image when none matches. */
 export function pickPlatformManifest(index: ImageIndex, image: string, os = "linux", arch = goArch()): OciDescriptor {
-  const m = index.manifests.find((d) => d.platform?.os === os && d.platform?.architecture === arch) ??
+  const m =
+    index.manifests.find((d) => d.platform?.os === os && d.platform?.architecture === arch) ??
     (index.manifests.length === 1 ? index.manifests[0] : undefined);
   if (!m) {
     throw new SeelieError(`the base image ${image} has no manifest for ${os}/${arch}`, {
@@ -85,7 +89,11 @@ export function pickPlatformManifest(index: ImageIndex, image: string, os = "lin
  * The committed image's config: the base config (env, cmd, entrypoint, working dir, labels… kept),
  * the new layer's uncompressed digest appended to `rootfs.diff_ids` and a history entry for it.
  */
-export function buildCommitConfig(base: ImageConfig, diffId: string, opts: { created: string; createdBy?: string; comment?: string }): ImageConfig {
+export function buildCommitConfig(
+  base: ImageConfig,
+  diffId: string,
+  opts: { created: string; createdBy?: string; comment?: string },
+): ImageConfig {
   if (!base.rootfs || !Array.isArray(base.rootfs.diff_ids)) {
     throw new SeelieError("the base image's config has no rootfs.diff_ids", { hint: "the base image looks corrupt; pull it again" });
   }

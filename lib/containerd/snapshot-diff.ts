@@ -58,7 +58,13 @@ export async function diffContainerSnapshot(
     }
     try {
       const res = await c.diff.diff(
-        { left: lower, right: upper, mediaType: opts.mediaType, ref: `seelie-diff-${randomBytes(6).toString("hex")}`, labels: opts.labels ?? {} },
+        {
+          left: lower,
+          right: upper,
+          mediaType: opts.mediaType,
+          ref: `seelie-diff-${randomBytes(6).toString("hex")}`,
+          labels: opts.labels ?? {},
+        },
         call,
       );
       const d = res.diff;
@@ -108,7 +114,11 @@ export function existedInLower(mounts: Mount[], hostPrefix = ""): ((path: string
  * `lowerdir=` names the image's layers). Undefined for other snapshotters and for a snapshot without
  * parent (a bind mount of the whole tree).
  */
-export async function snapshotOverlay(c: ContainerdClient, container: Container, hostPrefix = ""): Promise<{ upper: string; mounts: Mount[] } | undefined> {
+export async function snapshotOverlay(
+  c: ContainerdClient,
+  container: Container,
+  hostPrefix = "",
+): Promise<{ upper: string; mounts: Mount[] } | undefined> {
   const { snapshotter, snapshotKey } = container;
   if (!snapshotter || !snapshotKey) return undefined;
   let mounts: Mount[];

@@ -20,7 +20,10 @@ export function localDockerEndpoint(dockerHost?: string): EngineEndpoint {
   return { url: dockerHost || "unix:///var/run/docker.sock", label: "local Docker" };
 }
 
-function parseProxy(p: NonNullable<EngineEndpoint["proxy"]>, label: string): { host: string; port: number; userId?: string; password?: string } {
+function parseProxy(
+  p: NonNullable<EngineEndpoint["proxy"]>,
+  label: string,
+): { host: string; port: number; userId?: string; password?: string } {
   let u: URL;
   try {
     u = new URL(p.url);
@@ -36,7 +39,12 @@ function parseProxy(p: NonNullable<EngineEndpoint["proxy"]>, label: string): { h
 }
 
 /** An http.Agent whose every connection goes through a SOCKS5 proxy. */
-function socksAgent(proxy: ReturnType<typeof parseProxy>, target: { host: string; port: number }, label: string, proxyText: string): http.Agent {
+function socksAgent(
+  proxy: ReturnType<typeof parseProxy>,
+  target: { host: string; port: number },
+  label: string,
+  proxyText: string,
+): http.Agent {
   const agent = new http.Agent({ keepAlive: false });
   // Node's Agent accepts an async createConnection that reports through the callback.
   (agent as unknown as { createConnection: unknown }).createConnection = (
@@ -78,7 +86,8 @@ export function engineClient(ep: EngineEndpoint): Docker {
     throw new UsageError(`${ep.label}: endpoint "${redactUrl(ep.url)}" is not a URL`, "use unix:///path/to.sock or tcp://host:port");
   }
   if (u.protocol === "unix:") {
-    if (ep.proxy) throw new UsageError(`${ep.label}: a unix socket cannot be reached through a proxy`, "use a tcp:// endpoint with a proxy");
+    if (ep.proxy)
+      throw new UsageError(`${ep.label}: a unix socket cannot be reached through a proxy`, "use a tcp:// endpoint with a proxy");
     return new Docker({ socketPath: u.pathname });
   }
   if (!["tcp:", "http:", "https:"].includes(u.protocol)) {
@@ -89,7 +98,12 @@ export function engineClient(ep: EngineEndpoint): Docker {
   const port = Number(u.port || (protocol === "https" ? 443 : 2375));
   if (!ep.proxy) return new Docker({ host, port, protocol });
   const proxy = parseProxy(ep.proxy, ep.label);
-  return new Docker({ host, port, protocol, agent: socksAgent(proxy, { host, port }, ep.label, redactUrl(ep.proxy.url)) } as Docker.DockerOptions);
+  return new Docker({
+    host,
+    port,
+    protocol,
+    agent: socksAgent(proxy, { host, port }, ep.label, redactUrl(ep.proxy.url)),
+  } as Docker.DockerOptions);
 }
 
 /** Pings the engine, turning connection failures into an error that names the endpoint and a next step. */

@@ -25,7 +25,9 @@ function authHint(registry: string, auth: RegistryAuth | undefined): string {
 export function registryError(action: string, image: string, message: string, auth: RegistryAuth | undefined, where: string): SeelieError {
   const registry = parseImageRef(image).domain;
   if (/unauthorized|authentication required|denied|401|403|incorrect username or password/i.test(message)) {
-    return new SeelieError(`${where}: the registry ${registry} refused to ${action} ${image}: ${message}`, { hint: authHint(registry, auth) });
+    return new SeelieError(`${where}: the registry ${registry} refused to ${action} ${image}: ${message}`, {
+      hint: authHint(registry, auth),
+    });
   }
   if (/not found|manifest unknown|does not exist|no such/i.test(message)) {
     return new SeelieError(`${where}: ${image} does not exist in ${registry}: ${message}`, {

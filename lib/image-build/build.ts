@@ -65,7 +65,13 @@ function checkAborted(signal: AbortSignal | undefined, what: string): void {
 export async function buildImage(opts: ImageBuildOptions, deps: ImageBuildDeps): Promise<ImageBuildResult> {
   const started = performance.now();
   const { config, signal } = deps;
-  const image = platformImageName({ registryHost: config.registryHost, repo: config.repo, username: config.username, repoType: opts.repoType, tag: opts.tag });
+  const image = platformImageName({
+    registryHost: config.registryHost,
+    repo: config.repo,
+    username: config.username,
+    repoType: opts.repoType,
+    tag: opts.tag,
+  });
   const project = prepareProject({
     projectDir: opts.projectDir,
     baseImage: opts.baseImage,
@@ -82,7 +88,16 @@ export async function buildImage(opts: ImageBuildOptions, deps: ImageBuildDeps):
   };
   const target = buildEndpoint(opts.backend, opts.region, config);
   if (opts.dryRun) {
-    return { ...base, digest: null, imageId: null, pushed: false, region: target.region ?? null, dryRun: true, dockerfileText: project.dockerfile, durationMs: performance.now() - started };
+    return {
+      ...base,
+      digest: null,
+      imageId: null,
+      pushed: false,
+      region: target.region ?? null,
+      dryRun: true,
+      dockerfileText: project.dockerfile,
+      durationMs: performance.now() - started,
+    };
   }
 
   const where = target.endpoint.label;
@@ -97,7 +112,15 @@ export async function buildImage(opts: ImageBuildOptions, deps: ImageBuildDeps):
   deps.notice(`building ${image} on ${where}`);
   const imageId = await runEngineBuild(engine, image, project, listing);
   const digest = opts.push ? await pushBuilt(engine, image) : null;
-  return { ...base, digest, imageId, pushed: opts.push, region: target.region ?? null, dryRun: false, durationMs: performance.now() - started };
+  return {
+    ...base,
+    digest,
+    imageId,
+    pushed: opts.push,
+    region: target.region ?? null,
+    dryRun: false,
+    durationMs: performance.now() - started,
+  };
 }
 
 /** The engine a build runs on, with the build's options and the outside world. */
@@ -135,19 +158,26 @@ async function runEngineBuild(
   let imageId: string | null = null;
   try {
     const tar = contextTar(listing, project.generated ? project.dockerfile : undefined);
-    const stream = (await docker.buildImage(tar as unknown as NodeJS.ReadableStream, {
-      t: image,
-      dockerfile: project.generated ? GENERATED_DOCKERFILE : "Dockerfile",
-      buildargs: project.buildArgs,
-      nocache: opts.noCache,
-      rm: true,
-      forcerm: true,
-      abortSignal: signal,
-    } as Docker.ImageBuildOptions)) as NodeJS.ReadableStream;
-    const messages = await followEngineStream(stream, (m) => {
-      if (m.stream?.trim()) deps.progress(m.stream.replace(/\n$/, ""));
-      else if (m.status) deps.progress(m.status);
-    }, signal);
+    const stream = (await docker.buildImage(
+      tar as unknown as NodeJS.ReadableStream,
+      {
+        t: image,
+        dockerfile: project.generated ? GENERATED_DOCKERFILE : "Dockerfile",
+        buildargs: project.buildArgs,
+        nocache: opts.noCache,
+        rm: true,
+        forcerm: true,
+        abortSignal: signal,
+      } as Docker.ImageBuildOptions,
+    )) as NodeJS.ReadableStream;
+    const messages = await followEngineStream(
+      stream,
+      (m) => {
+        if (m.stream?.trim()) deps.progress(m.stream.replace(/\n$/, ""));
+        else if (m.status) deps.progress(m.status);
+      },
+      signal,
+    );
     imageId = messages.find((m) => m.aux?.ID)?.aux?.ID ?? null;
   } catch (err) {
     if (signal?.aborted) {
@@ -177,7 +207,9 @@ async function pushBuilt({ docker, where, opts, deps }: Engine, image: string): 
     if (signal?.aborted) {
       if (opts.backend === "remote") {
         // Podman (4.x) does not cancel a push when its client goes away: it completes it.
-        deps.notice(`${where} finishes the push it started, so ${image} will be complete in the registry; delete that tag if you do not want it`);
+        deps.notice(
+          `${where} finishes the push it started, so ${image} will be complete in the registry; delete that tag if you do not want it`,
+        );
       }
       throw new InterruptedError("push");
     }

@@ -42,7 +42,10 @@ export function listContext(root: string): ContextListing {
     try {
       names = readdirSync(dir).sort();
     } catch (err) {
-      throw new UsageError(`cannot read ${dir} in the build context: ${errorMessage(err)}`, "fix its permissions or list it in .dockerignore");
+      throw new UsageError(
+        `cannot read ${dir} in the build context: ${errorMessage(err)}`,
+        "fix its permissions or list it in .dockerignore",
+      );
     }
     for (const name of names) {
       const abs = join(dir, name);

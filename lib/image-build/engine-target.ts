@@ -8,7 +8,10 @@ export type Backend = "local" | "remote";
 /** Checks a --backend value. */
 export function parseBackend(value: string): Backend {
   if (value === "local" || value === "remote") return value;
-  throw new UsageError(`unknown --backend "${value}"`, "use --backend=local (Docker on this machine) or --backend=remote (a regional Podman server)");
+  throw new UsageError(
+    `unknown --backend "${value}"`,
+    "use --backend=local (Docker on this machine) or --backend=remote (a regional Podman server)",
+  );
 }
 
 /**
@@ -26,14 +29,18 @@ export function buildEndpoint(
   if (!name) {
     throw new UsageError(
       "--backend=remote needs a region, and none is given",
-      known.length ? `pass --region (one of ${known.join(", ")}) or set defaultRegion in ${config.configPath}` : `add regions to ${config.configPath} (see README, Configuration)`,
+      known.length
+        ? `pass --region (one of ${known.join(", ")}) or set defaultRegion in ${config.configPath}`
+        : `add regions to ${config.configPath} (see README, Configuration)`,
     );
   }
   const r = config.regions[name];
   if (!r) {
     throw new UsageError(
       `unknown region "${name}"`,
-      known.length ? `use one of ${known.join(", ")}, or add it under regions in ${config.configPath}` : `add it under regions in ${config.configPath} (see README, Configuration)`,
+      known.length
+        ? `use one of ${known.join(", ")}, or add it under regions in ${config.configPath}`
+        : `add it under regions in ${config.configPath} (see README, Configuration)`,
     );
   }
   const proxy = r.proxy ? { url: r.proxy, username: r.proxyUsername, password: r.proxyPassword } : undefined;

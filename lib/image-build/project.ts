@@ -43,9 +43,13 @@ export function prepareProject(opts: PrepareOptions): PreparedProject {
   try {
     st = statSync(contextDir);
   } catch (err) {
-    throw new UsageError(`project_dir ${contextDir} cannot be read: ${errorMessage(err)}`, "pass --project_dir pointing at your project directory");
+    throw new UsageError(
+      `project_dir ${contextDir} cannot be read: ${errorMessage(err)}`,
+      "pass --project_dir pointing at your project directory",
+    );
   }
-  if (!st.isDirectory()) throw new UsageError(`project_dir ${contextDir} is not a directory`, "pass --project_dir pointing at your project directory");
+  if (!st.isDirectory())
+    throw new UsageError(`project_dir ${contextDir} is not a directory`, "pass --project_dir pointing at your project directory");
   let marker: ReturnType<typeof statSync>;
   try {
     marker = statSync(join(contextDir, PROJECT_MARKER));
@@ -55,7 +59,8 @@ export function prepareProject(opts: PrepareOptions): PreparedProject {
       `check --project_dir, or mark the project with: touch ${join(contextDir, PROJECT_MARKER)}`,
     );
   }
-  if (!marker.isFile()) throw new UsageError(`${join(contextDir, PROJECT_MARKER)} is not a regular file`, `make ${PROJECT_MARKER} a plain (even empty) file`);
+  if (!marker.isFile())
+    throw new UsageError(`${join(contextDir, PROJECT_MARKER)} is not a regular file`, `make ${PROJECT_MARKER} a plain (even empty) file`);
 
   const buildArgs = { ...(opts.buildArgs ?? {}) };
   const dockerfilePath = join(contextDir, "Dockerfile");
@@ -86,9 +91,18 @@ export function prepareProject(opts: PrepareOptions): PreparedProject {
   }
 
   if (!opts.baseImage) {
-    throw new UsageError(`${contextDir} has no Dockerfile, so --base_image is required`, "pass --base_image=<registry>/<image>:<tag>, or add a Dockerfile to the project");
+    throw new UsageError(
+      `${contextDir} has no Dockerfile, so --base_image is required`,
+      "pass --base_image=<registry>/<image>:<tag>, or add a Dockerfile to the project",
+    );
   }
   parseImageRef(opts.baseImage, "--base_image");
   assertBaseImageAllowed(opts.baseImage, opts.allowedBaseImages, "--base_image");
-  return { contextDir, dockerfile: generateDockerfile(opts.baseImage, Object.keys(buildArgs)), generated: true, baseImages: [opts.baseImage], buildArgs };
+  return {
+    contextDir,
+    dockerfile: generateDockerfile(opts.baseImage, Object.keys(buildArgs)),
+    generated: true,
+    baseImages: [opts.baseImage],
+    buildArgs,
+  };
 }

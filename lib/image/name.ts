@@ -32,7 +32,10 @@ export function platformImageName(p: ImageNameParts): string {
     throw new UsageError(`invalid username "${p.username}"`, "use lower-case letters, digits, '.', '_' or '-' (SEELIE_USERNAME)");
   }
   if (!isValidTag(p.tag)) {
-    throw new UsageError(`invalid --tag "${p.tag}"`, "a tag is 1-128 characters of letters, digits, '_', '.', '-', not starting with '.' or '-'");
+    throw new UsageError(
+      `invalid --tag "${p.tag}"`,
+      "a tag is 1-128 characters of letters, digits, '_', '.', '-', not starting with '.' or '-'",
+    );
   }
   const name = `${p.registryHost.replace(/\/+$/, "")}/${p.repo.replace(/^\/+|\/+$/g, "")}/${p.username}-${p.repoType}:${p.tag}`;
   parseImageRef(name, "image name");

@@ -171,7 +171,15 @@ export async function runJobGet(
 
 /** `seelie job list`: the flags as given (`limit` a string), checked here. */
 export async function runJobList(
-  opts: { status?: string; cluster?: string; name?: string; limit: string; refresh: boolean; showSecrets: boolean; format: ListInput["format"] },
+  opts: {
+    status?: string;
+    cluster?: string;
+    name?: string;
+    limit: string;
+    refresh: boolean;
+    showSecrets: boolean;
+    format: ListInput["format"];
+  },
   io: { env: Record<string, string | undefined> },
 ): Promise<Shown> {
   if (!/^[0-9]+$/.test(opts.limit) || Number(opts.limit) < 1) {

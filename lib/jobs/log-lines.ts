@@ -64,4 +64,3 @@ function concat(parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
-

@@ -29,7 +29,10 @@ function typeOk(v: unknown, t: string): boolean {
 
 function check(root: Schema, s: Schema, v: unknown, path: string, out: string[]): void {
   if (s.$ref) {
-    const target = String(s.$ref).replace(/^#\//, "").split("/").reduce((o: Schema | undefined, k) => o?.[k], root);
+    const target = String(s.$ref)
+      .replace(/^#\//, "")
+      .split("/")
+      .reduce((o: Schema | undefined, k) => o?.[k], root);
     check(root, target ?? {}, v, path, out);
     return;
   }
@@ -41,7 +44,8 @@ function check(root: Schema, s: Schema, v: unknown, path: string, out: string[])
     out.push(`${path}: expected ${s.type}, got ${Array.isArray(v) ? "array" : v === null ? "null" : typeof v}`);
     return;
   }
-  if (s.enum && !(s.enum as unknown[]).includes(v)) out.push(`${path}: ${JSON.stringify(v)} is not one of ${(s.enum as unknown[]).join(", ")}`);
+  if (s.enum && !(s.enum as unknown[]).includes(v))
+    out.push(`${path}: ${JSON.stringify(v)} is not one of ${(s.enum as unknown[]).join(", ")}`);
   if (s.pattern && typeof v === "string" && !new RegExp(s.pattern).test(v)) out.push(`${path}: "${v}" does not match ${s.pattern}`);
   if (s.minimum !== undefined && typeof v === "number" && v < s.minimum) out.push(`${path}: ${v} is below ${s.minimum}`);
   if (Array.isArray(v)) {
@@ -53,11 +57,13 @@ function check(root: Schema, s: Schema, v: unknown, path: string, out: string[])
     const obj = v as Record<string, unknown>;
     for (const r of (s.required as string[] | undefined) ?? []) if (!(r in obj)) out.push(`${path}.${r}: required`);
     for (const [k, val] of Object.entries(obj)) {
-      if (s.propertyNames?.enum && !(s.propertyNames.enum as string[]).includes(k)) out.push(`${path}.${k}: not one of ${s.propertyNames.enum.join(", ")}`);
+      if (s.propertyNames?.enum && !(s.propertyNames.enum as string[]).includes(k))
+        out.push(`${path}.${k}: not one of ${s.propertyNames.enum.join(", ")}`);
       const p = s.properties?.[k];
       if (p) check(root, p, val, `${path}.${k}`, out);
       else if (s.additionalProperties === false) out.push(`${path}.${k}: unknown field`);
-      else if (s.additionalProperties && typeof s.additionalProperties === "object") check(root, s.additionalProperties, val, `${path}.${k}`, out);
+      else if (s.additionalProperties && typeof s.additionalProperties === "object")
+        check(root, s.additionalProperties, val, `${path}.${k}`, out);
     }
   }
 }

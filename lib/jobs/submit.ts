@@ -54,7 +54,11 @@ async function recordRun(store: JobStore, job: JobRecord, run: () => Promise<Non
   } catch (err) {
     store.update(job.id, { status: "SubmitFailed", message: errorMessage(err) });
     if (err instanceof SeelieError) {
-      throw new SeelieError(`job ${job.id} was recorded but could not start: ${err.message}`, { hint: err.hint, exitCode: err.exitCode, cause: err });
+      throw new SeelieError(`job ${job.id} was recorded but could not start: ${err.message}`, {
+        hint: err.hint,
+        exitCode: err.exitCode,
+        cause: err,
+      });
     }
     throw err;
   }
@@ -74,7 +78,8 @@ export async function runSubmitTfJob(
 ): Promise<Submitted> {
   const job = await submitJob({ ...opts, ...(await jobsEnv(io.env)), signal: io.signal });
   const b = job.backend;
-  const where = b?.kind === "local" ? "the local Docker engine" : b ? `TFJob ${b.namespace}/${b.name} (context ${b.context})` : "the store only";
+  const where =
+    b?.kind === "local" ? "the local Docker engine" : b ? `TFJob ${b.namespace}/${b.name} (context ${b.context})` : "the store only";
   return {
     document: { job_id: job.id, status: job.status, backend: b ?? null },
     text: String(job.id),

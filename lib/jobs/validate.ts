@@ -52,7 +52,10 @@ function positive(flag: string, raw: string, integer: boolean, allowZero: boolea
     );
   }
   if (n < 0 || (!allowZero && n === 0)) {
-    throw new UsageError(`--${flag} must be ${allowZero ? "zero or more" : "greater than zero"}, got ${raw}`, `give --${flag} a value ${allowZero ? ">= 0" : "> 0"}`);
+    throw new UsageError(
+      `--${flag} must be ${allowZero ? "zero or more" : "greater than zero"}, got ${raw}`,
+      `give --${flag} a value ${allowZero ? ">= 0" : "> 0"}`,
+    );
   }
   if (n > 1_000_000) throw new UsageError(`--${flag} ${raw} is too large`, `give --${flag} a realistic value`);
   return n;
@@ -66,7 +69,9 @@ export function parseEnvVar(raw: string): EnvVar {
     // Never echo the value: it may be a secret.
     const shown = name.length > 40 ? `${name.slice(0, 40)}…` : name;
     throw new UsageError(
-      eq < 0 ? `-E "${shown}" is not KEY=VALUE (no "=")` : `-E ${shown === "" ? "=…" : `"${shown}=…"`}: "${shown}" is not a valid environment variable name`,
+      eq < 0
+        ? `-E "${shown}" is not KEY=VALUE (no "=")`
+        : `-E ${shown === "" ? "=…" : `"${shown}=…"`}: "${shown}" is not a valid environment variable name`,
       "write -E KEY=VALUE with KEY made of letters, digits and _ (not starting with a digit), e.g. -E enable_ema=1",
     );
   }
@@ -78,13 +83,17 @@ export function parseJobSpec(raw: RawJobOptions): JobSpec {
   const name = raw.name ?? "";
   if (name === "") throw new UsageError("--name is missing", 'give the job a name, e.g. --name "test job"');
   const image = raw.image ?? "";
-  if (image.trim() === "") throw new UsageError("--image is missing", "give the image the workers run, e.g. --image registry.example.com/team/alice-training:v1");
+  if (image.trim() === "")
+    throw new UsageError("--image is missing", "give the image the workers run, e.g. --image registry.example.com/team/alice-training:v1");
   parseImageRef(image, "--image");
   const cluster = raw.cluster ?? JOB_DEFAULTS.cluster;
   if (cluster === "") throw new UsageError("--cluster is empty", "use --cluster local, or the name of a kubeconfig context");
   const namespace = raw.namespace ?? JOB_DEFAULTS.namespace;
   if (!DNS_LABEL.test(namespace) || namespace.length > 63) {
-    throw new UsageError(`--namespace "${namespace}" is not a valid Kubernetes namespace`, "use lower-case letters, digits and '-', e.g. --namespace default");
+    throw new UsageError(
+      `--namespace "${namespace}" is not a valid Kubernetes namespace`,
+      "use lower-case letters, digits and '-', e.g. --namespace default",
+    );
   }
   return {
     name,
@@ -105,7 +114,8 @@ export function parseJobSpec(raw: RawJobOptions): JobSpec {
 /** Parses `--job_id`: a positive whole number. */
 export function parseJobId(raw: unknown): number {
   const s = raw === undefined || raw === null || raw === true ? "" : String(raw);
-  if (s === "") throw new UsageError("--job_id is missing", "give the job's number, e.g. seelie job get --job_id 12 (seelie job list shows them)");
+  if (s === "")
+    throw new UsageError("--job_id is missing", "give the job's number, e.g. seelie job get --job_id 12 (seelie job list shows them)");
   if (!INTEGER.test(s) || Number(s) < 1 || !Number.isSafeInteger(Number(s))) {
     throw new UsageError(`--job_id "${s}" is not a job id (a positive whole number)`, "seelie job list shows the ids of your jobs");
   }

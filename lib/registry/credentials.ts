@@ -63,7 +63,10 @@ export function readDockerConfigFile(path: string): DockerConfigFile | undefined
   try {
     return JSON.parse(readFileSync(path, "utf8")) as DockerConfigFile;
   } catch (err) {
-    throw new UsageError(`cannot read the Docker config ${path}: ${errorMessage(err)}`, "fix or remove the file, then run docker login again");
+    throw new UsageError(
+      `cannot read the Docker config ${path}: ${errorMessage(err)}`,
+      "fix or remove the file, then run docker login again",
+    );
   }
 }
 
@@ -95,7 +98,8 @@ export async function authFromDockerConfig(
     if (entry.auth) {
       const decoded = Buffer.from(entry.auth, "base64").toString("utf8");
       const i = decoded.indexOf(":");
-      if (i < 0) throw new UsageError(`${where}: the auth entry for ${key} is not base64 of user:password`, `run 'docker login ${host}' again`);
+      if (i < 0)
+        throw new UsageError(`${where}: the auth entry for ${key} is not base64 of user:password`, `run 'docker login ${host}' again`);
       username = decoded.slice(0, i);
       password = decoded.slice(i + 1);
     }
@@ -118,7 +122,12 @@ export async function resolveRegistryAuth(
   const host = authKeyHost(registry);
   const own = config.credentials.find((c) => authKeyHost(c.registry) === host || (isHub(c.registry) && isHub(host)));
   if (own) return { serveraddress: host, username: own.username, password: own.password, source: "seelie config credentials" };
-  if (config.registryHost && authKeyHost(config.registryHost) === host && config.registryUsername && config.registryPassword !== undefined) {
+  if (
+    config.registryHost &&
+    authKeyHost(config.registryHost) === host &&
+    config.registryUsername &&
+    config.registryPassword !== undefined
+  ) {
     return {
       serveraddress: host,
       username: config.registryUsername,

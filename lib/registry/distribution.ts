@@ -66,7 +66,11 @@ export function sha256Digest(bytes: Uint8Array): string {
  * Splits a byte stream into chunks of exactly `size` bytes (the last one shorter). With `reuse`, one
  * buffer is filled again for every chunk: a chunk is then valid only until the next one is asked for.
  */
-export async function* rechunk(stream: ReadableStream<Uint8Array>, size: number, opts: { reuse?: boolean } = {}): AsyncGenerator<Uint8Array> {
+export async function* rechunk(
+  stream: ReadableStream<Uint8Array>,
+  size: number,
+  opts: { reuse?: boolean } = {},
+): AsyncGenerator<Uint8Array> {
   const reader = stream.getReader();
   let buf = new Uint8Array(size);
   let fill = 0;
@@ -120,7 +124,9 @@ export class RegistryClient {
   }
 
   private credsSource(): string {
-    return this.auth ? `credentials from ${this.auth.source}${this.auth.username ? ` (user ${this.auth.username})` : ""}` : "no credentials";
+    return this.auth
+      ? `credentials from ${this.auth.source}${this.auth.username ? ` (user ${this.auth.username})` : ""}`
+      : "no credentials";
   }
 
   /** Runs `fn`, retrying on connection errors and 5xx with exponential back-off. */
@@ -135,7 +141,9 @@ export class RegistryClient {
         last = err;
         if (i + 1 < this.attempts) {
           const delay = this.backoffMs * 2 ** i;
-          log.info(`registry ${this.registry}: ${what} failed (${err.message}); retrying in ${delay} ms (attempt ${i + 2}/${this.attempts})`);
+          log.info(
+            `registry ${this.registry}: ${what} failed (${err.message}); retrying in ${delay} ms (attempt ${i + 2}/${this.attempts})`,
+          );
           await sleep(delay, this.signal).catch(() => {
             throw new InterruptedError("registry request");
           });
@@ -159,9 +167,12 @@ export class RegistryClient {
     const url = new URL(realm);
     if (ch.params.service) url.searchParams.set("service", ch.params.service);
     if ((this.auth?.identitytoken || this.auth?.username) && !mayCarryCredentials(url, this.registry, this.insecure)) {
-      throw new SeelieError(`registry ${this.registry} names a token server on plain http (${url.origin}); seelie does not send credentials there`, {
-        hint: "the registry's token realm must use https (ask its administrator), or configure the registry as insecure if it is yours",
-      });
+      throw new SeelieError(
+        `registry ${this.registry} names a token server on plain http (${url.origin}); seelie does not send credentials there`,
+        {
+          hint: "the registry's token realm must use https (ask its administrator), or configure the registry as insecure if it is yours",
+        },
+      );
     }
     let res: Response;
     try {
@@ -223,9 +234,12 @@ export class RegistryClient {
       const headers: Record<string, string> = { ...init.headers };
       const authz = await this.authorization(scopes);
       if (authz && !mayCarryCredentials(url, this.registry, this.insecure)) {
-        throw new SeelieError(`registry ${this.registry} sent seelie to ${new URL(url).origin} over plain http; seelie does not send credentials there`, {
-          hint: "use https for the registry (or configure it as insecure if it is yours)",
-        });
+        throw new SeelieError(
+          `registry ${this.registry} sent seelie to ${new URL(url).origin} over plain http; seelie does not send credentials there`,
+          {
+            hint: "use https for the registry (or configure it as insecure if it is yours)",
+          },
+        );
       }
       if (authz) headers.authorization = authz;
       let res: Response;
@@ -258,9 +272,12 @@ export class RegistryClient {
       }
       if (res.status === 403) {
         const text = (await res.text()).slice(0, 300);
-        throw new SeelieError(`registry ${this.registry} denied ${method} ${new URL(url).pathname} with the ${this.credsSource()}: ${text}`, {
-          hint: "the user may lack push or pull rights on this repository",
-        });
+        throw new SeelieError(
+          `registry ${this.registry} denied ${method} ${new URL(url).pathname} with the ${this.credsSource()}: ${text}`,
+          {
+            hint: "the user may lack push or pull rights on this repository",
+          },
+        );
       }
       return res;
     }
@@ -308,7 +325,10 @@ export class RegistryClient {
       if (res.status === 201) return true;
       if (res.status === 202) {
         const loc = res.headers.get("location");
-        if (loc) await this.request("DELETE", new URL(loc, this.baseUrl).toString(), RegistryClient.pushScopes(repo)).then((r) => r.body?.cancel()).catch(() => undefined);
+        if (loc)
+          await this.request("DELETE", new URL(loc, this.baseUrl).toString(), RegistryClient.pushScopes(repo))
+            .then((r) => r.body?.cancel())
+            .catch(() => undefined);
         return false;
       }
       throw new SeelieError(`registry ${this.registry}: mount of ${digest} into ${repo} answered ${res.status}`);
@@ -336,7 +356,8 @@ export class RegistryClient {
     });
     await res.body?.cancel();
     const loc = res.headers.get("location");
-    if (res.status !== 202 || !loc) throw new SeelieError(`registry ${this.registry}: starting an upload to ${repo} answered ${res.status}`);
+    if (res.status !== 202 || !loc)
+      throw new SeelieError(`registry ${this.registry}: starting an upload to ${repo} answered ${res.status}`);
     return new URL(loc, this.baseUrl).toString();
   }
 
@@ -382,7 +403,8 @@ export class RegistryClient {
           body: chunk,
         });
         await res.body?.cancel();
-        if (res.status !== 202) throw new SeelieError(`registry ${this.registry}: upload chunk of ${blob.digest} to ${repo} answered ${res.status}`);
+        if (res.status !== 202)
+          throw new SeelieError(`registry ${this.registry}: upload chunk of ${blob.digest} to ${repo} answered ${res.status}`);
         offset += chunk.length;
         onProgress?.(offset);
         const loc = res.headers.get("location");
@@ -393,7 +415,9 @@ export class RegistryClient {
           hint: "the source changed or was truncated while it was read",
         });
       }
-      const res = await this.request("PUT", RegistryClient.withDigest(location, blob.digest), scopes, { headers: { "content-length": "0" } });
+      const res = await this.request("PUT", RegistryClient.withDigest(location, blob.digest), scopes, {
+        headers: { "content-length": "0" },
+      });
       await this.expectCreated(res, repo, blob.digest);
     });
   }
@@ -460,7 +484,9 @@ export class RegistryClient {
     if (res.status === 400 && /DIGEST_INVALID/.test(text)) {
       throw new SeelieError(`registry ${this.registry} rejected ${digest} for ${repo}: the bytes sent do not match the digest`);
     }
-    throw new SeelieError(`registry ${this.registry}: finishing the upload of ${digest} to ${repo} answered ${res.status}: ${text.slice(0, 200)}`);
+    throw new SeelieError(
+      `registry ${this.registry}: finishing the upload of ${digest} to ${repo} answered ${res.status}: ${text.slice(0, 200)}`,
+    );
   }
 
   /** Puts a manifest under `reference` (tag or digest); returns the digest the registry reports. */
@@ -472,9 +498,12 @@ export class RegistryClient {
       });
       const text = await res.text();
       if (res.status !== 201 && res.status !== 200) {
-        throw new SeelieError(`registry ${this.registry} refused the manifest ${repo}:${reference} (HTTP ${res.status}): ${text.slice(0, 300)}`, {
-          hint: "a layer or the config may be missing from the repository",
-        });
+        throw new SeelieError(
+          `registry ${this.registry} refused the manifest ${repo}:${reference} (HTTP ${res.status}): ${text.slice(0, 300)}`,
+          {
+            hint: "a layer or the config may be missing from the repository",
+          },
+        );
       }
       return res.headers.get("docker-content-digest") ?? sha256Digest(bytes);
     });
@@ -493,7 +522,10 @@ export class RegistryClient {
       if (!res.ok) throw new SeelieError(`registry ${this.registry}: GET manifest ${repo}:${reference} answered ${res.status}`);
       const bytes = new Uint8Array(await res.arrayBuffer());
       const digest = res.headers.get("docker-content-digest") ?? sha256Digest(bytes);
-      const mediaType = (res.headers.get("content-type") ?? "").split(";")[0]?.trim() || (JSON.parse(new TextDecoder().decode(bytes)) as { mediaType?: string }).mediaType || "";
+      const mediaType =
+        (res.headers.get("content-type") ?? "").split(";")[0]?.trim() ||
+        (JSON.parse(new TextDecoder().decode(bytes)) as { mediaType?: string }).mediaType ||
+        "";
       return { mediaType, digest, bytes };
     });
   }

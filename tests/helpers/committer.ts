@@ -100,16 +100,27 @@ echo "import torch" > /home/alice/project/train.py
 echo tmp > /tmp/py-scratch`;
 
 /** Paths the committer must remove after PYTHON_SETUP, and nothing else: the image's own apt lists stay. */
-export const PYTHON_REMOVED = ["/home/alice/.cache/pip/wheels/a.whl", "/opt/pipcache/x/c", "/root/.cache/pip/http/b", "/tmp/py-scratch", "/var/cache/apt/pkgcache.bin", "/var/lib/apt/lists/l_Packages"];
+export const PYTHON_REMOVED = [
+  "/home/alice/.cache/pip/wheels/a.whl",
+  "/opt/pipcache/x/c",
+  "/root/.cache/pip/http/b",
+  "/tmp/py-scratch",
+  "/var/cache/apt/pkgcache.bin",
+  "/var/lib/apt/lists/l_Packages",
+];
 /** Their bytes: all in the container's writable layer, so exactly what the new layer sheds. */
 export const PYTHON_REMOVED_BYTES = 14;
 
-
 /** The python socket server run in the background: a live unix socket in /tmp, like Jupyter's. */
-export const PYTHON_SOCKET_SERVER = ["python3", "-c", "import socket,time; s=socket.socket(socket.AF_UNIX); s.bind('/tmp/jupyter.sock'); s.listen(); time.sleep(100000)"];
+export const PYTHON_SOCKET_SERVER = [
+  "python3",
+  "-c",
+  "import socket,time; s=socket.socket(socket.AF_UNIX); s.bind('/tmp/jupyter.sock'); s.listen(); time.sleep(100000)",
+];
 
 /** The cache files the python base image itself carries (its apt lists): run in the base image, they must all still be there after the clean-up. */
-export const PYTHON_CACHE_FILES = "find /home/alice/.cache/pip /root/.cache/pip /opt/pipcache /var/lib/apt/lists /var/cache/apt -type f 2>/dev/null | sort; true";
+export const PYTHON_CACHE_FILES =
+  "find /home/alice/.cache/pip /root/.cache/pip /opt/pipcache /var/lib/apt/lists /var/cache/apt -type f 2>/dev/null | sort; true";
 /** The python image's check after PYTHON_SETUP: prints the user's file, then exactly the base image's PYTHON_CACHE_FILES. */
 export const PYTHON_IMAGE_CHECK = `cat /home/alice/project/train.py; ${PYTHON_CACHE_FILES}; test -e /tmp/py-scratch && echo LEFT; true`;
 

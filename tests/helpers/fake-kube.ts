@@ -25,7 +25,9 @@ const status = (code: number, reason: string, message: string) =>
   Response.json({ kind: "Status", apiVersion: "v1", status: "Failure", reason, message, code }, { status: code });
 
 /** Parses `/api/v1/namespaces/ns/pods/name/log` and `/apis/g/v/namespaces/ns/plural/name` paths. */
-function parsePath(path: string): { group: string; version: string; namespace?: string; plural: string; name?: string; sub?: string } | undefined {
+function parsePath(
+  path: string,
+): { group: string; version: string; namespace?: string; plural: string; name?: string; sub?: string } | undefined {
   const m =
     /^\/api\/(v1)(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?$/.exec(path) ??
     /^\/apis\/([^/]+)\/([^/]+)(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?$/.exec(path);
@@ -109,7 +111,8 @@ export class FakeKube {
     const ns = pod.metadata.namespace as string;
     const container = url.searchParams.get("container") ?? pod.spec?.containers?.[0]?.name ?? "";
     const e = this.logs.get(`${ns}/${pod.metadata.name}/${container}`);
-    if (!e) return status(400, "BadRequest", `container "${container}" in pod "${pod.metadata.name}" is waiting to start: ContainerCreating`);
+    if (!e)
+      return status(400, "BadRequest", `container "${container}" in pod "${pod.metadata.name}" is waiting to start: ContainerCreating`);
     if (url.searchParams.get("follow") !== "true" || e.ended) return new Response(e.text, { headers: { "content-type": "text/plain" } });
     const enc = new TextEncoder();
     let listener: (chunk: string | null) => void;
@@ -163,7 +166,10 @@ export class FakeKube {
     for (const r of this.routes) {
       const m = url.pathname.match(r.re);
       if (m && r.method === req.method) {
-        const res = await r.handler(new Request(req.url, { method: req.method, headers: req.headers, body: body === undefined ? undefined : JSON.stringify(body) }), m);
+        const res = await r.handler(
+          new Request(req.url, { method: req.method, headers: req.headers, body: body === undefined ? undefined : JSON.stringify(body) }),
+          m,
+        );
         if (res) return res;
       }
     }
@@ -178,7 +184,8 @@ export class FakeKube {
     if (req.method === "POST" && !p.name) {
       const obj = body as KubeObject;
       obj.metadata ??= {};
-      if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = `${obj.metadata.generateName}${Math.random().toString(36).slice(2, 7)}`;
+      if (!obj.metadata.name && obj.metadata.generateName)
+        obj.metadata.name = `${obj.metadata.generateName}${Math.random().toString(36).slice(2, 7)}`;
       obj.metadata.namespace = ns ?? obj.metadata.namespace;
       if (this.get(p.plural, ns, obj.metadata.name, p.group)) {
         return status(409, "AlreadyExists", `${p.plural} "${obj.metadata.name}" already exists`);
@@ -189,7 +196,9 @@ export class FakeKube {
     }
     if (req.method === "GET" && !p.name) {
       const sel = url.searchParams.get("labelSelector");
-      const items = this.list(p.plural, p.group).filter((o) => (ns === undefined || o.metadata.namespace === ns) && matchesSelector(o.metadata.labels, sel));
+      const items = this.list(p.plural, p.group).filter(
+        (o) => (ns === undefined || o.metadata.namespace === ns) && matchesSelector(o.metadata.labels, sel),
+      );
       return Response.json({ kind: "List", apiVersion: "v1", metadata: { resourceVersion: String(this.rv) }, items });
     }
     if (!p.name) return status(405, "MethodNotAllowed", `${req.method} on a collection`);

@@ -16,7 +16,8 @@ export function localizePath(s: string, mounts: Record<string, string>): string 
   for (const k of keys) {
     if (s === k || s.startsWith(`${k}/`)) return mounts[k]! + s.slice(k.length);
     const i = s.indexOf(`=${k}`);
-    if (i >= 0 && (s.length === i + 1 + k.length || s[i + 1 + k.length] === "/")) return s.slice(0, i + 1) + mounts[k]! + s.slice(i + 1 + k.length);
+    if (i >= 0 && (s.length === i + 1 + k.length || s[i + 1 + k.length] === "/"))
+      return s.slice(0, i + 1) + mounts[k]! + s.slice(i + 1 + k.length);
   }
   return s;
 }
@@ -42,7 +43,14 @@ export function setprivFor(c: ContainerSpec): string[] {
   const sc = (c.securityContext ?? {}) as { allowPrivilegeEscalation?: boolean; capabilities?: { add?: string[]; drop?: string[] } };
   if (!sc.capabilities?.drop?.includes("ALL")) throw new Error(`container ${c.name} does not drop ALL capabilities`);
   const add = (sc.capabilities.add ?? []).map((x) => `+${x.toLowerCase()}`);
-  return ["setpriv", ...(sc.allowPrivilegeEscalation === false ? ["--no-new-privs"] : []), "--bounding-set", ["-all", ...add].join(","), "--inh-caps", "-all"];
+  return [
+    "setpriv",
+    ...(sc.allowPrivilegeEscalation === false ? ["--no-new-privs"] : []),
+    "--bounding-set",
+    ["-all", ...add].join(","),
+    "--inh-caps",
+    "-all",
+  ];
 }
 
 /**

@@ -26,9 +26,18 @@ async function get(url: string, accept?: string): Promise<Response> {
 }
 
 export interface PushedImage {
-  manifest: { mediaType?: string; config: { digest: string; mediaType: string }; layers: { digest: string; size: number; mediaType: string }[] };
+  manifest: {
+    mediaType?: string;
+    config: { digest: string; mediaType: string };
+    layers: { digest: string; size: number; mediaType: string }[];
+  };
   manifestText: string;
-  config: { config: Record<string, unknown>; rootfs: { diff_ids: string[] }; history?: { comment?: string; created_by?: string }[]; [k: string]: unknown };
+  config: {
+    config: Record<string, unknown>;
+    rootfs: { diff_ids: string[] };
+    history?: { comment?: string; created_by?: string }[];
+    [k: string]: unknown;
+  };
   configText: string;
 }
 
@@ -123,7 +132,10 @@ export function parseTar(t: Uint8Array): TreeEntry[] {
       size,
       linkname: pax.linkpath ?? str(h, 157, 100),
       dev: type === "3" || type === "4" ? `${oct(h, 329, 8)},${oct(h, 337, 8)}` : "",
-      xattrs: Object.keys(pax).filter((k) => k.startsWith("SCHILY.xattr.")).map((k) => `${k.slice(13)}=${Buffer.from(pax[k]!, "latin1").toString("hex")}`).sort(),
+      xattrs: Object.keys(pax)
+        .filter((k) => k.startsWith("SCHILY.xattr."))
+        .map((k) => `${k.slice(13)}=${Buffer.from(pax[k]!, "latin1").toString("hex")}`)
+        .sort(),
       sha256: type === "0" || type === "\0" ? new Bun.CryptoHasher("sha256").update(data).digest("hex") : "",
     });
     pax = {};

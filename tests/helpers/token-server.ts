@@ -26,7 +26,22 @@ export async function startTokenServer(user: string, password: string): Promise<
   const key = join(dir, "key.pem");
   const certPath = join(dir, "cert.pem");
   const p = Bun.spawn(
-    ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certPath, "-days", "1", "-subj", "/CN=seelie-test-token"],
+    [
+      "openssl",
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      key,
+      "-out",
+      certPath,
+      "-days",
+      "1",
+      "-subj",
+      "/CN=seelie-test-token",
+    ],
     { stdout: "ignore", stderr: "pipe" },
   );
   if ((await p.exited) !== 0) throw new Error(`openssl failed: ${await new Response(p.stderr).text()}`);
@@ -51,7 +66,16 @@ export async function startTokenServer(user: string, password: string): Promise<
       });
       const now = Math.floor(Date.now() / 1000);
       const header = { alg: "RS256", typ: "JWT", x5c: [der.toString("base64")] };
-      const claims = { iss: issuer, sub: user, aud: url.searchParams.get("service"), exp: now + 300, nbf: now - 10, iat: now, jti: crypto.randomUUID(), access };
+      const claims = {
+        iss: issuer,
+        sub: user,
+        aud: url.searchParams.get("service"),
+        exp: now + 300,
+        nbf: now - 10,
+        iat: now,
+        jti: crypto.randomUUID(),
+        access,
+      };
       const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
       const sig = createSign("RSA-SHA256").update(input).sign(keyPem);
       return Response.json({ token: `${input}.${b64url(sig)}`, expires_in: 300 });

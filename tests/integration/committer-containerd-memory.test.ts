@@ -70,10 +70,25 @@ afterAll(async () => {
 describe("committer on containerd: memory", () => {
   test(`${MB} MB of changes: peak RSS below ${BOUND_MIB} MiB, layer within 1 % of tar | gzip`, async () => {
     const target = `${reg.addr}/seelie-test/committer-mem:${RUN}`;
-    const p = Bun.spawn([COMMITTER, "--container-id", `containerd://${id}`, "--image", target, "--docker-config", reg.dockerConfig, "--runtime-endpoint", `unix://${sock}`, "-o", "json"], {
-      stdout: "pipe",
-      stderr: "pipe",
-    });
+    const p = Bun.spawn(
+      [
+        COMMITTER,
+        "--container-id",
+        `containerd://${id}`,
+        "--image",
+        target,
+        "--docker-config",
+        reg.dockerConfig,
+        "--runtime-endpoint",
+        `unix://${sock}`,
+        "-o",
+        "json",
+      ],
+      {
+        stdout: "pipe",
+        stderr: "pipe",
+      },
+    );
     const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
     expect({ code, stderr: code === 0 ? "" : stderr }).toEqual({ code: 0, stderr: "" });
     const result = JSON.parse(stdout) as { cleanup: { removed: string[] } };

@@ -94,7 +94,10 @@ async function topLayer(ref: string): Promise<string> {
   const path = rest.join("/");
   const i = path.lastIndexOf(":");
   const r = await fetch(`http://${host}/v2/${path.slice(0, i)}/manifests/${path.slice(i + 1)}`, {
-    headers: { accept: "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json", authorization: `Basic ${Buffer.from(`${reg.user}:${reg.password}`).toString("base64")}` },
+    headers: {
+      accept: "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
+      authorization: `Basic ${Buffer.from(`${reg.user}:${reg.password}`).toString("base64")}`,
+    },
   });
   return ((await r.json()) as { layers: { digest: string }[] }).layers.at(-1)!.digest;
 }
@@ -104,7 +107,10 @@ beforeAll(async () => {
   sock = need("SEELIE_TEST_CONTAINERD_SOCK");
   await ensureCommitterBuilt();
   work = mkdtempSync(join(tmpdir(), "seelie-committer-cd-"));
-  writeFileSync(join(work, "Dockerfile"), `FROM ${need("SEELIE_TEST_BUSYBOX")}\nRUN mkdir -p /tmp/image-dir && echo carried > /tmp/image-file && echo c2 > /tmp/image-dir/f\n`);
+  writeFileSync(
+    join(work, "Dockerfile"),
+    `FROM ${need("SEELIE_TEST_BUSYBOX")}\nRUN mkdir -p /tmp/image-dir && echo carried > /tmp/image-file && echo c2 > /tmp/image-dir/f\n`,
+  );
   await docker("build", "-q", "-t", BASE, work);
   dockerImages.push(BASE);
   await importFromDocker(BASE);
@@ -129,7 +135,16 @@ describe("committer on containerd", () => {
     await exec(id, SETUP_BUSYBOX);
     const target = `127.0.0.1:5000/seelie-test/committed-cd-busybox:${RUN}`;
     testStart = Date.now();
-    const r = await runCommitter(["--container-id", `containerd://${id}`, "--image", target, "--docker-config", reg.dockerConfig, "--runtime-endpoint", `unix://${sock}`]);
+    const r = await runCommitter([
+      "--container-id",
+      `containerd://${id}`,
+      "--image",
+      target,
+      "--docker-config",
+      reg.dockerConfig,
+      "--runtime-endpoint",
+      `unix://${sock}`,
+    ]);
     expect(r.stderr).toContain("clean-up removed");
     expect(r.code).toBe(0);
     const j = r.json!;
@@ -158,13 +173,35 @@ describe("committer on containerd", () => {
     await run(id, py, ["sleep", "100000"], ["PIP_CACHE_DIR=/opt/pipcache"]);
     await exec(id, PYTHON_SETUP);
     await ok(["ctr", "--address", sock, "-n", NS, "task", "exec", "-d", "--exec-id", `sock${RUN}`, id, ...PYTHON_SOCKET_SERVER]);
-    for (let i = 0; i < 50 && (await sh(["ctr", "--address", sock, "-n", NS, "task", "exec", "--exec-id", `w${i}`, id, "test", "-S", "/tmp/jupyter.sock"])).code !== 0; i++) await Bun.sleep(100);
+    for (
+      let i = 0;
+      i < 50 &&
+      (await sh(["ctr", "--address", sock, "-n", NS, "task", "exec", "--exec-id", `w${i}`, id, "test", "-S", "/tmp/jupyter.sock"])).code !==
+        0;
+      i++
+    )
+      await Bun.sleep(100);
 
     testStart = Date.now();
     const r = await runCommitter([
-      "--container-id", id, "--runtime", "containerd", "--namespace", NS,
-      "--tag", `cd-${RUN}`, "--repo_type", "notebook", "--registry_host", "127.0.0.1:5000", "--repo", "seelie-test", "--username", "alice",
-      "--docker-config", reg.dockerConfig,
+      "--container-id",
+      id,
+      "--runtime",
+      "containerd",
+      "--namespace",
+      NS,
+      "--tag",
+      `cd-${RUN}`,
+      "--repo_type",
+      "notebook",
+      "--registry_host",
+      "127.0.0.1:5000",
+      "--repo",
+      "seelie-test",
+      "--username",
+      "alice",
+      "--docker-config",
+      reg.dockerConfig,
     ]);
     expect(r.stderr).toContain("clean-up removed");
     expect(r.code).toBe(0);
@@ -191,7 +228,18 @@ describe("committer on containerd", () => {
     await ctr("task", "exec", "--exec-id", `uid${RUN}`, "--user", `${ARBITRARY_UID}:0`, id, "sh", "-c", UID_SETUP);
     const target = `127.0.0.1:5000/seelie-test/committed-cd-uid:${RUN}`;
     testStart = Date.now();
-    const r = await runCommitter(["--container-id", id, "--runtime", "containerd", "--namespace", NS, "--image", target, "--docker-config", reg.dockerConfig]);
+    const r = await runCommitter([
+      "--container-id",
+      id,
+      "--runtime",
+      "containerd",
+      "--namespace",
+      NS,
+      "--image",
+      target,
+      "--docker-config",
+      reg.dockerConfig,
+    ]);
     expect(r.code).toBe(0);
     expect([...r.json!.cleanup.removed].sort()).toEqual([...UID_REMOVED].sort());
     expect(r.json!.cleanup.bytes).toBe(UID_REMOVED_BYTES);
@@ -223,7 +271,14 @@ describe("committer on containerd: bad input and faults", () => {
   });
 
   test("no socket: exit 2", async () => {
-    const r = await runCommitter(["--container-id", "containerd://x", "--image", "127.0.0.1:5000/x/y:1", "--runtime-endpoint", "unix:///nonexistent/containerd.sock"]);
+    const r = await runCommitter([
+      "--container-id",
+      "containerd://x",
+      "--image",
+      "127.0.0.1:5000/x/y:1",
+      "--runtime-endpoint",
+      "unix:///nonexistent/containerd.sock",
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("no containerd socket at /nonexistent/containerd.sock");
   });
@@ -233,10 +288,15 @@ describe("committer on containerd: bad input and faults", () => {
     await run(id, BASE, ["sleep", "100000"]);
     await exec(id, "mkdir -p /w && dd if=/dev/urandom of=/w/big bs=1M count=17 2>/dev/null");
     const secret = join(work, ".dockerconfigjson");
-    writeFileSync(secret, JSON.stringify({ auths: { [reg.addr]: { auth: Buffer.from(`${reg.user}:not-the-password`).toString("base64") } } }));
+    writeFileSync(
+      secret,
+      JSON.stringify({ auths: { [reg.addr]: { auth: Buffer.from(`${reg.user}:not-the-password`).toString("base64") } } }),
+    );
     const target = `127.0.0.1:5000/seelie-test/committed-cd-badauth:${RUN}`;
     testStart = Date.now();
-    const r = await runCommitter(["--container-id", `containerd://${id}`, "--image", target, "--docker-config", secret], { SEELIE_PUSH_BACKOFF_MS: "50" });
+    const r = await runCommitter(["--container-id", `containerd://${id}`, "--image", target, "--docker-config", secret], {
+      SEELIE_PUSH_BACKOFF_MS: "50",
+    });
     if (process.env.SEELIE_TEST_VERBOSE) console.error(r.stderr);
     expect(r.code).toBe(1);
     expect(r.stderr).not.toContain("not-the-password");

@@ -70,7 +70,10 @@ beforeAll(async () => {
   await ensureCommitterBuilt();
   work = mkdtempSync(join(tmpdir(), "seelie-committer-test-"));
   // An image that carries its own /tmp files (built a moment ago: a recent ctime must not matter).
-  writeFileSync(join(work, "Dockerfile"), `FROM ${need("SEELIE_TEST_BUSYBOX")}\nRUN mkdir -p /tmp/image-dir && echo carried > /tmp/image-file && echo c2 > /tmp/image-dir/f\n`);
+  writeFileSync(
+    join(work, "Dockerfile"),
+    `FROM ${need("SEELIE_TEST_BUSYBOX")}\nRUN mkdir -p /tmp/image-dir && echo carried > /tmp/image-file && echo c2 > /tmp/image-dir/f\n`,
+  );
   await docker("build", "--network", "none", "-q", "-t", BASE, work);
   images.push(BASE);
 }, 120_000);
@@ -115,20 +118,27 @@ describe("committer on Docker", () => {
     const carried = (await docker("run", "--rm", need("SEELIE_TEST_PYTHON"), "sh", "-c", PYTHON_CACHE_FILES)).split("\n").filter(Boolean);
     expect(carried.some((p) => p.startsWith("/var/lib/apt/lists/"))).toBe(true);
     const id = await startContainer(need("SEELIE_TEST_PYTHON"), ["-e", "PIP_CACHE_DIR=/opt/pipcache"]);
-    await docker(
-      "exec",
-      id,
-      "sh",
-      "-c",
-      PYTHON_SETUP,
-    );
+    await docker("exec", id, "sh", "-c", PYTHON_SETUP);
     await docker("exec", "-d", id, ...PYTHON_SOCKET_SERVER);
     for (let i = 0; i < 50 && (await sh(dockerCli("exec", id, "test", "-S", "/tmp/jupyter.sock"))).code !== 0; i++) await Bun.sleep(100);
 
     const r = await runCommitter([
-      "--container-id", id, "--runtime", "docker",
-      "--tag", RUN, "--repo_type", "notebook", "--registry_host", "127.0.0.1:5000", "--repo", "seelie-test", "--username", "alice",
-      "--docker-config", reg.dockerConfig,
+      "--container-id",
+      id,
+      "--runtime",
+      "docker",
+      "--tag",
+      RUN,
+      "--repo_type",
+      "notebook",
+      "--registry_host",
+      "127.0.0.1:5000",
+      "--repo",
+      "seelie-test",
+      "--username",
+      "alice",
+      "--docker-config",
+      reg.dockerConfig,
     ]);
     expect(r.stderr).toContain("clean-up removed");
     expect(r.code).toBe(0);
@@ -159,7 +169,16 @@ describe("committer on Docker", () => {
   }, 180_000);
 
   test("a stopped container is committed without the clean-up, saying so", async () => {
-    const id = await docker("run", "-d", "--network", "none", BASE, "sh", "-c", "echo s > /tmp/stopped-scratch; mkdir /work; echo w > /work/w");
+    const id = await docker(
+      "run",
+      "-d",
+      "--network",
+      "none",
+      BASE,
+      "sh",
+      "-c",
+      "echo s > /tmp/stopped-scratch; mkdir /work; echo w > /work/w",
+    );
     containers.push(id);
     await docker("wait", id);
     const target = `127.0.0.1:5000/seelie-test/committed-stopped:${RUN}`;
@@ -176,7 +195,16 @@ describe("committer on Docker", () => {
     const id = await startContainer(BASE);
     await docker("exec", id, "sh", "-c", "echo keep > /tmp/k");
     const target = `127.0.0.1:5000/seelie-test/committed-local:${RUN}`;
-    const r = await runCommitter(["--container-id", `docker://${id}`, "--image", target, "--no-push", "--keep-image", "--no-clean", "--no-pause"]);
+    const r = await runCommitter([
+      "--container-id",
+      `docker://${id}`,
+      "--image",
+      target,
+      "--no-push",
+      "--keep-image",
+      "--no-clean",
+      "--no-pause",
+    ]);
     expect(r.code).toBe(0);
     expect(r.json!.cleanup).toMatchObject({ skipped: true, reason: "--no-clean" });
     expect(r.json!.timings.push).toBe(0);
@@ -196,26 +224,57 @@ describe("committer on Docker: bad input and faults", () => {
   });
 
   test("no runtime socket: exit 2, names the path", async () => {
-    const r = await runCommitter(["--container-id", "docker://abc", "--image", "127.0.0.1:5000/x/y:1", "--runtime-endpoint", "unix:///nonexistent/docker.sock"]);
+    const r = await runCommitter([
+      "--container-id",
+      "docker://abc",
+      "--image",
+      "127.0.0.1:5000/x/y:1",
+      "--runtime-endpoint",
+      "unix:///nonexistent/docker.sock",
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("no docker socket at /nonexistent/docker.sock");
   });
 
   test("no socket found by probing under a host prefix", async () => {
-    const r = await runCommitter(["--container-id", "containerd://abc", "--image", "127.0.0.1:5000/x/y:1", "--runtime-endpoint", "unix:///nonexistent/containerd.sock"]);
+    const r = await runCommitter([
+      "--container-id",
+      "containerd://abc",
+      "--image",
+      "127.0.0.1:5000/x/y:1",
+      "--runtime-endpoint",
+      "unix:///nonexistent/containerd.sock",
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("no containerd socket at");
   });
 
   test("a containerd socket given for a docker:// container: a clear failure naming the socket", async () => {
-    const r = await runCommitter(["--container-id", "docker://abc", "--image", "127.0.0.1:5000/x/y:1", "--runtime-endpoint", `unix://${need("SEELIE_TEST_CONTAINERD_SOCK")}`]);
+    const r = await runCommitter([
+      "--container-id",
+      "docker://abc",
+      "--image",
+      "127.0.0.1:5000/x/y:1",
+      "--runtime-endpoint",
+      `unix://${need("SEELIE_TEST_CONTAINERD_SOCK")}`,
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`Docker at ${need("SEELIE_TEST_CONTAINERD_SOCK")} is not answering`);
   });
 
   test("text output", async () => {
     const id = await startContainer(BASE);
-    const p = Bun.spawn([await ensureCommitterBuilt(), "--container-id", `docker://${id}`, "--image", `127.0.0.1:5000/seelie-test/committed-text:${RUN}`, "--no-push"], { stdout: "pipe", stderr: "pipe" });
+    const p = Bun.spawn(
+      [
+        await ensureCommitterBuilt(),
+        "--container-id",
+        `docker://${id}`,
+        "--image",
+        `127.0.0.1:5000/seelie-test/committed-text:${RUN}`,
+        "--no-push",
+      ],
+      { stdout: "pipe", stderr: "pipe" },
+    );
     const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
     expect(code).toBe(0);
     expect(out).toContain(`image:    127.0.0.1:5000/seelie-test/committed-text:${RUN}`);
@@ -239,9 +298,14 @@ describe("committer on Docker: bad input and faults", () => {
     await docker("exec", id, "sh", "-c", "echo x > /tmp/x; mkdir -p /w; echo w > /w/w");
     // A mounted kubernetes.io/dockerconfigjson secret: a file, not a directory.
     const secret = join(work, ".dockerconfigjson");
-    writeFileSync(secret, JSON.stringify({ auths: { [reg.addr]: { auth: Buffer.from(`${reg.user}:not-the-password`).toString("base64") } } }));
+    writeFileSync(
+      secret,
+      JSON.stringify({ auths: { [reg.addr]: { auth: Buffer.from(`${reg.user}:not-the-password`).toString("base64") } } }),
+    );
     const target = `127.0.0.1:5000/seelie-test/committed-badauth:${RUN}`;
-    const r = await runCommitter(["--container-id", `docker://${id}`, "--image", target, "--docker-config", secret], { SEELIE_PUSH_BACKOFF_MS: "100" });
+    const r = await runCommitter(["--container-id", `docker://${id}`, "--image", target, "--docker-config", secret], {
+      SEELIE_PUSH_BACKOFF_MS: "100",
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("refused the credentials");
     expect(r.stderr).not.toContain("not-the-password");
@@ -253,7 +317,10 @@ describe("committer on Docker: bad input and faults", () => {
   test("the registry is down: retries with back-off, then a clear error; local image removed", async () => {
     const id = await startContainer(BASE);
     const target = `127.0.0.1:5999/seelie-test/committed-down:${RUN}`;
-    const r = await runCommitter(["--container-id", `docker://${id}`, "--image", target, "--no-clean"], { SEELIE_PUSH_RETRIES: "3", SEELIE_PUSH_BACKOFF_MS: "100" });
+    const r = await runCommitter(["--container-id", `docker://${id}`, "--image", target, "--no-clean"], {
+      SEELIE_PUSH_RETRIES: "3",
+      SEELIE_PUSH_BACKOFF_MS: "100",
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("retrying in 100 ms (attempt 2/3)");
     expect(r.stderr).toContain("retrying in 200 ms (attempt 3/3)");

@@ -81,7 +81,12 @@ afterAll(async () => {
 });
 
 /** What the pod would add: a Secret's value in the env, its own command, working dir, user and the kubelet's labels. */
-const POD_LABELS = { "io.kubernetes.pod.name": "nb", "io.kubernetes.pod.namespace": "team-a", "io.kubernetes.pod.uid": "0f0e-uid", "io.kubernetes.container.logpath": "/var/log/pods/x.log" };
+const POD_LABELS = {
+  "io.kubernetes.pod.name": "nb",
+  "io.kubernetes.pod.namespace": "team-a",
+  "io.kubernetes.pod.uid": "0f0e-uid",
+  "io.kubernetes.container.logpath": "/var/log/pods/x.log",
+};
 const POD_CMD = ["sh", "-c", "mkdir -p /tmp/w && echo work > /tmp/w/f && sleep 100000"];
 
 function expectClean(img: PushedImage, label: string) {
@@ -96,7 +101,10 @@ function expectClean(img: PushedImage, label: string) {
 
 /** The config without what differs per commit: the new layer's diff_id, the times, the history comment. */
 function comparable(img: PushedImage): unknown {
-  const c = structuredClone(img.config) as Record<string, unknown> & { rootfs: { diff_ids: string[] }; history?: Record<string, unknown>[] };
+  const c = structuredClone(img.config) as Record<string, unknown> & {
+    rootfs: { diff_ids: string[] };
+    history?: Record<string, unknown>[];
+  };
   delete c.created;
   c.rootfs.diff_ids = c.rootfs.diff_ids.slice(0, -1);
   c.history = (c.history ?? []).map((h) => ({ ...h, created: undefined, comment: undefined }));
@@ -108,14 +116,41 @@ describe("the pushed config is the image's, not the container's", () => {
 
   test("Docker: env with a secret, command, working dir, user and kubelet labels stay out (upperdir and api)", async () => {
     const id = await docker(
-      "run", "-d", "--network", "none", "--name", `seelie-fastcommit-cfg-${RUN}`, "-e", `SECRET_TOKEN=${SECRET}`, "-e", "KUBERNETES_SERVICE_HOST=10.96.0.1",
-      ...Object.entries(POD_LABELS).flatMap(([k, v]) => ["-l", `${k}=${v}`]), "-w", "/tmp", "-u", "0", "--entrypoint", POD_CMD[0]!, base, ...POD_CMD.slice(1),
+      "run",
+      "-d",
+      "--network",
+      "none",
+      "--name",
+      `seelie-fastcommit-cfg-${RUN}`,
+      "-e",
+      `SECRET_TOKEN=${SECRET}`,
+      "-e",
+      "KUBERNETES_SERVICE_HOST=10.96.0.1",
+      ...Object.entries(POD_LABELS).flatMap(([k, v]) => ["-l", `${k}=${v}`]),
+      "-w",
+      "/tmp",
+      "-u",
+      "0",
+      "--entrypoint",
+      POD_CMD[0]!,
+      base,
+      ...POD_CMD.slice(1),
     );
     dockerContainers.push(id);
     await Bun.sleep(500);
     for (const source of ["upperdir", "api"]) {
       const target = `${reg.addr}/seelie-test/fastcommit-cfg:docker-${source}-${RUN}`;
-      const r = await runCommitter(["--container-id", `docker://${id}`, "--image", target, "--docker-config", reg.dockerConfig, "--no-clean", "--layer-source", source]);
+      const r = await runCommitter([
+        "--container-id",
+        `docker://${id}`,
+        "--image",
+        target,
+        "--docker-config",
+        reg.dockerConfig,
+        "--no-clean",
+        "--layer-source",
+        source,
+      ]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.json!.layerSource).toBe(source);
       expect(r.stderr).not.toContain(SECRET);
@@ -126,13 +161,37 @@ describe("the pushed config is the image's, not the container's", () => {
 
   test("containerd: the same container on containerd gives the same config (upperdir and api)", async () => {
     const id = `seelie-fastcommit-cfg-${RUN}`;
-    await ctr("run", "-d", "--env", `SECRET_TOKEN=${SECRET}`, "--env", "KUBERNETES_SERVICE_HOST=10.96.0.1",
-      ...Object.entries(POD_LABELS).flatMap(([k, v]) => ["--label", `${k}=${v}`]), "--cwd", "/tmp", base, id, ...POD_CMD);
+    await ctr(
+      "run",
+      "-d",
+      "--env",
+      `SECRET_TOKEN=${SECRET}`,
+      "--env",
+      "KUBERNETES_SERVICE_HOST=10.96.0.1",
+      ...Object.entries(POD_LABELS).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
+      "--cwd",
+      "/tmp",
+      base,
+      id,
+      ...POD_CMD,
+    );
     ctrContainers.push(id);
     await Bun.sleep(500);
     for (const source of ["upperdir", "api"]) {
       const target = `${reg.addr}/seelie-test/fastcommit-cfg:containerd-${source}-${RUN}`;
-      const r = await runCommitter(["--container-id", `containerd://${id}`, "--runtime-endpoint", `unix://${sock}`, "--image", target, "--docker-config", reg.dockerConfig, "--no-clean", "--layer-source", source]);
+      const r = await runCommitter([
+        "--container-id",
+        `containerd://${id}`,
+        "--runtime-endpoint",
+        `unix://${sock}`,
+        "--image",
+        target,
+        "--docker-config",
+        reg.dockerConfig,
+        "--no-clean",
+        "--layer-source",
+        source,
+      ]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.json!.layerSource).toBe(source);
       pushed[`containerd-${source}`] = await pushedImage(target);
@@ -145,7 +204,12 @@ describe("the pushed config is the image's, not the container's", () => {
     expect(Object.keys(pushed).sort()).toEqual([...keys].sort());
     const first = comparable(pushed[keys[0]!]!);
     for (const k of keys.slice(1)) expect(comparable(pushed[k]!), k).toEqual(first);
-    const shape = (p: PushedImage) => ({ mediaType: p.manifest.mediaType, config: p.manifest.config.mediaType, layers: p.manifest.layers.slice(0, -1), top: p.manifest.layers.at(-1)!.mediaType });
+    const shape = (p: PushedImage) => ({
+      mediaType: p.manifest.mediaType,
+      config: p.manifest.config.mediaType,
+      layers: p.manifest.layers.slice(0, -1),
+      top: p.manifest.layers.at(-1)!.mediaType,
+    });
     for (const k of keys.slice(1)) expect(shape(pushed[k]!), k).toEqual(shape(pushed[keys[0]!]!));
   });
 });

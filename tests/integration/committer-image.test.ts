@@ -27,7 +27,19 @@ const cleanups: string[][] = [];
 
 beforeAll(async () => {
   await ensureCommitterBuilt();
-  const b = await sh(dockerCli("build", "-q", "-f", join(ROOT, "pods/committer/Dockerfile"), "--build-arg", `BASE=${need("SEELIE_TEST_PYTHON")}`, "-t", IMAGE, join(ROOT, "dist")));
+  const b = await sh(
+    dockerCli(
+      "build",
+      "-q",
+      "-f",
+      join(ROOT, "pods/committer/Dockerfile"),
+      "--build-arg",
+      `BASE=${need("SEELIE_TEST_PYTHON")}`,
+      "-t",
+      IMAGE,
+      join(ROOT, "dist"),
+    ),
+  );
   if (b.code !== 0) throw new Error(`docker build of pods/committer/Dockerfile failed: ${b.stderr}`);
   cleanups.push(dockerCli("rmi", "-f", IMAGE));
 });
@@ -49,7 +61,11 @@ async function runAsPod(pod: V1Pod, label: string) {
   expect(sc.capabilities?.add).toBeUndefined();
   const reg = testRegistry();
   const secretDir = mkdtempSync(join(tmp, "secret-"));
-  writeFileSync(join(secretDir, ".dockerconfigjson"), dockerConfigJson({ serveraddress: reg.addr, username: reg.user, password: reg.password, source: "test" }), { mode: 0o400 });
+  writeFileSync(
+    join(secretDir, ".dockerconfigjson"),
+    dockerConfigJson({ serveraddress: reg.addr, username: reg.user, password: reg.password, source: "test" }),
+    { mode: 0o400 },
+  );
   for (const m of c.volumeMounts!) {
     const v = pod.spec!.volumes!.find((x) => x.name === m.name)!;
     if (v.hostPath) flags.push("-v", `${v.hostPath.path}:${m.mountPath}${m.readOnly ? ":ro" : ""}`);
@@ -60,17 +76,37 @@ async function runAsPod(pod: V1Pod, label: string) {
   flags.push("--entrypoint", c.command![0]!);
   const t0 = Date.now();
   const r = await sh(dockerCli("run", ...flags, IMAGE, ...c.args!));
-  console.error(`[committer-image] ${label}: committer container ${Date.now() - t0} ms (docker run ${flags.join(" ")} IMAGE ${c.args!.join(" ")})`);
+  console.error(
+    `[committer-image] ${label}: committer container ${Date.now() - t0} ms (docker run ${flags.join(" ")} IMAGE ${c.args!.join(" ")})`,
+  );
   return r;
 }
 
 test("the committer image commits a Docker container with the Pod's security context and mounts, nothing privileged", async () => {
   const src = `seelie-k4-img-${RUN}`;
-  const run = await sh(dockerCli("run", "-d", "--name", src, need("SEELIE_TEST_BUSYBOX"), "sh", "-c", "echo my-work > /root/work.txt; echo junk > /tmp/junk.txt; sleep 3600"));
+  const run = await sh(
+    dockerCli(
+      "run",
+      "-d",
+      "--name",
+      src,
+      need("SEELIE_TEST_BUSYBOX"),
+      "sh",
+      "-c",
+      "echo my-work > /root/work.txt; echo junk > /tmp/junk.txt; sleep 3600",
+    ),
+  );
   expect(run.code, run.stderr).toBe(0);
   cleanups.push(dockerCli("rm", "-f", src));
   await Bun.sleep(500);
-  const target: CommitTarget = { namespace: "team-a", pod: "nb", container: "main", node: "node-1", runtime: "docker", containerId: run.stdout.trim() };
+  const target: CommitTarget = {
+    namespace: "team-a",
+    pod: "nb",
+    container: "main",
+    node: "node-1",
+    runtime: "docker",
+    containerId: run.stdout.trim(),
+  };
   const reg = testRegistry();
   const image = `${reg.addr}/seelie/k4-commit:${RUN}-img`;
   const pod = buildCommitterPod({
@@ -102,11 +138,33 @@ test("the committer image commits a containerd (k8s.io) container through only /
   const pull = await sh(["ctr", "-n", "k8s.io", "images", "pull", "--plain-http", "--user", `${reg.user}:${reg.password}`, base]);
   expect(pull.code, pull.stderr).toBe(0);
   const cid = `seelie-k4-img-${RUN}-ctr`;
-  cleanups.push(["ctr", "-n", "k8s.io", "container", "rm", cid], ["ctr", "-n", "k8s.io", "task", "rm", "-f", cid], ["ctr", "-n", "k8s.io", "task", "kill", "-s", "SIGKILL", cid]);
-  const run = await sh(["ctr", "-n", "k8s.io", "run", "-d", base, cid, "sh", "-c", "echo my-work > /root/work.txt; echo junk > /tmp/junk.txt; sleep 3600"]);
+  cleanups.push(
+    ["ctr", "-n", "k8s.io", "container", "rm", cid],
+    ["ctr", "-n", "k8s.io", "task", "rm", "-f", cid],
+    ["ctr", "-n", "k8s.io", "task", "kill", "-s", "SIGKILL", cid],
+  );
+  const run = await sh([
+    "ctr",
+    "-n",
+    "k8s.io",
+    "run",
+    "-d",
+    base,
+    cid,
+    "sh",
+    "-c",
+    "echo my-work > /root/work.txt; echo junk > /tmp/junk.txt; sleep 3600",
+  ]);
   expect(run.code, run.stderr).toBe(0);
   await Bun.sleep(500);
-  const target: CommitTarget = { namespace: "team-a", pod: "nb", container: "main", node: "node-1", runtime: "containerd", containerId: cid };
+  const target: CommitTarget = {
+    namespace: "team-a",
+    pod: "nb",
+    container: "main",
+    node: "node-1",
+    runtime: "containerd",
+    containerId: cid,
+  };
   const image = `${reg.addr}/seelie/k4-commit:${RUN}-img-ctr`;
   const pod = buildCommitterPod({
     name: committerPodName(target),

@@ -109,7 +109,16 @@ async function commitBoth(containerArg: string[], runtime: string): Promise<Reco
   const out: Record<string, string> = {};
   for (const source of ["upperdir", "api"]) {
     const target = `${reg.addr}/seelie-test/fastcommit-tree:${runtime}-${source}-${RUN}`;
-    const r = await runCommitter([...containerArg, "--image", target, "--docker-config", reg.dockerConfig, "--no-clean", "--layer-source", source]);
+    const r = await runCommitter([
+      ...containerArg,
+      "--image",
+      target,
+      "--docker-config",
+      reg.dockerConfig,
+      "--no-clean",
+      "--layer-source",
+      source,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json!.layerSource).toBe(source);
     out[source] = target;
@@ -124,8 +133,14 @@ async function expectSameTrees(images: Record<string, string>, runtime: string) 
   const byPath = new Map(fast.map((l) => [JSON.parse(l).path as string, JSON.parse(l)]));
   // What the scene did, seen from inside the committed image.
   expect(byPath.get("/etc/debian_version")?.missing, runtime).toBe(true);
-  expect([...byPath.keys()].filter((p) => p.startsWith("/etc/apt/apt.conf.d")), runtime).toEqual([]);
-  expect([...byPath.keys()].filter((p) => p.startsWith("/etc/default")), runtime).toEqual(["/etc/default", "/etc/default/only"]);
+  expect(
+    [...byPath.keys()].filter((p) => p.startsWith("/etc/apt/apt.conf.d")),
+    runtime,
+  ).toEqual([]);
+  expect(
+    [...byPath.keys()].filter((p) => p.startsWith("/etc/default")),
+    runtime,
+  ).toEqual(["/etc/default", "/etc/default/only"]);
   expect(byPath.get("/w/h1")?.nlink).toBe(2);
   expect(byPath.get("/w/h2")?.sha256).toBe(byPath.get("/w/h1")?.sha256);
   expect(byPath.get("/w/suid")?.mode).toBe("0o104755");
@@ -162,6 +177,9 @@ describe("upper directory vs API: the same file tree", () => {
     await ctr("run", "-d", python, id, "sleep", "100000");
     ctrContainers.push(id);
     await ctr("task", "exec", "--exec-id", `scene-${RUN}`, id, "bash", "-c", SCENE);
-    await expectSameTrees(await commitBoth(["--container-id", `containerd://${id}`, "--runtime-endpoint", `unix://${sock}`], "containerd"), "containerd");
+    await expectSameTrees(
+      await commitBoth(["--container-id", `containerd://${id}`, "--runtime-endpoint", `unix://${sock}`], "containerd"),
+      "containerd",
+    );
   });
 });

@@ -18,7 +18,10 @@ test.each([
   expect(existsSync(COMMITTER)).toBe(true);
   const file = join(dir, `${_name.replace(/\W/g, "")}.json`);
   const { args, env } = how(file);
-  const r = await sh([COMMITTER, "--container-id", "docker://0123456789abcdef", "--image", `${need("SEELIE_TEST_REGISTRY")}/seelie/x:1`, ...args], { env });
+  const r = await sh(
+    [COMMITTER, "--container-id", "docker://0123456789abcdef", "--image", `${need("SEELIE_TEST_REGISTRY")}/seelie/x:1`, ...args],
+    { env },
+  );
   expect(r.code).toBe(2);
   const doc = JSON.parse(readFileSync(file, "utf8"));
   expect(doc.error.exitCode).toBe(2);

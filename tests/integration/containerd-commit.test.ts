@@ -57,11 +57,20 @@ async function removeContainer(id: string) {
 
 async function taskStatus(id: string): Promise<string> {
   const out = await ctr("task", "ls");
-  return out.split("\n").find((l) => l.startsWith(`${id} `))?.trim().split(/\s+/)[2] ?? "";
+  return (
+    out
+      .split("\n")
+      .find((l) => l.startsWith(`${id} `))
+      ?.trim()
+      .split(/\s+/)[2] ?? ""
+  );
 }
 
 // Other suites may use containerd at the same time: only what names this run's containers counts.
-const seelieLeases = async () => (await ctr("leases", "ls")).split("\n").filter((l) => l.startsWith("seelie-") && l.includes(`seelie.io/container=seelie-test-`) && l.includes(uniq));
+const seelieLeases = async () =>
+  (await ctr("leases", "ls"))
+    .split("\n")
+    .filter((l) => l.startsWith("seelie-") && l.includes(`seelie.io/container=seelie-test-`) && l.includes(uniq));
 const execDirs = () => readdirSync("/run/containerd").filter((d) => d.startsWith("seelie-exec-") && d.includes(uniq));
 
 /** Our leases and FIFO dirs before an operation: other suites may run on the same containerd at the same time. */
@@ -173,7 +182,12 @@ describe("containerd container (real containerd)", () => {
     try {
       mkdirSync(join(host, "run"));
       symlinkSync("/run/containerd", join(host, "run/containerd"));
-      const viaPrefix = await findContainerdContainer({ socketPath: join(host, "run/containerd/containerd.sock"), namespace: NS, id, hostPrefix: host });
+      const viaPrefix = await findContainerdContainer({
+        socketPath: join(host, "run/containerd/containerd.sock"),
+        namespace: NS,
+        id,
+        hostPrefix: host,
+      });
       try {
         expect(await viaPrefix.exec(["echo", "through /host"])).toEqual({ exitCode: 0, stdout: "through /host\n", stderr: "" });
       } finally {
@@ -212,14 +226,24 @@ describe("containerd container (real containerd)", () => {
     const lines: string[] = [];
     const { result, seen } = await watchStatus(id, () =>
       // The diff service (the API fallback): its pause lasts long enough to be seen by polling.
-      ct.commit({ image: target, push: true, auth, keepImage: false, pause: true, progress: (l) => lines.push(l), timings, layerSource: "api" }),
+      ct.commit({
+        image: target,
+        push: true,
+        auth,
+        keepImage: false,
+        pause: true,
+        progress: (l) => lines.push(l),
+        timings,
+        layerSource: "api",
+      }),
     );
     expect(result.image).toBe(target);
     expect(result.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(result.layers).toBe(2);
     expect(result.size).toBeGreaterThan(BIG);
     expect(seen.has("PAUSED")).toBe(true);
-    for (const k of ["base_image", "diff", "paused", "image", "push", "cleanup", "commit_total"]) expect(timings[k]).toBeGreaterThanOrEqual(0);
+    for (const k of ["base_image", "diff", "paused", "image", "push", "cleanup", "commit_total"])
+      expect(timings[k]).toBeGreaterThanOrEqual(0);
     expect(lines.some((l) => /mounted from seelie\/busybox|already in/.test(l))).toBe(true);
     await expectRunningNotPaused(ct);
 
@@ -231,7 +255,18 @@ describe("containerd container (real containerd)", () => {
     pulled.push(target);
     const pull = await sh(dockerCli("pull", target));
     expect(pull.stderr).toBe("");
-    const run = await sh(dockerCli("run", "--rm", "--network", "none", target, "sh", "-c", "cat /work/user.txt; sha256sum /work/big; test -e /bin/ls && echo ls-present || echo ls-gone"));
+    const run = await sh(
+      dockerCli(
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        target,
+        "sh",
+        "-c",
+        "cat /work/user.txt; sha256sum /work/big; test -e /bin/ls && echo ls-present || echo ls-gone",
+      ),
+    );
     expect(run.code).toBe(0);
     expect(run.stdout).toBe(`hello\n${bigSum}  /work/big\nls-gone\n`);
     const inspect = JSON.parse((await sh(dockerCli("image", "inspect", target))).stdout)[0];
@@ -263,7 +298,15 @@ describe("containerd container (real containerd)", () => {
     const img = `${reg.addr}/seelie-test/ctrd-refused-${uniq}:v1`;
     const was = await before();
     const err = await ct
-      .commit({ image: img, push: true, auth: { ...auth, password: "wrong" }, keepImage: false, pause: true, progress: () => {}, timings: {} })
+      .commit({
+        image: img,
+        push: true,
+        auth: { ...auth, password: "wrong" },
+        keepImage: false,
+        pause: true,
+        progress: () => {},
+        timings: {},
+      })
       .catch((e) => e);
     expect(err).toBeInstanceOf(SeelieError);
     expect(err.message).toContain(reg.addr);
@@ -297,7 +340,9 @@ describe("containerd container (real containerd)", () => {
   }, 60_000);
 
   test("an invalid image reference is a usage error before anything happens", async () => {
-    const err = await ct.commit({ image: "Not Valid", push: true, auth, keepImage: false, pause: true, progress: () => {}, timings: {} }).catch((e) => e);
+    const err = await ct
+      .commit({ image: "Not Valid", push: true, auth, keepImage: false, pause: true, progress: () => {}, timings: {} })
+      .catch((e) => e);
     expect(err).toBeInstanceOf(SeelieError);
     expect(err.exitCode).toBe(2);
     await expectRunningNotPaused(ct);
@@ -320,7 +365,23 @@ describe("base layers missing from the content store", () => {
     });
     expect((await ct.exec(["sh", "-c", "echo kept > /kept.txt"])).exitCode).toBe(0);
     // As after a kubelet pull that discarded the unpacked layers: the manifest stays, the layer blobs go.
-    const manifest = JSON.parse((await sh(["ctr", "-n", NS, "content", "get", (await ctr("images", "ls")).split("\n").find((l) => l.startsWith(`${BASE} `))!.split(/\s+/)[2]!])).stdout);
+    const manifest = JSON.parse(
+      (
+        await sh([
+          "ctr",
+          "-n",
+          NS,
+          "content",
+          "get",
+          (
+            await ctr("images", "ls")
+          )
+            .split("\n")
+            .find((l) => l.startsWith(`${BASE} `))!
+            .split(/\s+/)[2]!,
+        ])
+      ).stdout,
+    );
     for (const l of manifest.layers) await sh(["ctr", "-n", NS, "content", "rm", l.digest]);
     const content = (await ctr("content", "ls", "-q")).split("\n");
     for (const l of manifest.layers) expect(content).not.toContain(l.digest);
@@ -350,7 +411,15 @@ describe("base layers missing from the content store", () => {
     const img = `${extra.addr}/seelie-test/ctrd-copy-${uniq}:v1`;
     const was = await before();
     const lines: string[] = [];
-    const r = await ct.commit({ image: img, push: true, auth: { ...auth, serveraddress: extra.addr }, keepImage: false, pause: true, progress: (l) => lines.push(l), timings: {} });
+    const r = await ct.commit({
+      image: img,
+      push: true,
+      auth: { ...auth, serveraddress: extra.addr },
+      keepImage: false,
+      pause: true,
+      progress: (l) => lines.push(l),
+      timings: {},
+    });
     expect(lines.some((l) => l.includes(`copying`) && l.includes(`from ${reg.addr}/seelie/busybox`))).toBe(true);
     // Pull it back through docker with a config that knows both registries.
     const cfgDir = mkdtempSync(join(tmpdir(), "seelie-dockercfg-"));

@@ -47,12 +47,20 @@ for (const [name, size, mode] of cases) {
     expect(Number((await contentInfo(c, digest))?.size)).toBe(size);
     expect(sha256Digest(await readContent(c, digest))).toBe(digest);
     // Writing it again counts as done.
-    expect(await writeContent(c, data, { ref: `seelie-test-again-${Date.now()}`, digest, size, call: c.leased(lease) })).toEqual({ digest, size });
+    expect(await writeContent(c, data, { ref: `seelie-test-again-${Date.now()}`, digest, size, call: c.leased(lease) })).toEqual({
+      digest,
+      size,
+    });
   }, 120_000);
 }
 
 test("a wrong expected digest is an error naming the ref", async () => {
   const data = blob(5000);
-  const err = await writeContent(c, data, { ref: "seelie-test-wrong", digest: sha256Digest(blob(10)), size: 5000, call: c.leased(lease) }).catch((e) => e);
+  const err = await writeContent(c, data, {
+    ref: "seelie-test-wrong",
+    digest: sha256Digest(blob(10)),
+    size: 5000,
+    call: c.leased(lease),
+  }).catch((e) => e);
   expect(err.message).toContain("seelie-test-wrong");
 });

@@ -58,7 +58,15 @@ describe("registry client (real registry)", () => {
     const c = new RegistryClient({ registry: reg.addr, auth, chunkSize: 4 * 1024 * 1024 });
     let opens = 0;
     const sent: number[] = [];
-    await c.uploadBlob(repo("big"), { digest, size: data.length }, () => (opens++, pieces(data)), (n) => sent.push(n));
+    await c.uploadBlob(
+      repo("big"),
+      { digest, size: data.length },
+      () => {
+        opens++;
+        return pieces(data);
+      },
+      (n) => sent.push(n),
+    );
     expect(opens).toBe(1);
     expect(sent.length).toBe(6); // 5 full chunks of 4 MiB + the rest
     expect(sent.at(-1)).toBe(data.length);
@@ -114,10 +122,22 @@ describe("registry client (real registry)", () => {
   test("monolithic upload, manifest PUT and GET (Docker and OCI media types)", async () => {
     const c = new RegistryClient({ registry: reg.addr, auth });
     const layer = randomBytes(1000);
-    const config = new TextEncoder().encode(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [sha(layer)] } }));
+    const config = new TextEncoder().encode(
+      JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [sha(layer)] } }),
+    );
     for (const [flavour, mt, cfgMt, layerMt] of [
-      ["docker", "application/vnd.docker.distribution.manifest.v2+json", "application/vnd.docker.container.image.v1+json", "application/vnd.docker.image.rootfs.diff.tar"],
-      ["oci", "application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.config.v1+json", "application/vnd.oci.image.layer.v1.tar"],
+      [
+        "docker",
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.docker.container.image.v1+json",
+        "application/vnd.docker.image.rootfs.diff.tar",
+      ],
+      [
+        "oci",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.oci.image.config.v1+json",
+        "application/vnd.oci.image.layer.v1.tar",
+      ],
     ] as const) {
       const r = repo(`manifest-${flavour}`);
       await c.uploadBlob(r, { digest: sha(layer), size: layer.length }, () => new Blob([layer]).stream());
@@ -143,7 +163,12 @@ describe("registry client (real registry)", () => {
     const c = new RegistryClient({ registry: reg.addr, auth });
     const missing = sha(randomBytes(8));
     const m = new TextEncoder().encode(
-      JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: missing, size: 8 }, layers: [] }),
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: missing, size: 8 },
+        layers: [],
+      }),
     );
     const err = await c.putManifest(repo("bad-manifest"), "v1", "application/vnd.oci.image.manifest.v1+json", m).catch((e) => e);
     expect(err).toBeInstanceOf(SeelieError);
@@ -182,9 +207,14 @@ describe("retries", () => {
     const data = randomBytes(8 * 1024 * 1024);
     let chunks = 0;
     const err = await c
-      .uploadBlob(repo("killed"), { digest: sha(data), size: data.length }, () => pieces(data), () => {
-        if (++chunks === 2) void extra.kill();
-      })
+      .uploadBlob(
+        repo("killed"),
+        { digest: sha(data), size: data.length },
+        () => pieces(data),
+        () => {
+          if (++chunks === 2) void extra.kill();
+        },
+      )
       .catch((e) => e);
     expect(err).toBeInstanceOf(SeelieError);
     expect(err.message).toContain(extra.addr);
@@ -197,9 +227,13 @@ describe("retries", () => {
     const data = randomBytes(16 * 1024 * 1024);
     let reads = 0;
     const err = await c
-      .uploadStream(repo("killed-stream"), () => pieces(data), () => {
-        if (++reads === 2) void extra.kill();
-      })
+      .uploadStream(
+        repo("killed-stream"),
+        () => pieces(data),
+        () => {
+          if (++reads === 2) void extra.kill();
+        },
+      )
       .catch((e) => e);
     expect(err).toBeInstanceOf(SeelieError);
     expect(err.message).toContain(extra.addr);

@@ -17,13 +17,21 @@ import {
 
 const NOW = 1_800_000_000;
 const H = 3600;
-const f = (path: string, ageH: number, kind: StatEntry["kind"] = "file", size = 10): StatEntry => ({ path, ctime: NOW - ageH * H, size, kind });
+const f = (path: string, ageH: number, kind: StatEntry["kind"] = "file", size = 10): StatEntry => ({
+  path,
+  ctime: NOW - ageH * H,
+  size,
+  kind,
+});
 
 describe("homesFromPasswd", () => {
   const cases: [string, string[]][] = [
     ["", ["/root"]],
     ["root:x:0:0:root:/root:/bin/sh", ["/root"]],
-    ["root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/alice/:/bin/sh\n# c\nnobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\nd:x:1:1::/:/bin/false\nbad-line", ["/root", "/home/alice"]],
+    [
+      "root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/alice/:/bin/sh\n# c\nnobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\nd:x:1:1::/:/bin/false\nbad-line",
+      ["/root", "/home/alice"],
+    ],
     ["svc:x:5:5::relative:/bin/sh\njovyan:x:1000:100::/home/jovyan:/bin/bash", ["/root", "/home/jovyan"]],
   ];
   for (const [passwd, want] of cases) test(JSON.stringify(passwd.slice(0, 40)), () => expect(homesFromPasswd(passwd)).toEqual(want));
@@ -32,7 +40,11 @@ describe("homesFromPasswd", () => {
 describe("cacheDirs", () => {
   const cases: [string[], string[], string[]][] = [
     [["/root"], [], ["/var/cache/apt", "/var/lib/apt/lists", "/root/.cache/pip"]],
-    [["/root", "/home/a"], ["PIP_CACHE_DIR=/opt/pip//"], ["/var/cache/apt", "/var/lib/apt/lists", "/root/.cache/pip", "/home/a/.cache/pip", "/opt/pip"]],
+    [
+      ["/root", "/home/a"],
+      ["PIP_CACHE_DIR=/opt/pip//"],
+      ["/var/cache/apt", "/var/lib/apt/lists", "/root/.cache/pip", "/home/a/.cache/pip", "/opt/pip"],
+    ],
     [["/root"], ["PIP_CACHE_DIR=relative"], ["/var/cache/apt", "/var/lib/apt/lists", "/root/.cache/pip"]],
     [["/root"], ["PIP_CACHE_DIR=/"], ["/var/cache/apt", "/var/lib/apt/lists", "/root/.cache/pip"]],
     [["/root"], ["PIP_CACHE_DIR=/root/.cache/pip"], ["/var/cache/apt", "/var/lib/apt/lists", "/root/.cache/pip"]],
@@ -61,7 +73,15 @@ describe("writtenPaths", () => {
 
 describe("homesUnderHome", () => {
   test("the /home/* users whose pip cache the listing found, in /etc/passwd or not", () => {
-    expect(homesUnderHome([f("/home/u1001/.cache/pip/http/a", 1), f("/home/u1001/.cache/pip/b", 1), f("/home/x/.cache/other", 1), f("/home/y/.cache/pip/c", 1), f("/tmp/home/z/.cache/pip/d", 1)])).toEqual(["/home/u1001", "/home/y"]);
+    expect(
+      homesUnderHome([
+        f("/home/u1001/.cache/pip/http/a", 1),
+        f("/home/u1001/.cache/pip/b", 1),
+        f("/home/x/.cache/other", 1),
+        f("/home/y/.cache/pip/c", 1),
+        f("/tmp/home/z/.cache/pip/d", 1),
+      ]),
+    ).toEqual(["/home/u1001", "/home/y"]);
   });
 });
 
@@ -82,13 +102,16 @@ describe("parseStatLines", () => {
   const cases: [string, StatEntry[]][] = [
     ["", []],
     ["1700000000 12 81a4 /tmp/a b", [{ ctime: 1700000000, size: 12, kind: "file", path: "/tmp/a b" }]],
-    ["1 0 41ed /tmp/d\n2 0 c1ed /tmp/s\n3 0 11a4 /tmp/p\n4 5 a1ff /tmp/l\n5 0 21a4 /dev/x", [
-      { ctime: 1, size: 0, kind: "dir", path: "/tmp/d" },
-      { ctime: 2, size: 0, kind: "socket", path: "/tmp/s" },
-      { ctime: 3, size: 0, kind: "fifo", path: "/tmp/p" },
-      { ctime: 4, size: 5, kind: "symlink", path: "/tmp/l" },
-      { ctime: 5, size: 0, kind: "other", path: "/dev/x" },
-    ]],
+    [
+      "1 0 41ed /tmp/d\n2 0 c1ed /tmp/s\n3 0 11a4 /tmp/p\n4 5 a1ff /tmp/l\n5 0 21a4 /dev/x",
+      [
+        { ctime: 1, size: 0, kind: "dir", path: "/tmp/d" },
+        { ctime: 2, size: 0, kind: "socket", path: "/tmp/s" },
+        { ctime: 3, size: 0, kind: "fifo", path: "/tmp/p" },
+        { ctime: 4, size: 5, kind: "symlink", path: "/tmp/l" },
+        { ctime: 5, size: 0, kind: "other", path: "/dev/x" },
+      ],
+    ],
     // The second line of a name with a newline does not parse: that file is kept.
     ["1 1 81a4 /tmp/a\nb\nstat: can't stat '/tmp/x': No such file", [{ ctime: 1, size: 1, kind: "file", path: "/tmp/a" }]],
   ];
@@ -115,14 +138,38 @@ describe("parseListing / parseKept / shQuote / chunkArgs", () => {
 
 describe("planCleanup", () => {
   const dirs = ["/var/cache/apt", "/var/lib/apt/lists", "/root/.cache/pip"];
-  const cases: { name: string; stats: StatEntry[]; added: string[]; modified?: string[]; files: string[]; dirs?: string[]; image?: string[] }[] = [
+  const cases: {
+    name: string;
+    stats: StatEntry[];
+    added: string[];
+    modified?: string[];
+    files: string[];
+    dirs?: string[];
+    image?: string[];
+  }[] = [
     { name: "recent /tmp file the container wrote goes", stats: [f("/tmp/a", 1)], added: ["/tmp/a"], files: ["/tmp/a"] },
-    { name: "an mtime in the past does not matter: ctime is recent", stats: [f("/tmp/old-mtime", 0.1)], added: ["/tmp/old-mtime"], files: ["/tmp/old-mtime"] },
+    {
+      name: "an mtime in the past does not matter: ctime is recent",
+      stats: [f("/tmp/old-mtime", 0.1)],
+      added: ["/tmp/old-mtime"],
+      files: ["/tmp/old-mtime"],
+    },
     { name: "written more than 48 h ago stays", stats: [f("/tmp/old", 49)], added: ["/tmp/old"], files: [] },
     { name: "just inside 48 h goes", stats: [f("/tmp/edge", 47.9)], added: ["/tmp/edge"], files: ["/tmp/edge"] },
     { name: "a file the image carried stays", stats: [f("/tmp/image", 1)], added: [], files: [] },
-    { name: "an image /tmp file the container modified stays", stats: [f("/tmp/image", 1)], added: [], modified: ["/tmp/image"], files: [] },
-    { name: "live socket and FIFO stay", stats: [f("/tmp/s", 1, "socket"), f("/tmp/p", 1, "fifo")], added: ["/tmp/s", "/tmp/p"], files: [] },
+    {
+      name: "an image /tmp file the container modified stays",
+      stats: [f("/tmp/image", 1)],
+      added: [],
+      modified: ["/tmp/image"],
+      files: [],
+    },
+    {
+      name: "live socket and FIFO stay",
+      stats: [f("/tmp/s", 1, "socket"), f("/tmp/p", 1, "fifo")],
+      added: ["/tmp/s", "/tmp/p"],
+      files: [],
+    },
     { name: "symlink goes (not its target)", stats: [f("/tmp/l", 1, "symlink")], added: ["/tmp/l"], files: ["/tmp/l"] },
     { name: "outside /tmp stays even if added", stats: [f("/work/x", 1)], added: ["/work/x"], files: [] },
     {
@@ -134,20 +181,48 @@ describe("planCleanup", () => {
     },
     {
       name: "cache files that came with the image stay (a whiteout sheds nothing), and are reported",
-      stats: [f("/var/lib/apt/lists/deb_Packages", 1, "file", 50_000_000), f("/var/lib/apt/lists/new_Packages", 1, "file", 7), f("/var/lib/apt/lists/partial", 1, "dir")],
+      stats: [
+        f("/var/lib/apt/lists/deb_Packages", 1, "file", 50_000_000),
+        f("/var/lib/apt/lists/new_Packages", 1, "file", 7),
+        f("/var/lib/apt/lists/partial", 1, "dir"),
+      ],
       added: ["/var/lib/apt/lists/new_Packages"],
       files: ["/var/lib/apt/lists/new_Packages"],
       dirs: [],
       image: ["/var/lib/apt/lists/deb_Packages"],
     },
-    { name: "a socket in a cache stays; added cache sub-dirs are rmdir'ed deepest first", stats: [f("/root/.cache/pip/s", 1, "socket"), f("/root/.cache/pip/http", 1, "dir"), f("/root/.cache/pip/http/x", 1, "dir")], added: ["/root/.cache/pip/s", "/root/.cache/pip/http", "/root/.cache/pip/http/x"], files: [], dirs: ["/root/.cache/pip/http/x", "/root/.cache/pip/http"] },
-    { name: "a cache sub-dir of the image stays", stats: [f("/root/.cache/pip/http", 1, "dir")], added: [], modified: ["/root/.cache/pip/http"], files: [], dirs: [] },
+    {
+      name: "a socket in a cache stays; added cache sub-dirs are rmdir'ed deepest first",
+      stats: [f("/root/.cache/pip/s", 1, "socket"), f("/root/.cache/pip/http", 1, "dir"), f("/root/.cache/pip/http/x", 1, "dir")],
+      added: ["/root/.cache/pip/s", "/root/.cache/pip/http", "/root/.cache/pip/http/x"],
+      files: [],
+      dirs: ["/root/.cache/pip/http/x", "/root/.cache/pip/http"],
+    },
+    {
+      name: "a cache sub-dir of the image stays",
+      stats: [f("/root/.cache/pip/http", 1, "dir")],
+      added: [],
+      modified: ["/root/.cache/pip/http"],
+      files: [],
+      dirs: [],
+    },
     { name: "the cache dir itself stays", stats: [f("/var/cache/apt", 1, "dir")], added: ["/var/cache/apt"], files: [], dirs: [] },
-    { name: "dirs the container added under /tmp recently are rmdir candidates", stats: [f("/tmp/d", 1, "dir"), f("/tmp/d/e", 1, "dir"), f("/tmp/old-d", 100, "dir")], added: ["/tmp/d", "/tmp/d/e", "/tmp/old-d"], files: [], dirs: ["/tmp/d/e", "/tmp/d"] },
+    {
+      name: "dirs the container added under /tmp recently are rmdir candidates",
+      stats: [f("/tmp/d", 1, "dir"), f("/tmp/d/e", 1, "dir"), f("/tmp/old-d", 100, "dir")],
+      added: ["/tmp/d", "/tmp/d/e", "/tmp/old-d"],
+      files: [],
+      dirs: ["/tmp/d/e", "/tmp/d"],
+    },
   ];
   for (const c of cases) {
     test(c.name, () => {
-      const plan = planCleanup({ stats: c.stats, cacheDirs: dirs, written: { added: new Set(c.added), modified: new Set(c.modified ?? []) }, now: NOW });
+      const plan = planCleanup({
+        stats: c.stats,
+        cacheDirs: dirs,
+        written: { added: new Set(c.added), modified: new Set(c.modified ?? []) },
+        now: NOW,
+      });
       expect(plan.files.map((x) => x.path)).toEqual(c.files);
       if (c.dirs) expect(plan.dirs).toEqual(c.dirs);
       if (c.image) expect(plan.imageFiles.map((x) => x.path)).toEqual(c.image);

@@ -13,7 +13,9 @@ const text = (n: number) => new TextEncoder().encode(Buffer.from(random(n)).toSt
 
 async function run(data: Uint8Array, kind: "gzip" | "zstd", level?: number): Promise<Uint8Array> {
   const src = new Blob([data]).stream();
-  return new Uint8Array(await new Response(src.pipeThrough(parallelCompress({ kind, level, blockSize: 256 * 1024, concurrency: 3 }))).arrayBuffer());
+  return new Uint8Array(
+    await new Response(src.pipeThrough(parallelCompress({ kind, level, blockSize: 256 * 1024, concurrency: 3 }))).arrayBuffer(),
+  );
 }
 
 describe("parallelCompress", () => {
@@ -25,7 +27,8 @@ describe("parallelCompress", () => {
   });
   test("gzip: 1 MiB files alternating random / repetitive text stay within 1 % of plain gzip -6", async () => {
     const parts: Uint8Array[] = [];
-    for (let i = 0; i < 8; i++) parts.push(i % 2 ? new TextEncoder().encode(`seelie line ${i}\n`.repeat(80_000)).subarray(0, 1 << 20) : random(1 << 20));
+    for (let i = 0; i < 8; i++)
+      parts.push(i % 2 ? new TextEncoder().encode(`seelie line ${i}\n`.repeat(80_000)).subarray(0, 1 << 20) : random(1 << 20));
     const mixed = new Uint8Array(Buffer.concat(parts));
     const z = await new Response(new Blob([mixed]).stream().pipeThrough(parallelCompress({ kind: "gzip" }))).arrayBuffer();
     const plain = Bun.gzipSync(mixed, { level: 6 }).length;

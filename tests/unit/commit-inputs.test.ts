@@ -17,7 +17,8 @@ describe("parseContainerTarget", () => {
     [ID, undefined, "unix:///var/run/docker.sock", { runtime: "docker", id: ID }],
     ["my-container", "docker", undefined, { runtime: "docker", id: "my-container" }],
   ];
-  for (const [input, rt, ep, want] of ok) test(`${input.slice(0, 20)} ${rt} ${ep}`, () => expect(parseContainerTarget(input, rt, ep)).toEqual(want as never));
+  for (const [input, rt, ep, want] of ok)
+    test(`${input.slice(0, 20)} ${rt} ${ep}`, () => expect(parseContainerTarget(input, rt, ep)).toEqual(want as never));
   const bad: [string, string | undefined, RegExp][] = [
     ["", undefined, /--container-id is required/],
     [ID, undefined, /no runtime prefix/],
@@ -50,7 +51,9 @@ describe("sockets", () => {
     expect(resolveSocket("docker", { hostPrefix: "/host", isSocket: (p) => have.has(p) })).toBe("/host/var/run/docker.sock");
   });
   test("none found names what was tried", () => {
-    expect(() => resolveSocket("docker", { isSocket: () => false })).toThrow(/no docker socket found \(tried \/var\/run\/docker.sock, \/run\/docker.sock\)/);
+    expect(() => resolveSocket("docker", { isSocket: () => false })).toThrow(
+      /no docker socket found \(tried \/var\/run\/docker.sock, \/run\/docker.sock\)/,
+    );
   });
   test("given endpoint must exist and be unix", () => {
     expect(resolveSocket("docker", { endpoint: "unix:///x.sock", isSocket: (p) => p === "/x.sock" })).toBe("/x.sock");
@@ -67,15 +70,19 @@ describe("dockerConfigPath", () => {
     [undefined, { DOCKER_CONFIG: "/dc" }, "/dc/config.json"],
     [undefined, {}, "/home/u/.docker/config.json"],
   ];
-  for (const [flag, env, want] of cases) test(`${flag} ${JSON.stringify(env)}`, () => expect(dockerConfigPath(flag, isDir, env, "/home/u")).toBe(want));
+  for (const [flag, env, want] of cases)
+    test(`${flag} ${JSON.stringify(env)}`, () => expect(dockerConfigPath(flag, isDir, env, "/home/u")).toBe(want));
 });
 
 describe("resolveTargetImage", () => {
   const deps = { env: { SEELIE_CONFIG: "/nonexistent/config.yaml" }, home: "/nonexistent" };
   const base = { containerId: "x", clean: true, pause: true, keepImage: false, push: true };
-  test("--image is normalised", () => expect(resolveTargetImage({ ...base, image: "127.0.0.1:5000/a/b" }, deps)).toBe("127.0.0.1:5000/a/b:latest"));
+  test("--image is normalised", () =>
+    expect(resolveTargetImage({ ...base, image: "127.0.0.1:5000/a/b" }, deps)).toBe("127.0.0.1:5000/a/b:latest"));
   test("platform name from flags", () => {
-    expect(resolveTargetImage({ ...base, tag: "v1", repoType: "dev", registryHost: "reg.example.com", repo: "ml", username: "alice" }, deps)).toBe("reg.example.com/ml/alice-dev:v1");
+    expect(
+      resolveTargetImage({ ...base, tag: "v1", repoType: "dev", registryHost: "reg.example.com", repo: "ml", username: "alice" }, deps),
+    ).toBe("reg.example.com/ml/alice-dev:v1");
   });
   test("platform name from env", () => {
     const env = { ...deps.env, SEELIE_REGISTRY_HOST: "r.io", SEELIE_REPO: "team", SEELIE_USERNAME: "bob" };
@@ -88,13 +95,21 @@ describe("resolveTargetImage", () => {
     [{ tag: "v1", repoType: "dev", repo: "ml", username: "alice" }, /registry host is not set/],
     [{ tag: "v1", registryHost: "r.io", repo: "ml", username: "alice" }, /--repo_type is not set/],
   ];
-  for (const [o, re] of bad) test(`rejects ${JSON.stringify(o)}`, () => expect(() => resolveTargetImage({ ...base, ...o }, deps)).toThrow(re));
+  for (const [o, re] of bad)
+    test(`rejects ${JSON.stringify(o)}`, () => expect(() => resolveTargetImage({ ...base, ...o }, deps)).toThrow(re));
 });
 
 describe("push stream", () => {
   test("digest from aux, error anywhere fails", () => {
-    expect(pushOutcome([{ status: "Pushed", id: "abc" }, { aux: { Tag: "1", Digest: "sha256:aa", Size: 5 } }])).toEqual({ digest: "sha256:aa" });
-    expect(pushOutcome([{ status: "x" }, { errorDetail: { message: "unauthorized: authentication required" }, error: "unauthorized: authentication required" }])).toEqual({
+    expect(pushOutcome([{ status: "Pushed", id: "abc" }, { aux: { Tag: "1", Digest: "sha256:aa", Size: 5 } }])).toEqual({
+      digest: "sha256:aa",
+    });
+    expect(
+      pushOutcome([
+        { status: "x" },
+        { errorDetail: { message: "unauthorized: authentication required" }, error: "unauthorized: authentication required" },
+      ]),
+    ).toEqual({
       error: "unauthorized: authentication required",
     });
     const d = `sha256:${"a".repeat(64)}`;
@@ -106,7 +121,7 @@ describe("push stream", () => {
     expect(pushProgressLine({ status: "Preparing", id: "a" })).toBeUndefined();
   });
   const transient: [string, boolean][] = [
-    ["Get \"http://127.0.0.1:5999/v2/\": dial tcp 127.0.0.1:5999: connect: connection refused", true],
+    ['Get "http://127.0.0.1:5999/v2/": dial tcp 127.0.0.1:5999: connect: connection refused', true],
     ["received unexpected HTTP status: 503 Service Unavailable", true],
     ["Patch http://r/v2/x/blobs/uploads/1: EOF", true],
     ["unauthorized: authentication required", false],

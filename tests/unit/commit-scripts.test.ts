@@ -8,7 +8,8 @@ import { listScript, parseKept, parseListing, removeScript } from "../../lib/com
 // The generated scripts, run by busybox's sh (as in a busybox-only image) on a scratch directory.
 const dir = mkdtempSync(join(tmpdir(), "seelie-scripts-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const bb = (argv: string[]) => execFileSync("/bin/busybox", argv, { encoding: "utf8", maxBuffer: 1 << 28, env: { PATH: "/nonexistent" } as never });
+const bb = (argv: string[]) =>
+  execFileSync("/bin/busybox", argv, { encoding: "utf8", maxBuffer: 1 << 28, env: { PATH: "/nonexistent" } as never });
 // Only busybox applets on PATH: argv is ["sh", "-c", script, "$0", args…].
 const run = (argv: string[]) => bb(["sh", "-c", `export PATH=${dir}/bin\n${argv[2]}`, ...argv.slice(3)]);
 

@@ -19,7 +19,11 @@ const base = { mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 1_700_000_000 };
 const long = `${"d".repeat(120)}/${"f".repeat(90)}`;
 const tooLong = `a/${"x".repeat(150)}`;
 const cases: [string, TarHeader & { data?: Uint8Array }, Partial<ReturnType<typeof parseTar>[number]>][] = [
-  ["a file with data", { ...base, name: "work/a.txt", type: "0", size: 5, data: new TextEncoder().encode("hello") }, { name: "work/a.txt", type: "0", size: 5 }],
+  [
+    "a file with data",
+    { ...base, name: "work/a.txt", type: "0", size: 5, data: new TextEncoder().encode("hello") },
+    { name: "work/a.txt", type: "0", size: 5 },
+  ],
   ["setuid + sticky modes", { ...base, name: "bin/x", type: "0", mode: 0o4755 }, { mode: 0o4755 }],
   ["a directory", { ...base, name: "work/", type: "5", mode: 0o1777 }, { name: "work", type: "5", mode: 0o1777 }],
   ["a whiteout", { ...base, name: "etc/.wh.passwd", type: "0", mode: 0o600 }, { name: "etc/.wh.passwd", type: "0" }],
@@ -30,9 +34,17 @@ const cases: [string, TarHeader & { data?: Uint8Array }, Partial<ReturnType<type
   ["a name split into prefix + name", { ...base, name: long, type: "0" }, { name: long }],
   ["a name too long for ustar (PAX path)", { ...base, name: tooLong, type: "0" }, { name: tooLong }],
   ["a non-ASCII name (PAX path)", { ...base, name: "données/é.txt", type: "0" }, { name: "données/é.txt" }],
-  ["a long link target (PAX linkpath)", { ...base, name: "l2", type: "2", linkname: "/".repeat(1) + "t".repeat(200) }, { linkname: `/${"t".repeat(200)}` }],
+  [
+    "a long link target (PAX linkpath)",
+    { ...base, name: "l2", type: "2", linkname: "/".repeat(1) + "t".repeat(200) },
+    { linkname: `/${"t".repeat(200)}` },
+  ],
   ["a big uid (PAX uid)", { ...base, name: "u", type: "0", uid: 10_000_000, gid: 5 }, { gid: 5 }],
-  ["an xattr (PAX SCHILY.xattr)", { ...base, name: "cap", type: "0", xattrs: [["security.capability", new Uint8Array([1, 0, 0, 2])]] }, { name: "cap" }],
+  [
+    "an xattr (PAX SCHILY.xattr)",
+    { ...base, name: "cap", type: "0", xattrs: [["security.capability", new Uint8Array([1, 0, 0, 2])]] },
+    { name: "cap" },
+  ],
 ];
 
 describe("tarHeader", () => {

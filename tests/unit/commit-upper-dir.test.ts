@@ -17,7 +17,11 @@ const run = (argv: string[]) => {
   if (r.exitCode !== 0) throw new Error(`${argv.join(" ")}: ${r.stderr.toString()} (run the unit tests as root)`);
 };
 const setx = (path: string, name: string, value: string) =>
-  run(["python3", "-c", `import os; os.setxattr(${JSON.stringify(path)}, ${JSON.stringify(name)}, bytes.fromhex(${JSON.stringify(Buffer.from(value, "latin1").toString("hex"))}), follow_symlinks=False)`]);
+  run([
+    "python3",
+    "-c",
+    `import os; os.setxattr(${JSON.stringify(path)}, ${JSON.stringify(name)}, bytes.fromhex(${JSON.stringify(Buffer.from(value, "latin1").toString("hex"))}), follow_symlinks=False)`,
+  ]);
 /** A valid file capability (VFS_CAP_REVISION_2, cap_net_bind_service): the kernel checks the format. */
 const CAP = "0100000200040000000000000000000000000000";
 
@@ -58,8 +62,18 @@ describe("walkUpperDir + upperDirTar", () => {
     const by = new Map(entries.map((e) => [e.name, e]));
     // In the order of the names on disk (as Docker's own overlay2 diff walks them), whiteouts renamed.
     expect(entries.map((e) => e.name)).toEqual([
-      "etc", "etc/default", "etc/default/.wh..wh..opq", "etc/default/only", "etc/.wh.passwd",
-      "w", "w/a.txt", "w/b.txt", "w/cap", "w/fifo", "w/sparse", "w/sym",
+      "etc",
+      "etc/default",
+      "etc/default/.wh..wh..opq",
+      "etc/default/only",
+      "etc/.wh.passwd",
+      "w",
+      "w/a.txt",
+      "w/b.txt",
+      "w/cap",
+      "w/fifo",
+      "w/sparse",
+      "w/sym",
     ]);
     expect(by.get("w/b.txt")).toMatchObject({ type: "1", linkname: "w/a.txt" });
     expect(by.get("w/fifo")?.type).toBe("6");

@@ -31,7 +31,11 @@ describe("buildCommitConfig", () => {
   const cases: [string, () => unknown, unknown][] = [
     ["appends the diff id", () => out.rootfs.diff_ids, ["sha256:aaa", "sha256:new"]],
     ["keeps env/cmd/workdir/labels", () => out.config, baseConfig.config],
-    ["adds a history entry", () => out.history?.at(-1), { created: "2026-01-01T00:00:00Z", created_by: "seelie commit", comment: "from c1" }],
+    [
+      "adds a history entry",
+      () => out.history?.at(-1),
+      { created: "2026-01-01T00:00:00Z", created_by: "seelie commit", comment: "from c1" },
+    ],
     ["keeps old history", () => out.history?.length, 2],
     ["sets created", () => out.created, "2026-01-01T00:00:00Z"],
     ["drops docker's build container", () => [out.container, out.container_config], [undefined, undefined]],
@@ -41,7 +45,9 @@ describe("buildCommitConfig", () => {
   for (const [name, got, want] of cases) test(name, () => expect(got()).toEqual(want));
   test("without history", () => {
     const { history: _, ...noHist } = baseConfig;
-    expect(buildCommitConfig(noHist as ImageConfig, "sha256:n", { created: "t" }).history).toEqual([{ created: "t", created_by: "seelie commit" }]);
+    expect(buildCommitConfig(noHist as ImageConfig, "sha256:n", { created: "t" }).history).toEqual([
+      { created: "t", created_by: "seelie commit" },
+    ]);
   });
   test("rejects a config without diff_ids", () => {
     expect(() => buildCommitConfig({ rootfs: undefined } as unknown as ImageConfig, "sha256:n", { created: "t" })).toThrow(/diff_ids/);
@@ -53,12 +59,22 @@ describe("buildCommitManifest", () => {
   const cases: [string, ImageManifest, { mt: string; cfg: string; layer: string }][] = [
     [
       "docker base stays docker",
-      { schemaVersion: 2, mediaType: MEDIA.dockerManifest, config: { mediaType: MEDIA.dockerConfig, digest: "sha256:c0", size: 1 }, layers: [layer0] },
+      {
+        schemaVersion: 2,
+        mediaType: MEDIA.dockerManifest,
+        config: { mediaType: MEDIA.dockerConfig, digest: "sha256:c0", size: 1 },
+        layers: [layer0],
+      },
       { mt: MEDIA.dockerManifest, cfg: MEDIA.dockerConfig, layer: MEDIA.dockerLayerGzip },
     ],
     [
       "oci base stays oci",
-      { schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: MEDIA.ociConfig, digest: "sha256:c0", size: 1 }, layers: [{ ...layer0, mediaType: MEDIA.ociLayerGzip }] },
+      {
+        schemaVersion: 2,
+        mediaType: MEDIA.ociManifest,
+        config: { mediaType: MEDIA.ociConfig, digest: "sha256:c0", size: 1 },
+        layers: [{ ...layer0, mediaType: MEDIA.ociLayerGzip }],
+      },
       { mt: MEDIA.ociManifest, cfg: MEDIA.ociConfig, layer: MEDIA.ociLayerGzip },
     ],
     [
@@ -125,7 +141,11 @@ describe("fifoDirs", () => {
 
 describe("execProcessSpec", () => {
   test("keeps user/env/cwd of the container, replaces args, no terminal", () => {
-    const s = execProcessSpec({ process: { user: { uid: 1000, gid: 1000 }, env: ["A=1"], cwd: "/w", args: ["sleep"], terminal: true } }, ["sh", "-c", "x"]);
+    const s = execProcessSpec({ process: { user: { uid: 1000, gid: 1000 }, env: ["A=1"], cwd: "/w", args: ["sleep"], terminal: true } }, [
+      "sh",
+      "-c",
+      "x",
+    ]);
     expect(s).toEqual({ user: { uid: 1000, gid: 1000 }, env: ["A=1"], cwd: "/w", args: ["sh", "-c", "x"], terminal: false });
   });
   test("defaults without a spec", () => {
@@ -144,5 +164,6 @@ describe("lowerDirs / registryApiHost", () => {
     ["none", [], []],
   ];
   for (const [name, mounts, want] of cases) test(name, () => expect(lowerDirs(mounts)).toEqual(want));
-  test("docker hub api host", () => expect([registryApiHost("docker.io"), registryApiHost("127.0.0.1:5000")]).toEqual(["registry-1.docker.io", "127.0.0.1:5000"]));
+  test("docker hub api host", () =>
+    expect([registryApiHost("docker.io"), registryApiHost("127.0.0.1:5000")]).toEqual(["registry-1.docker.io", "127.0.0.1:5000"]));
 });

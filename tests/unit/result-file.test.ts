@@ -14,7 +14,10 @@ test("the committer's result file round-trips through the launcher's parser", ()
   expect(parseCommitterOutput(readFileSync(join(dir, "err"), "utf8"), "")).toEqual({ error: { message: "boom", hint: "h", exitCode: 2 } });
   expect(writeResultFile(join(dir, "no/such/dir"), doc)).toMatch(/cannot write the result file/);
   expect(writeResultFile("/dev/termination-log", { big: "x".repeat(5000) })).toMatch(/longer than a termination message/);
-  const many = { ...doc, cleanup: { skipped: false, files: 300, bytes: 9, removed: Array.from({ length: 300 }, (_, i) => `/tmp/file-${i}`) } };
+  const many = {
+    ...doc,
+    cleanup: { skipped: false, files: 300, bytes: 9, removed: Array.from({ length: 300 }, (_, i) => `/tmp/file-${i}`) },
+  };
   expect(writeResultFile(join(dir, "many"), many)).toBeUndefined();
   expect(JSON.parse(readFileSync(join(dir, "many"), "utf8")).cleanup).toEqual({ skipped: false, files: 300, bytes: 9, removed: 300 });
 });

@@ -22,7 +22,10 @@ const args = {
 
 /** `seelie image build`: build the platform image of a project and optionally push it. */
 export default defineCommand({
-  meta: { name: "build", description: "Build {RegistryHost}/{Repo}/{username}-{repo_type}:{tag} from a project, on local Docker or a remote Podman region" },
+  meta: {
+    name: "build",
+    description: "Build {RegistryHost}/{Repo}/{username}-{repo_type}:{tag} from a project, on local Docker or a remote Podman region",
+  },
   args,
   async run({ args: a, rawArgs }) {
     rejectUnknownFlags(rawArgs, args);

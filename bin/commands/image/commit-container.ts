@@ -25,11 +25,24 @@ export const commitContainerArgs = {
   pause: { type: "boolean", description: "pause the container during the commit (--no-pause to not)", default: true },
   keep_image: { type: "boolean", description: "keep the committed image on the node", default: false },
   push: { type: "boolean", description: "push the image (--no-push to only commit)", default: true },
-  layer_source: { type: "string", description: "where the new layer is read from: auto (default; the overlay upper directory where the storage is overlay and readable, else the runtime's API), upperdir, api" },
-  compression: { type: "string", description: "compression of the new layer: gzip (default) or zstd (pulling zstd layers needs containerd >= 1.5 or Docker >= 23)" },
+  layer_source: {
+    type: "string",
+    description:
+      "where the new layer is read from: auto (default; the overlay upper directory where the storage is overlay and readable, else the runtime's API), upperdir, api",
+  },
+  compression: {
+    type: "string",
+    description: "compression of the new layer: gzip (default) or zstd (pulling zstd layers needs containerd >= 1.5 or Docker >= 23)",
+  },
   compression_level: { type: "string", description: "compression level: gzip 1-9 (default 6), zstd 1-19 (default 3)" },
-  docker_config: { type: "string", description: "Docker config file (e.g. a secret's .dockerconfigjson) or directory (default $DOCKER_CONFIG or ~/.docker)" },
-  result_file: { type: "string", description: "also write the result (or the error) as one JSON line here (default $SEELIE_RESULT_FILE, e.g. /dev/termination-log)" },
+  docker_config: {
+    type: "string",
+    description: "Docker config file (e.g. a secret's .dockerconfigjson) or directory (default $DOCKER_CONFIG or ~/.docker)",
+  },
+  result_file: {
+    type: "string",
+    description: "also write the result (or the error) as one JSON line here (default $SEELIE_RESULT_FILE, e.g. /dev/termination-log)",
+  },
   ...outputArg,
 } as const satisfies ArgsDef;
 
@@ -47,7 +60,10 @@ function text(r: CommitReport): string {
 
 /** `seelie image commit-container` (and the whole of `seelie-committer`). */
 export default defineCommand({
-  meta: { name: "commit-container", description: "Clean, commit, push and remove: snapshot a running container (Docker or containerd) to an image" },
+  meta: {
+    name: "commit-container",
+    description: "Clean, commit, push and remove: snapshot a running container (Docker or containerd) to an image",
+  },
   args: commitContainerArgs,
   async run({ args, rawArgs }) {
     rejectUnknownFlags(rawArgs, commitContainerArgs);

@@ -6,7 +6,11 @@ import { interruptSignal, outputArg, outputFormat, printData, rejectUnknownFlags
 const args = {
   pod: { type: "string", description: "the pod whose container to commit", required: true },
   namespace: { ...namespaceArg.namespace, description: "the pod's namespace (default: the context's)" },
-  container: { type: "string", alias: "c", description: "the container (default: the only one, or the pod's default-container annotation)" },
+  container: {
+    type: "string",
+    alias: "c",
+    description: "the container (default: the only one, or the pod's default-container annotation)",
+  },
   ...targetImageArgs,
   image: { ...targetImageArgs.image, description: "the target image reference (or --tag with --repo_type)" },
   ...clusterArg,
@@ -14,14 +18,21 @@ const args = {
   context: { type: "string", description: "the same as --cluster (its first spelling, kept for scripts)" },
   registry_secret: {
     ...registrySecretArg.registry_secret,
-    description: "an existing kubernetes.io/dockerconfigjson secret in the committer namespace (default: a per-run secret from your credentials)",
+    description:
+      "an existing kubernetes.io/dockerconfigjson secret in the committer namespace (default: a per-run secret from your credentials)",
   },
   clean: { type: "boolean", description: "clean apt/pip caches and new /tmp files before committing (--no-clean to skip)", default: true },
   keep_pod: { type: "boolean", description: "keep the committer pod (and its secret) afterwards", default: false },
   ...timeoutArg("give up (and delete the committer pod) after this long, e.g. 10m", "30m"),
   committer_image: { type: "string", description: "the committer image (SEELIE_COMMITTER_IMAGE, committer.image)" },
-  runtime_socket: { type: "string", description: "the runtime's socket path on the node (SEELIE_RUNTIME_SOCKET, clusters.<context>.runtimeSocket)" },
-  host_network: { ...hostNetworkArg.host_network, description: "run the committer in the node's network (registries only the node reaches)" },
+  runtime_socket: {
+    type: "string",
+    description: "the runtime's socket path on the node (SEELIE_RUNTIME_SOCKET, clusters.<context>.runtimeSocket)",
+  },
+  host_network: {
+    ...hostNetworkArg.host_network,
+    description: "run the committer in the node's network (registries only the node reaches)",
+  },
   ...outputArg,
 } as const satisfies ArgsDef;
 

@@ -20,7 +20,15 @@ export default defineCommand({
     const format = outputFormat(a.output, ["text", "json"] as const);
     const { runJobList } = await import("../../../lib/jobs/get.ts");
     const shown = await runJobList(
-      { status: a.status, cluster: a.cluster, name: a.name, limit: a.limit, refresh: a.refresh === true, showSecrets: a.show_secrets === true, format },
+      {
+        status: a.status,
+        cluster: a.cluster,
+        name: a.name,
+        limit: a.limit,
+        refresh: a.refresh === true,
+        showSecrets: a.show_secrets === true,
+        format,
+      },
       { env: process.env },
     );
     if (shown.warnings.length) (await import("../../../lib/log.ts")).log.warn(shown.warnings.join("\n"));

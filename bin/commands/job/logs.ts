@@ -20,7 +20,11 @@ export default defineCommand({
     const { runJobLogs } = await import("../../../lib/jobs/logs.ts");
     await runJobLogs(
       { jobId: a.job_id, worker: a.worker, follow: a.follow === true, tail: a.tail, since: a.since, timestamps: a.timestamps === true },
-      { env: process.env, sink: { stdout: (c) => process.stdout.write(c), stderr: (c) => process.stderr.write(c) }, signal: interruptSignal() },
+      {
+        env: process.env,
+        sink: { stdout: (c) => process.stdout.write(c), stderr: (c) => process.stderr.write(c) },
+        signal: interruptSignal(),
+      },
     );
   },
 });

@@ -55,7 +55,21 @@ describe("builds and pushes, then the pulled image holds the project", () => {
   ];
   test.each(backends)("generated Dockerfile on %s: code, build_script.sh, requirements", async (_name, flags) => {
     const tag = uniqueTag("gen");
-    const out = await seelie(["image", "build", `--project_dir=${exampleProject()}`, `--base_image=${PYTHON}`, `--tag=${tag}`, "--repo_type=training", ...flags, "--push", "-o", "json"], env);
+    const out = await seelie(
+      [
+        "image",
+        "build",
+        `--project_dir=${exampleProject()}`,
+        `--base_image=${PYTHON}`,
+        `--tag=${tag}`,
+        "--repo_type=training",
+        ...flags,
+        "--push",
+        "-o",
+        "json",
+      ],
+      env,
+    );
     expect(out.code).toBe(0);
     noSecrets(out);
     const result = JSON.parse(out.stdout);
@@ -81,7 +95,24 @@ describe("builds and pushes, then the pulled image holds the project", () => {
       `ARG BASE=${BUSYBOX}\nFROM \${BASE} AS stage1\nARG MSG\nRUN echo "$MSG" > /msg\nFROM stage1\nCOPY ml.flag /flag\n`,
     );
     const tag = uniqueTag("own");
-    const args = ["image", "build", "--project-dir", d, "--tag", tag, "--repo-type", "training", "--backend=remote", "--build-arg", "MSG=hello there", "--build-arg=UNUSED=1", "--no-cache", "--push", "-o", "json"];
+    const args = [
+      "image",
+      "build",
+      "--project-dir",
+      d,
+      "--tag",
+      tag,
+      "--repo-type",
+      "training",
+      "--backend=remote",
+      "--build-arg",
+      "MSG=hello there",
+      "--build-arg=UNUSED=1",
+      "--no-cache",
+      "--push",
+      "-o",
+      "json",
+    ];
     const out = await seelie(args, env);
     expect(out.code).toBe(0);
     const result = JSON.parse(out.stdout);
@@ -94,8 +125,18 @@ describe("builds and pushes, then the pulled image holds the project", () => {
 describe("PEP 668 Python bases (Debian 12, Ubuntu 24.04)", () => {
   test("the test base is as hostile as Debian 12's: marker in place, no PIP_BREAK_SYSTEM_PACKAGES, plain pip install refused", async () => {
     const wheels = join(EXAMPLE, "wheels");
-    const r = await sh(dockerCli("run", "--rm", "-v", `${wheels}:/w:ro`, PYTHON, "sh", "-c",
-      'ls /usr/lib/python3*/EXTERNALLY-MANAGED; env | grep PIP_ || echo no-pip-env; python3 -m pip install --no-cache-dir /w/*.whl'));
+    const r = await sh(
+      dockerCli(
+        "run",
+        "--rm",
+        "-v",
+        `${wheels}:/w:ro`,
+        PYTHON,
+        "sh",
+        "-c",
+        "ls /usr/lib/python3*/EXTERNALLY-MANAGED; env | grep PIP_ || echo no-pip-env; python3 -m pip install --no-cache-dir /w/*.whl",
+      ),
+    );
     expect(r.stdout).toContain("EXTERNALLY-MANAGED");
     expect(r.stdout).toContain("no-pip-env");
     expect(r.stderr).toContain("externally-managed-environment");
@@ -107,11 +148,19 @@ describe("PEP 668 Python bases (Debian 12, Ubuntu 24.04)", () => {
     const d = copyProject(EXAMPLE);
     cleanup.push(d);
     const tag = uniqueTag("pep668");
-    const out = await seelie(["image", "build", `--project_dir=${d}`, `--base_image=${PYTHON}`, `--tag=${tag}`, "--repo_type=training", "--push", "-o", "json"], env);
+    const out = await seelie(
+      ["image", "build", `--project_dir=${d}`, `--base_image=${PYTHON}`, `--tag=${tag}`, "--repo_type=training", "--push", "-o", "json"],
+      env,
+    );
     expect(out.stderr).not.toContain("externally-managed-environment");
     expect(out.code).toBe(0);
     const image = JSON.parse(out.stdout).image;
-    expect(await runPushed(image, "cd / && python3 -c 'import seelie_hello; print(seelie_hello.greet(\"pep668\"))' && env | grep -c PIP_BREAK || true")).toBe("hello from seelie_hello, pep668\n0\n");
+    expect(
+      await runPushed(
+        image,
+        "cd / && python3 -c 'import seelie_hello; print(seelie_hello.greet(\"pep668\"))' && env | grep -c PIP_BREAK || true",
+      ),
+    ).toBe("hello from seelie_hello, pep668\n0\n");
   });
 
   test("an empty requirements.txt installs nothing: it builds even on a base without python or pip", async () => {
@@ -120,7 +169,10 @@ describe("PEP 668 Python bases (Debian 12, Ubuntu 24.04)", () => {
     rmSync(join(d, "build_script.sh"));
     writeFileSync(join(d, "requirements.txt"), "# nothing pinned yet\n\n");
     const tag = uniqueTag("emptyreq");
-    const out = await seelie(["image", "build", `--project_dir=${d}`, `--base_image=${BUSYBOX}`, `--tag=${tag}`, "--repo_type=training", "--push", "-o", "json"], env);
+    const out = await seelie(
+      ["image", "build", `--project_dir=${d}`, `--base_image=${BUSYBOX}`, `--tag=${tag}`, "--repo_type=training", "--push", "-o", "json"],
+      env,
+    );
     expect(out.code).toBe(0);
     expect(await runPushed(JSON.parse(out.stdout).image, "cat /workspace/code/requirements.txt")).toBe("# nothing pinned yet\n\n");
   });
@@ -129,7 +181,10 @@ describe("PEP 668 Python bases (Debian 12, Ubuntu 24.04)", () => {
     const d = copyProject(EXAMPLE);
     cleanup.push(d);
     rmSync(join(d, "build_script.sh"));
-    const out = await seelie(["image", "build", `--project_dir=${d}`, `--base_image=${BUSYBOX}`, `--tag=${uniqueTag("nopip")}`, "--repo_type=training"], env);
+    const out = await seelie(
+      ["image", "build", `--project_dir=${d}`, `--base_image=${BUSYBOX}`, `--tag=${uniqueTag("nopip")}`, "--repo_type=training"],
+      env,
+    );
     expect(out.code).toBe(1);
     expect(out.stderr).toContain("requirements.txt lists packages but the base image has no pip");
   });
@@ -138,11 +193,27 @@ describe("PEP 668 Python bases (Debian 12, Ubuntu 24.04)", () => {
 describe("dry run", () => {
   test("prints the image name and the Dockerfile, contacts no engine, builds nothing", async () => {
     const tag = uniqueTag("dry");
-    const out = await seelie(["image", "build", `--project_dir=${EXAMPLE}`, `--base_image=${PYTHON}`, `--tag=${tag}`, "--repo_type=training", "--dry-run"], { ...env, DOCKER_HOST: "unix:///nonexistent.sock" });
+    const out = await seelie(
+      ["image", "build", `--project_dir=${EXAMPLE}`, `--base_image=${PYTHON}`, `--tag=${tag}`, "--repo_type=training", "--dry-run"],
+      { ...env, DOCKER_HOST: "unix:///nonexistent.sock" },
+    );
     expect(out.code).toBe(0);
     expect(out.stdout).toContain(`image: ${need("SEELIE_TEST_REGISTRY")}/${REPO}:${tag}`);
     expect(out.stdout).toContain(`FROM ${PYTHON}`);
-    const json = await seelie(["image", "build", `--project_dir=${EXAMPLE}`, `--base_image=${PYTHON}`, `--tag=${tag}`, "--repo_type=training", "--dry-run", "-o", "json"], env);
+    const json = await seelie(
+      [
+        "image",
+        "build",
+        `--project_dir=${EXAMPLE}`,
+        `--base_image=${PYTHON}`,
+        `--tag=${tag}`,
+        "--repo_type=training",
+        "--dry-run",
+        "-o",
+        "json",
+      ],
+      env,
+    );
     expect(JSON.parse(json.stdout)).toMatchObject({ dryRun: true, pushed: false, dockerfile: "generated" });
     expect((await sh(dockerCli("image", "inspect", `${need("SEELIE_TEST_REGISTRY")}/${REPO}:${tag}`))).code).not.toBe(0);
   });
@@ -152,24 +223,115 @@ describe("bad input: a clear error, a non-zero exit, nothing built or pushed", (
   const project = () => exampleProject();
   type Case = [string, () => { args: string[]; env?: Record<string, string>; extraYaml?: string }, number, RegExp];
   const cases: Case[] = [
-    ["missing ml.flag", () => { const d = project(); rmSync(join(d, "ml.flag")); return { args: [`--project_dir=${d}`] }; }, 2, /no ml\.flag.*touch/s],
+    [
+      "missing ml.flag",
+      () => {
+        const d = project();
+        rmSync(join(d, "ml.flag"));
+        return { args: [`--project_dir=${d}`] };
+      },
+      2,
+      /no ml\.flag.*touch/s,
+    ],
     ["missing project_dir", () => ({ args: ["--project_dir=/nonexistent/proj"] }), 2, /\/nonexistent\/proj cannot be read/],
     ["project_dir is a file", () => ({ args: [`--project_dir=${join(project(), "ml.flag")}`] }), 2, /not a directory/],
-    ["look-alike nvcr.io/nvidia-evil/x", () => ({ args: [`--project_dir=${project()}`, "--base_image=nvcr.io/nvidia-evil/x"] }), 2, /nvidia-evil\/x" is not allowed/],
-    ["look-alike pytorch/pytorch-nightly", () => ({ args: [`--project_dir=${project()}`, "--base_image=pytorch/pytorch-nightly"] }), 2, /not allowed/],
-    ["look-alike evil.io/pytorch/pytorch", () => ({ args: [`--project_dir=${project()}`, "--base_image=evil.io/pytorch/pytorch"] }), 2, /evil\.io\/pytorch\/pytorch" is not allowed/],
-    ["a disallowed FROM in the project's Dockerfile", () => { const d = project(); writeFileSync(join(d, "Dockerfile"), `FROM ${BUSYBOX} AS a\nFROM evil.io/x:1\n`); return { args: [`--project_dir=${d}`] }; }, 2, /Dockerfile line 2.*evil\.io\/x:1/],
-    ["a base image that does not exist", () => ({ args: [`--project_dir=${project()}`, `--base_image=${need("SEELIE_TEST_REGISTRY")}/seelie/nope:1`] }), 1, /does not exist/],
+    [
+      "look-alike nvcr.io/nvidia-evil/x",
+      () => ({ args: [`--project_dir=${project()}`, "--base_image=nvcr.io/nvidia-evil/x"] }),
+      2,
+      /nvidia-evil\/x" is not allowed/,
+    ],
+    [
+      "look-alike pytorch/pytorch-nightly",
+      () => ({ args: [`--project_dir=${project()}`, "--base_image=pytorch/pytorch-nightly"] }),
+      2,
+      /not allowed/,
+    ],
+    [
+      "look-alike evil.io/pytorch/pytorch",
+      () => ({ args: [`--project_dir=${project()}`, "--base_image=evil.io/pytorch/pytorch"] }),
+      2,
+      /evil\.io\/pytorch\/pytorch" is not allowed/,
+    ],
+    [
+      "a disallowed FROM in the project's Dockerfile",
+      () => {
+        const d = project();
+        writeFileSync(join(d, "Dockerfile"), `FROM ${BUSYBOX} AS a\nFROM evil.io/x:1\n`);
+        return { args: [`--project_dir=${d}`] };
+      },
+      2,
+      /Dockerfile line 2.*evil\.io\/x:1/,
+    ],
+    [
+      "a base image that does not exist",
+      () => ({ args: [`--project_dir=${project()}`, `--base_image=${need("SEELIE_TEST_REGISTRY")}/seelie/nope:1`] }),
+      1,
+      /does not exist/,
+    ],
     ["an invalid tag", () => ({ args: [`--project_dir=${project()}`, "--tag=bad tag!"] }), 2, /invalid --tag "bad tag!"/],
     ["an invalid repo_type", () => ({ args: [`--project_dir=${project()}`, "--repo_type=Training/X"] }), 2, /invalid --repo_type/],
-    ["a symlink leaving the project", () => { const d = project(); Bun.spawnSync(["ln", "-s", "/etc/hostname", join(d, "host")]); return { args: [`--project_dir=${d}`] }; }, 2, /host is a symlink to \/etc\/hostname, outside the project/],
-    ["Docker engine down", () => ({ args: [`--project_dir=${project()}`], env: { DOCKER_HOST: "unix:///tmp/seelie-no-docker.sock" } }), 1, /local Docker at unix:\/\/\/tmp\/seelie-no-docker\.sock is not answering/],
-    ["Podman service down", () => ({ args: [`--project_dir=${project()}`, "--backend=remote", "--region=down"], extraYaml: "  down: { endpoint: \"tcp://127.0.0.1:8899\" }\n" }), 1, /region down \(Podman\) at tcp:\/\/127\.0\.0\.1:8899 is not answering/],
-    ["SOCKS5 proxy down", () => ({ args: [`--project_dir=${project()}`, "--backend=remote", "--region=noproxy"], extraYaml: `  noproxy: { endpoint: "${need("SEELIE_TEST_PODMAN_A")}", proxy: "socks5://127.0.0.1:1099" }\n` }), 1, /SOCKS5 proxy socks5:\/\/127\.0\.0\.1:1099/],
-    ["proxy refusing the password", () => ({ args: [`--project_dir=${project()}`, "--backend=remote", "--region=badpw"], extraYaml: `  badpw: { endpoint: "${need("SEELIE_TEST_PODMAN_B")}", proxy: "${need("SEELIE_TEST_SOCKS_B")}", proxyUsername: proxyuser, proxyPassword: wrong-pass }\n` }), 1, /refused the username\/password/],
-    ["unknown region", () => ({ args: [`--project_dir=${project()}`, "--backend=remote", "--region=mars"] }), 2, /unknown region "mars".*region-a, region-b/s],
+    [
+      "a symlink leaving the project",
+      () => {
+        const d = project();
+        Bun.spawnSync(["ln", "-s", "/etc/hostname", join(d, "host")]);
+        return { args: [`--project_dir=${d}`] };
+      },
+      2,
+      /host is a symlink to \/etc\/hostname, outside the project/,
+    ],
+    [
+      "Docker engine down",
+      () => ({ args: [`--project_dir=${project()}`], env: { DOCKER_HOST: "unix:///tmp/seelie-no-docker.sock" } }),
+      1,
+      /local Docker at unix:\/\/\/tmp\/seelie-no-docker\.sock is not answering/,
+    ],
+    [
+      "Podman service down",
+      () => ({
+        args: [`--project_dir=${project()}`, "--backend=remote", "--region=down"],
+        extraYaml: '  down: { endpoint: "tcp://127.0.0.1:8899" }\n',
+      }),
+      1,
+      /region down \(Podman\) at tcp:\/\/127\.0\.0\.1:8899 is not answering/,
+    ],
+    [
+      "SOCKS5 proxy down",
+      () => ({
+        args: [`--project_dir=${project()}`, "--backend=remote", "--region=noproxy"],
+        extraYaml: `  noproxy: { endpoint: "${need("SEELIE_TEST_PODMAN_A")}", proxy: "socks5://127.0.0.1:1099" }\n`,
+      }),
+      1,
+      /SOCKS5 proxy socks5:\/\/127\.0\.0\.1:1099/,
+    ],
+    [
+      "proxy refusing the password",
+      () => ({
+        args: [`--project_dir=${project()}`, "--backend=remote", "--region=badpw"],
+        extraYaml: `  badpw: { endpoint: "${need("SEELIE_TEST_PODMAN_B")}", proxy: "${need("SEELIE_TEST_SOCKS_B")}", proxyUsername: proxyuser, proxyPassword: wrong-pass }\n`,
+      }),
+      1,
+      /refused the username\/password/,
+    ],
+    [
+      "unknown region",
+      () => ({ args: [`--project_dir=${project()}`, "--backend=remote", "--region=mars"] }),
+      2,
+      /unknown region "mars".*region-a, region-b/s,
+    ],
     ["unknown backend", () => ({ args: [`--project_dir=${project()}`, "--backend=cloud"] }), 2, /unknown --backend "cloud"/],
-    ["a failing build_script.sh", () => { const d = project(); writeFileSync(join(d, "build_script.sh"), "#!/bin/sh\necho boom >&2\nexit 3\n"); chmodSync(join(d, "build_script.sh"), 0o755); return { args: [`--project_dir=${d}`] }; }, 1, /build of .* failed on local Docker/],
+    [
+      "a failing build_script.sh",
+      () => {
+        const d = project();
+        writeFileSync(join(d, "build_script.sh"), "#!/bin/sh\necho boom >&2\nexit 3\n");
+        chmodSync(join(d, "build_script.sh"), 0o755);
+        return { args: [`--project_dir=${d}`] };
+      },
+      1,
+      /build of .* failed on local Docker/,
+    ],
   ];
   test.each(cases)("%s", async (_name, make, wantCode, wantMsg) => {
     const c = make();
@@ -199,9 +361,15 @@ describe("bad input: a clear error, a non-zero exit, nothing built or pushed", (
     cleanup.push(bad.home);
     const dir = join(bad.home, "docker");
     Bun.spawnSync(["mkdir", "-p", dir]);
-    writeFileSync(join(dir, "config.json"), JSON.stringify({ auths: { [need("SEELIE_TEST_REGISTRY")]: { auth: Buffer.from("seelie:wrong-password").toString("base64") } } }));
+    writeFileSync(
+      join(dir, "config.json"),
+      JSON.stringify({ auths: { [need("SEELIE_TEST_REGISTRY")]: { auth: Buffer.from("seelie:wrong-password").toString("base64") } } }),
+    );
     const tag = uniqueTag("authfail");
-    const out = await seelie(["image", "build", `--project_dir=${exampleProject()}`, `--base_image=${PYTHON}`, `--tag=${tag}`, "--repo_type=training", "--push"], { ...bad.env, DOCKER_CONFIG: dir });
+    const out = await seelie(
+      ["image", "build", `--project_dir=${exampleProject()}`, `--base_image=${PYTHON}`, `--tag=${tag}`, "--repo_type=training", "--push"],
+      { ...bad.env, DOCKER_CONFIG: dir },
+    );
     expect(out.code).toBe(1);
     expect(out.stderr).toMatch(new RegExp(`registry ${need("SEELIE_TEST_REGISTRY").replace(/\./g, "\\.")} refused to push`));
     expect(out.stderr).toContain(join(dir, "config.json"));
@@ -222,7 +390,21 @@ describe("Ctrl-C", () => {
   async function interrupt(flags: string[], leftovers?: Lister) {
     const tag = uniqueTag("intr");
     const mark = `SEELIE_TEST_MARK=${tag}`;
-    const run = spawnSeelie(["image", "build", `--project_dir=${slowProject()}`, `--base_image=${PYTHON}`, `--tag=${tag}`, "--repo_type=training", "--push", "--build-arg", mark, ...flags], env);
+    const run = spawnSeelie(
+      [
+        "image",
+        "build",
+        `--project_dir=${slowProject()}`,
+        `--base_image=${PYTHON}`,
+        `--tag=${tag}`,
+        "--repo_type=training",
+        "--push",
+        "--build-arg",
+        mark,
+        ...flags,
+      ],
+      env,
+    );
     expect(await run.waitFor("build-started", 60_000)).toBe(true);
     if (leftovers) expect(await leftovers(mark)).not.toEqual([]); // the build's RUN container exists while it runs
     const { code, stderr: err, ms } = await run.interrupt();
@@ -241,18 +423,20 @@ describe("Ctrl-C", () => {
     expect(left).toEqual([]);
     return err;
   }
-  const engineLister = (base: string): Lister => async (mark) => {
-    const init = { unix: base === "http://unix" ? "/var/run/docker.sock" : undefined } as RequestInit;
-    const list = (await (await fetch(`${base}/containers/json?all=true`, init)).json()) as { Id: string }[];
-    const found: string[] = [];
-    for (const c of list) {
-      const res = await fetch(`${base}/containers/${c.Id}/json`, init);
-      if (!res.ok) continue;
-      const info = (await res.json()) as { Config?: { Env?: string[] } };
-      if (info.Config?.Env?.includes(mark)) found.push(c.Id);
-    }
-    return found;
-  };
+  const engineLister =
+    (base: string): Lister =>
+    async (mark) => {
+      const init = { unix: base === "http://unix" ? "/var/run/docker.sock" : undefined } as RequestInit;
+      const list = (await (await fetch(`${base}/containers/json?all=true`, init)).json()) as { Id: string }[];
+      const found: string[] = [];
+      for (const c of list) {
+        const res = await fetch(`${base}/containers/${c.Id}/json`, init);
+        if (!res.ok) continue;
+        const info = (await res.json()) as { Config?: { Env?: string[] } };
+        if (info.Config?.Env?.includes(mark)) found.push(c.Id);
+      }
+      return found;
+    };
   test("during a local build: the build stops, nothing is pushed, no container is left", async () => {
     await interrupt(["--backend=local"], engineLister("http://unix"));
   });

@@ -66,7 +66,24 @@ test(`job get -o cmd reproduces ${CASES} generated hostile jobs through bash and
 }, 900_000);
 
 test("secret-looking -E values print as ${KEY} references with a warning, and resolve from the shell", async () => {
-  const sub = await cli(["submit", "tfjob", "--name", "s", "--image", "busybox", "-E", "API_TOKEN=t0k'$en", "-E", "lr=0.1", "-E", "dbPassword=p w", "--record-only"], h.env);
+  const sub = await cli(
+    [
+      "submit",
+      "tfjob",
+      "--name",
+      "s",
+      "--image",
+      "busybox",
+      "-E",
+      "API_TOKEN=t0k'$en",
+      "-E",
+      "lr=0.1",
+      "-E",
+      "dbPassword=p w",
+      "--record-only",
+    ],
+    h.env,
+  );
   expect(sub.code).toBe(0);
   const id = Number(sub.stdout.trim());
   const got = await cli(["job", "get", "--job_id", String(id), "-o", "cmd"], h.env);

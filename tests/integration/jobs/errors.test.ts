@@ -13,7 +13,17 @@ const h = tempHome();
 const withCrd = startFakeKube();
 serveTfJobDiscovery(withCrd);
 const bare = startFakeKube(); // discovery of kubeflow.org/v1 answers 404: no training operator
-const env = { ...h.env, KUBECONFIG: kubeconfigFor([{ fk: withCrd, contexts: ["dev"] }, { fk: bare, contexts: ["bare"] }], h.home), DOCKER_HOST: "unix:///var/run/docker.sock" };
+const env = {
+  ...h.env,
+  KUBECONFIG: kubeconfigFor(
+    [
+      { fk: withCrd, contexts: ["dev"] },
+      { fk: bare, contexts: ["bare"] },
+    ],
+    h.home,
+  ),
+  DOCKER_HOST: "unix:///var/run/docker.sock",
+};
 
 beforeAll(async () => {
   for (const name of ["one", "two"]) {
@@ -57,17 +67,21 @@ test.each([
   [["submit", "tfjob", "--name", "x"], 2, "--image is missing"],
   [submit("--cluster", "nope"), 2, '--cluster "nope": no such context in the kubeconfig'],
   [submit("--cluster", "bare"), 1, "the Kubeflow training operator is not installed"],
-])("%j fails clearly and leaves the store as it was", async (args, code, msg) => {
-  const before = snapshot(h.store);
-  const r = await cli(args, env);
-  expect(r.stderr).toContain(msg);
-  expect(r.stderr).toContain("hint:");
-  expect(r.code).toBe(code);
-  expect(r.stdout).toBe("");
-  const after = snapshot(h.store);
-  expect(after.rows).toEqual(before.rows);
-  expect(after.bytes.equals(before.bytes)).toBe(true);
-}, 60_000);
+])(
+  "%j fails clearly and leaves the store as it was",
+  async (args, code, msg) => {
+    const before = snapshot(h.store);
+    const r = await cli(args, env);
+    expect(r.stderr).toContain(msg);
+    expect(r.stderr).toContain("hint:");
+    expect(r.code).toBe(code);
+    expect(r.stdout).toBe("");
+    const after = snapshot(h.store);
+    expect(after.rows).toEqual(before.rows);
+    expect(after.bytes.equals(before.bytes)).toBe(true);
+  },
+  60_000,
+);
 
 test("the unknown-context error lists the contexts, the no-CRD error says how to install the operator", async () => {
   const unknown = await cli(submit("--cluster", "nope"), env);
@@ -81,24 +95,28 @@ test.each([
   ["random bytes", Buffer.from(Array.from({ length: 8192 }, (_, i) => (i * 7919) % 251))],
   ["text", Buffer.from("jobs:\n  - id: 1\n")],
   ["a truncated database", undefined],
-])("a corrupt store (%s) is refused by submit, get and list, naming the file, byte for byte unharmed", async (_what, content) => {
-  const path = join(h.home, `corrupt-${_what.replace(/\W/g, "")}.db`);
-  if (content) writeFileSync(path, content);
-  else {
-    const good = readFileSync(h.store);
-    writeFileSync(path, Buffer.concat([good.subarray(0, 100), Buffer.alloc(4096, 0xee)]));
-  }
-  const before = readFileSync(path);
-  const e = { ...env, SEELIE_JOB_STORE: path };
-  for (const args of [submit("--record-only"), ["job", "get", "--job_id", "1", "-o", "cmd"], ["job", "list"]]) {
-    const r = await cli(args, e);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain(path);
-    expect(r.stderr).toMatch(/damaged or not a SQLite database|cannot use the job store/);
-    expect(r.stdout).toBe("");
-    expect(readFileSync(path).equals(before)).toBe(true);
-  }
-}, 60_000);
+])(
+  "a corrupt store (%s) is refused by submit, get and list, naming the file, byte for byte unharmed",
+  async (_what, content) => {
+    const path = join(h.home, `corrupt-${_what.replace(/\W/g, "")}.db`);
+    if (content) writeFileSync(path, content);
+    else {
+      const good = readFileSync(h.store);
+      writeFileSync(path, Buffer.concat([good.subarray(0, 100), Buffer.alloc(4096, 0xee)]));
+    }
+    const before = readFileSync(path);
+    const e = { ...env, SEELIE_JOB_STORE: path };
+    for (const args of [submit("--record-only"), ["job", "get", "--job_id", "1", "-o", "cmd"], ["job", "list"]]) {
+      const r = await cli(args, e);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(path);
+      expect(r.stderr).toMatch(/damaged or not a SQLite database|cannot use the job store/);
+      expect(r.stdout).toBe("");
+      expect(readFileSync(path).equals(before)).toBe(true);
+    }
+  },
+  60_000,
+);
 
 test("--cluster local with no Docker engine fails clearly; job get falls back to the last known status", async () => {
   const before = snapshot(h.store);

@@ -16,7 +16,10 @@ test("8 concurrent shells × 5 submits each: 40 distinct ids, every job stored",
   await Promise.all(
     Array.from({ length: SHELLS }, async (_, s) => {
       for (let k = 0; k < EACH; k++) {
-        const r = await cli(["submit", "tfjob", "--name", `shell ${s} job ${k}`, "--image", "busybox", "-E", `S=${s}`, "--record-only", "-o", "json"], h.env);
+        const r = await cli(
+          ["submit", "tfjob", "--name", `shell ${s} job ${k}`, "--image", "busybox", "-E", `S=${s}`, "--record-only", "-o", "json"],
+          h.env,
+        );
         if (r.code !== 0) throw new Error(`shell ${s} job ${k}: ${r.stderr}`);
         ids.push(JSON.parse(r.stdout).job_id);
       }

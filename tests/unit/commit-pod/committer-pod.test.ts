@@ -43,11 +43,33 @@ const input = (over: Partial<CommitterPodInput> = {}): CommitterPodInput => {
 };
 
 describe("the committer Pod", () => {
-  const cases: { name: string; in: CommitterPodInput; args: string[]; hostPath: { path: string; type: string }; mountPath: string; readOnly: boolean; secret: boolean; hostNetwork: boolean }[] = [
+  const cases: {
+    name: string;
+    in: CommitterPodInput;
+    args: string[];
+    hostPath: { path: string; type: string };
+    mountPath: string;
+    readOnly: boolean;
+    secret: boolean;
+    hostNetwork: boolean;
+  }[] = [
     {
       name: "containerd, per-run secret, clean",
       in: input(),
-      args: ["--container-id", `containerd://${ID}`, "--image", "registry.example.com/team/alice-dev:v2", "--runtime-endpoint", "unix:///run/containerd/containerd.sock", "--namespace", "k8s.io", "--docker-config", "/var/run/seelie/registry/.dockerconfigjson", "-o", "json"],
+      args: [
+        "--container-id",
+        `containerd://${ID}`,
+        "--image",
+        "registry.example.com/team/alice-dev:v2",
+        "--runtime-endpoint",
+        "unix:///run/containerd/containerd.sock",
+        "--namespace",
+        "k8s.io",
+        "--docker-config",
+        "/var/run/seelie/registry/.dockerconfigjson",
+        "-o",
+        "json",
+      ],
       hostPath: { path: "/run/containerd", type: "Directory" },
       mountPath: "/run/containerd",
       readOnly: false,
@@ -57,7 +79,17 @@ describe("the committer Pod", () => {
     {
       name: "docker, no credentials, --no-clean",
       in: input({ target: target({ runtime: "docker", containerId: "abcdef0123456789abcdef" }), registrySecret: undefined, clean: false }),
-      args: ["--container-id", "docker://abcdef0123456789abcdef", "--image", "registry.example.com/team/alice-dev:v2", "--runtime-endpoint", "unix:///var/run/docker.sock", "--no-clean", "-o", "json"],
+      args: [
+        "--container-id",
+        "docker://abcdef0123456789abcdef",
+        "--image",
+        "registry.example.com/team/alice-dev:v2",
+        "--runtime-endpoint",
+        "unix:///var/run/docker.sock",
+        "--no-clean",
+        "-o",
+        "json",
+      ],
       hostPath: { path: "/var/run/docker.sock", type: "Socket" },
       mountPath: "/var/run/docker.sock",
       readOnly: true,
@@ -67,7 +99,20 @@ describe("the committer Pod", () => {
     {
       name: "k3s socket, host network",
       in: input({ socket: socketMount("/run/k3s/containerd/containerd.sock", "containerd"), hostNetwork: true }),
-      args: ["--container-id", `containerd://${ID}`, "--image", "registry.example.com/team/alice-dev:v2", "--runtime-endpoint", "unix:///run/k3s/containerd/containerd.sock", "--namespace", "k8s.io", "--docker-config", "/var/run/seelie/registry/.dockerconfigjson", "-o", "json"],
+      args: [
+        "--container-id",
+        `containerd://${ID}`,
+        "--image",
+        "registry.example.com/team/alice-dev:v2",
+        "--runtime-endpoint",
+        "unix:///run/k3s/containerd/containerd.sock",
+        "--namespace",
+        "k8s.io",
+        "--docker-config",
+        "/var/run/seelie/registry/.dockerconfigjson",
+        "-o",
+        "json",
+      ],
       hostPath: { path: "/run/k3s/containerd", type: "Directory" },
       mountPath: "/run/k3s/containerd",
       readOnly: false,
@@ -85,13 +130,25 @@ describe("the committer Pod", () => {
       const hostVols = spec.volumes!.filter((v) => v.hostPath && v.name !== "runtime-storage");
       expect(hostVols).toHaveLength(1);
       // The runtime's overlay storage, read-only, for reading upper directories directly.
-      expect(spec.volumes!.find((v) => v.name === "runtime-storage")?.hostPath).toEqual({ path: RUNTIME_STORAGE[c.in.target.runtime], type: "DirectoryOrCreate" });
+      expect(spec.volumes!.find((v) => v.name === "runtime-storage")?.hostPath).toEqual({
+        path: RUNTIME_STORAGE[c.in.target.runtime],
+        type: "DirectoryOrCreate",
+      });
       // Docker's merged rootfs mounts sit inside overlay2: their unmounts must propagate. containerd's CRI
       // refuses HostToContainer on a node whose / is private (the real test cluster's containerd node).
       const propagation = c.in.target.runtime === "docker" ? { mountPropagation: "HostToContainer" } : {};
-      expect(ctr.volumeMounts!.find((m) => m.name === "runtime-storage")).toEqual({ name: "runtime-storage", mountPath: RUNTIME_STORAGE[c.in.target.runtime], readOnly: true, ...propagation });
+      expect(ctr.volumeMounts!.find((m) => m.name === "runtime-storage")).toEqual({
+        name: "runtime-storage",
+        mountPath: RUNTIME_STORAGE[c.in.target.runtime],
+        readOnly: true,
+        ...propagation,
+      });
       expect(hostVols[0]!.hostPath).toEqual(c.hostPath);
-      expect(ctr.volumeMounts!.find((m) => m.name === hostVols[0]!.name)).toEqual({ name: "runtime-socket", mountPath: c.mountPath, readOnly: c.readOnly });
+      expect(ctr.volumeMounts!.find((m) => m.name === hostVols[0]!.name)).toEqual({
+        name: "runtime-socket",
+        mountPath: c.mountPath,
+        readOnly: c.readOnly,
+      });
       expect(spec.volumes!.some((v) => v.secret)).toBe(c.secret);
       expect(spec.hostNetwork).toBe(c.hostNetwork);
       expect(spec.dnsPolicy).toBe(c.hostNetwork ? "Default" : "ClusterFirst");
@@ -105,7 +162,13 @@ describe("the committer Pod", () => {
       expect(spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms).toEqual([
         { matchFields: [{ key: "metadata.name", operator: "In", values: [c.in.target.node] }] },
       ]);
-      expect(ctr.securityContext).toMatchObject({ privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsUser: 0, capabilities: { drop: ["ALL"], add: ["SYS_ADMIN", "DAC_READ_SEARCH"] } });
+      expect(ctr.securityContext).toMatchObject({
+        privileged: false,
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        runAsUser: 0,
+        capabilities: { drop: ["ALL"], add: ["SYS_ADMIN", "DAC_READ_SEARCH"] },
+      });
       expect(ctr.resources?.limits).toEqual({ cpu: "2", memory: "1Gi" });
       expect(ctr.env).toEqual([{ name: "SEELIE_RESULT_FILE", value: "/dev/termination-log" }]);
       expect(ctr.envFrom).toBeUndefined();
@@ -145,10 +208,14 @@ describe("the per-run registry Secret", () => {
     expect(Buffer.from(doc.auths["registry.example.com"].auth, "base64").toString()).toBe("alice:s3cret:pw");
   });
   test("an identity token", () => {
-    expect(JSON.parse(dockerConfigJson({ serveraddress: "r", identitytoken: "tok", source: "x" }))).toEqual({ auths: { r: { identitytoken: "tok" } } });
+    expect(JSON.parse(dockerConfigJson({ serveraddress: "r", identitytoken: "tok", source: "x" }))).toEqual({
+      auths: { r: { identitytoken: "tok" } },
+    });
   });
   test("owner reference patch", () => {
-    expect(ownerPatch({ name: "p", uid: "u" })).toEqual({ metadata: { ownerReferences: [{ apiVersion: "v1", kind: "Pod", name: "p", uid: "u" }] } });
+    expect(ownerPatch({ name: "p", uid: "u" })).toEqual({
+      metadata: { ownerReferences: [{ apiVersion: "v1", kind: "Pod", name: "p", uid: "u" }] },
+    });
   });
   test("the secret's value never appears in the Pod", () => {
     const text = JSON.stringify(buildCommitterPod(input()));

@@ -1,7 +1,23 @@
 import { describe, expect, test } from "bun:test";
-import { LogRelay, errorFromLog, formatCommitResult, parseCommitterOutput, timingsInSeconds, trailingJson } from "../../../lib/commit-pod/committer-result.ts";
+import {
+  LogRelay,
+  errorFromLog,
+  formatCommitResult,
+  parseCommitterOutput,
+  timingsInSeconds,
+  trailingJson,
+} from "../../../lib/commit-pod/committer-result.ts";
 
-const result = { image: "r/x:1", digest: "sha256:abc", size: 2048, layers: 3, runtime: "docker", containerId: "abc", cleanup: { skipped: false, files: 2, bytes: 10, removed: [] }, timings: { clean: 100, commit: 900, push: 500, remove: 20, total: 1520 } };
+const result = {
+  image: "r/x:1",
+  digest: "sha256:abc",
+  size: 2048,
+  layers: 3,
+  runtime: "docker",
+  containerId: "abc",
+  cleanup: { skipped: false, files: 2, bytes: 10, removed: [] },
+  timings: { clean: 100, commit: 900, push: 500, remove: 20, total: 1520 },
+};
 const pretty = JSON.stringify(result, null, 2);
 
 describe("parseCommitterOutput", () => {

@@ -18,7 +18,15 @@ export function runningPod(opts: {
   const status = (c: string) =>
     opts.waiting?.[c]
       ? { name: c, ready: false, restartCount: 0, image: "img", imageID: "", state: { waiting: { reason: opts.waiting[c] } } }
-      : { name: c, ready: true, restartCount: 0, image: "img", imageID: "", containerID: `${runtime}://${id(c)}`, state: { running: { startedAt: new Date() } } };
+      : {
+          name: c,
+          ready: true,
+          restartCount: 0,
+          image: "img",
+          imageID: "",
+          containerID: `${runtime}://${id(c)}`,
+          state: { running: { startedAt: new Date() } },
+        };
   return {
     metadata: { name: opts.name ?? "nb", namespace: opts.namespace ?? "team-a", annotations: opts.annotations },
     spec: {
@@ -29,7 +37,15 @@ export function runningPod(opts: {
     status: {
       phase: opts.node === null ? "Pending" : "Running",
       containerStatuses: opts.node === null ? undefined : opts.containers.map(status),
-      initContainerStatuses: opts.init?.map((c) => ({ name: c, ready: false, restartCount: 0, image: "img", imageID: "", containerID: `${runtime}://${id(c)}`, state: { terminated: { exitCode: 0, reason: "Completed" } } })),
+      initContainerStatuses: opts.init?.map((c) => ({
+        name: c,
+        ready: false,
+        restartCount: 0,
+        image: "img",
+        imageID: "",
+        containerID: `${runtime}://${id(c)}`,
+        state: { terminated: { exitCode: 0, reason: "Completed" } },
+      })),
     },
   } as V1Pod;
 }

@@ -36,7 +36,11 @@ describe("chooseContainer", () => {
 
 describe("parseContainerId", () => {
   test.each([
-    ["containerd://2532ea87fe612bcfe17a9c37721de9acf839149ee92e4e3c97f18e3791370270", "containerd", "2532ea87fe612bcfe17a9c37721de9acf839149ee92e4e3c97f18e3791370270"],
+    [
+      "containerd://2532ea87fe612bcfe17a9c37721de9acf839149ee92e4e3c97f18e3791370270",
+      "containerd",
+      "2532ea87fe612bcfe17a9c37721de9acf839149ee92e4e3c97f18e3791370270",
+    ],
     ["docker://abc123", "docker", "abc123"],
   ])("%s", (v, runtime, id) => expect(parseContainerId(v)).toEqual({ runtime: runtime as "docker", id }));
   test("other runtimes are refused by name", () => expect(() => parseContainerId("cri-o://abc")).toThrow(/runtime "cri-o"/));
@@ -46,13 +50,22 @@ describe("parseContainerId", () => {
 describe("targetFromPod", () => {
   test("gives node, runtime and id", () => {
     const t = targetFromPod(runningPod({ containers: ["nb"], ids: { nb: "feedbeef" }, runtime: "docker" }));
-    expect(t).toMatchObject({ namespace: "team-a", pod: "nb", container: "nb", node: "node-1", runtime: "docker", containerId: "feedbeef" });
+    expect(t).toMatchObject({
+      namespace: "team-a",
+      pod: "nb",
+      container: "nb",
+      node: "node-1",
+      runtime: "docker",
+      containerId: "feedbeef",
+    });
   });
   test("a pending pod without a node is a clear error", () => {
     expect(() => targetFromPod(runningPod({ containers: ["nb"], node: null }))).toThrow(/Pending and not scheduled to a node/);
   });
   test("a container that is not running", () => {
-    expect(() => targetFromPod(runningPod({ containers: ["nb"], waiting: { nb: "CrashLoopBackOff" } }))).toThrow(/not running: waiting \(CrashLoopBackOff\)/);
+    expect(() => targetFromPod(runningPod({ containers: ["nb"], waiting: { nb: "CrashLoopBackOff" } }))).toThrow(
+      /not running: waiting \(CrashLoopBackOff\)/,
+    );
   });
   test("a finished init container named explicitly is not running", () => {
     expect(() => targetFromPod(runningPod({ containers: ["main"], init: ["setup"] }), "setup")).toThrow(/terminated \(Completed\)/);

@@ -14,7 +14,14 @@ function envsubst(text: string, vars: Record<string, string>): string {
 }
 
 test("pods/committer/pod.yaml is the Pod the builder makes (containerd, per-run secret)", () => {
-  const target: CommitTarget = { namespace: "team-a", pod: "jupyter-minimal", container: "notebook", node: "node-1", runtime: "containerd", containerId: "2532ea87fe612bcfe17a9c37721de9acf839149ee92e4e3c97f18e3791370270" };
+  const target: CommitTarget = {
+    namespace: "team-a",
+    pod: "jupyter-minimal",
+    container: "notebook",
+    node: "node-1",
+    runtime: "containerd",
+    containerId: "2532ea87fe612bcfe17a9c37721de9acf839149ee92e4e3c97f18e3791370270",
+  };
   const name = committerPodName(target);
   const built = buildCommitterPod({
     name,

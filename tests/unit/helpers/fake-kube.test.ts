@@ -11,8 +11,14 @@ test("the fake API server stores, lists by label, and deletes pods through clien
   const api = kc.makeApiClient(CoreV1Api);
   const created: string[] = [];
   fk.onCreate((plural, obj) => void created.push(`${plural}/${obj.metadata.name}`));
-  await api.createNamespacedPod({ namespace: "ns1", body: { metadata: { name: "a", labels: { app: "x" } }, spec: { containers: [{ name: "c", image: "i" }] } } });
-  await api.createNamespacedPod({ namespace: "ns1", body: { metadata: { name: "b", labels: { app: "y" } }, spec: { containers: [{ name: "c", image: "i" }] } } });
+  await api.createNamespacedPod({
+    namespace: "ns1",
+    body: { metadata: { name: "a", labels: { app: "x" } }, spec: { containers: [{ name: "c", image: "i" }] } },
+  });
+  await api.createNamespacedPod({
+    namespace: "ns1",
+    body: { metadata: { name: "b", labels: { app: "y" } }, spec: { containers: [{ name: "c", image: "i" }] } },
+  });
   expect(created).toEqual(["pods/a", "pods/b"]);
   const list = await api.listNamespacedPod({ namespace: "ns1", labelSelector: "app=x" });
   expect(list.items.map((p) => p.metadata?.name)).toEqual(["a"]);
@@ -27,7 +33,10 @@ test("the fake serves container logs, following them until the container's log e
   const kc = new KubeConfig();
   kc.loadFromFile(fk.kubeconfig());
   const api = kc.makeApiClient(CoreV1Api);
-  await api.createNamespacedPod({ namespace: "ns2", body: { metadata: { name: "p" }, spec: { containers: [{ name: "main", image: "i" }] } } });
+  await api.createNamespacedPod({
+    namespace: "ns2",
+    body: { metadata: { name: "p" }, spec: { containers: [{ name: "main", image: "i" }] } },
+  });
   await expect(api.readNamespacedPodLog({ namespace: "ns2", name: "p" })).rejects.toThrow(/400/);
   fk.appendLog("ns2", "p", "main", "one\n");
   const out = new PassThrough();

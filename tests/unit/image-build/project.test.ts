@@ -37,22 +37,57 @@ describe("prepareProject", () => {
   });
   test("--base_image reaches a project Dockerfile as BASE_IMAGE, and is allow-listed there", () => {
     const d = project({ "ml.flag": "", Dockerfile: "ARG BASE_IMAGE=pytorch/pytorch:1\nFROM ${BASE_IMAGE}\n" });
-    expect(prepareProject({ projectDir: d, baseImage: "tensorflow/tensorflow:2", allowedBaseImages: allowed }).baseImages).toEqual(["tensorflow/tensorflow:2"]);
+    expect(prepareProject({ projectDir: d, baseImage: "tensorflow/tensorflow:2", allowedBaseImages: allowed }).baseImages).toEqual([
+      "tensorflow/tensorflow:2",
+    ]);
     expect(() => prepareProject({ projectDir: d, baseImage: "evil.io/x:1", allowedBaseImages: allowed })).toThrow(/not allowed/);
   });
   const refusals: [string, () => unknown, RegExp][] = [
-    ["no ml.flag", () => prepareProject({ projectDir: project({ "a.py": "" }), baseImage: "pytorch/pytorch", allowedBaseImages: allowed }), /ml\.flag/],
-    ["missing directory", () => prepareProject({ projectDir: join(root, "nope"), baseImage: "pytorch/pytorch", allowedBaseImages: allowed }), /cannot be read/],
-    ["a file, not a directory", () => prepareProject({ projectDir: join(project({ "ml.flag": "" }), "ml.flag"), baseImage: "pytorch/pytorch", allowedBaseImages: allowed }), /not a directory/],
-    ["no Dockerfile and no base image", () => prepareProject({ projectDir: project({ "ml.flag": "" }), allowedBaseImages: allowed }), /--base_image is required/],
-    ["base image outside the allow list", () => prepareProject({ projectDir: project({ "ml.flag": "" }), baseImage: "nvcr.io/nvidia-evil/x", allowedBaseImages: allowed }), /not allowed/],
+    [
+      "no ml.flag",
+      () => prepareProject({ projectDir: project({ "a.py": "" }), baseImage: "pytorch/pytorch", allowedBaseImages: allowed }),
+      /ml\.flag/,
+    ],
+    [
+      "missing directory",
+      () => prepareProject({ projectDir: join(root, "nope"), baseImage: "pytorch/pytorch", allowedBaseImages: allowed }),
+      /cannot be read/,
+    ],
+    [
+      "a file, not a directory",
+      () =>
+        prepareProject({
+          projectDir: join(project({ "ml.flag": "" }), "ml.flag"),
+          baseImage: "pytorch/pytorch",
+          allowedBaseImages: allowed,
+        }),
+      /not a directory/,
+    ],
+    [
+      "no Dockerfile and no base image",
+      () => prepareProject({ projectDir: project({ "ml.flag": "" }), allowedBaseImages: allowed }),
+      /--base_image is required/,
+    ],
+    [
+      "base image outside the allow list",
+      () => prepareProject({ projectDir: project({ "ml.flag": "" }), baseImage: "nvcr.io/nvidia-evil/x", allowedBaseImages: allowed }),
+      /not allowed/,
+    ],
   ];
   test.each(refusals)("refuses: %s", (_n, fn, re) => expect(fn).toThrow(re));
 });
 
 describe("listContext", () => {
   test("honours .dockerignore but always sends the Dockerfile and .dockerignore", () => {
-    const d = project({ "ml.flag": "", Dockerfile: "FROM x", ".dockerignore": "Dockerfile\n*.log\ndata\n!data/keep.txt\n", "a.log": "", "src/m.py": "", "data/big": "", "data/keep.txt": "" });
+    const d = project({
+      "ml.flag": "",
+      Dockerfile: "FROM x",
+      ".dockerignore": "Dockerfile\n*.log\ndata\n!data/keep.txt\n",
+      "a.log": "",
+      "src/m.py": "",
+      "data/big": "",
+      "data/keep.txt": "",
+    });
     expect(listContext(d).entries).toEqual([".dockerignore", "Dockerfile", "data", "data/keep.txt", "ml.flag", "src", "src/m.py"]);
   });
   test("accepts a link inside the project, refuses one that leaves it, naming it", () => {

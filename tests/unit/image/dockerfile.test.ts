@@ -19,12 +19,28 @@ describe("generateDockerfile", () => {
   const lines = text.split("\n");
   const rules: [string, (t: string) => boolean][] = [
     ["no ENV: nothing of the build's pip settings stays in the image", (t) => !/^ENV /m.test(t)],
-    ["PIP_BREAK_SYSTEM_PACKAGES only on the pip command itself", (t) => t.split("PIP_BREAK_SYSTEM_PACKAGES").length === 2 && /PIP_BREAK_SYSTEM_PACKAGES=1 \$pip install --no-cache-dir -r requirements.txt/.test(t)],
-    ["the image's python3 first (packages importable by python3 at run time), pip as the fall-back", (t) => t.indexOf("python3 -m pip --version") < t.indexOf("command -v pip")],
+    [
+      "PIP_BREAK_SYSTEM_PACKAGES only on the pip command itself",
+      (t) =>
+        t.split("PIP_BREAK_SYSTEM_PACKAGES").length === 2 &&
+        /PIP_BREAK_SYSTEM_PACKAGES=1 \$pip install --no-cache-dir -r requirements.txt/.test(t),
+    ],
+    [
+      "the image's python3 first (packages importable by python3 at run time), pip as the fall-back",
+      (t) => t.indexOf("python3 -m pip --version") < t.indexOf("command -v pip"),
+    ],
     ["no venv (it would hide the packages from the image's python3)", (t) => !/venv/.test(t)],
     ["pip only when requirements.txt lists something", (t) => t.includes("grep -qvE '^[[:space:]]*(#|$)' ./requirements.txt")],
     ["a clear error when there is no pip", (t) => t.includes("has no pip")],
-    ["every RUN line but the last continues", (t) => t.split("\n").filter((l) => l.startsWith("    ") || l.startsWith("RUN")).slice(0, -1).every((l) => l.endsWith("\\"))],
+    [
+      "every RUN line but the last continues",
+      (t) =>
+        t
+          .split("\n")
+          .filter((l) => l.startsWith("    ") || l.startsWith("RUN"))
+          .slice(0, -1)
+          .every((l) => l.endsWith("\\")),
+    ],
   ];
   test.each(rules)("%s", (_name, ok) => expect(ok(text)).toBe(true));
   test("the last RUN line ends the script", () => expect(lines.at(-2)).toBe("    fi"));
@@ -82,10 +98,25 @@ describe("parseFromLines", () => {
         { image: "scratch", internal: true },
       ],
     ],
-    ["--platform flag", "FROM --platform=linux/amd64 pytorch/pytorch:2 AS t", {}, [{ image: "pytorch/pytorch:2", internal: false, stage: "t" }]],
+    [
+      "--platform flag",
+      "FROM --platform=linux/amd64 pytorch/pytorch:2 AS t",
+      {},
+      [{ image: "pytorch/pytorch:2", internal: false, stage: "t" }],
+    ],
     ["ARG default", "ARG BASE=pytorch/pytorch:2\nFROM ${BASE}", {}, [{ image: "pytorch/pytorch:2", internal: false }]],
-    ["ARG overridden by a build arg", "ARG BASE=pytorch/pytorch:2\nFROM $BASE", { BASE: "evil.io/x" }, [{ image: "evil.io/x", internal: false }]],
-    ["continuation lines", "FROM \\\n  tensorflow/tensorflow:2 \\\n  AS a", {}, [{ image: "tensorflow/tensorflow:2", internal: false, stage: "a" }]],
+    [
+      "ARG overridden by a build arg",
+      "ARG BASE=pytorch/pytorch:2\nFROM $BASE",
+      { BASE: "evil.io/x" },
+      [{ image: "evil.io/x", internal: false }],
+    ],
+    [
+      "continuation lines",
+      "FROM \\\n  tensorflow/tensorflow:2 \\\n  AS a",
+      {},
+      [{ image: "tensorflow/tensorflow:2", internal: false, stage: "a" }],
+    ],
   ];
   test.each(cases)("%s", (_n, text, args, want) => {
     const got = parseFromLines(text, args).map((f) => ({ image: f.image, internal: f.internal, ...(f.stage ? { stage: f.stage } : {}) }));

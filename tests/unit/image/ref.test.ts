@@ -29,7 +29,9 @@ describe("platformImageName", () => {
   const parts = { registryHost: "registry.example.com", repo: "team", username: "alice", repoType: "training", tag: "test123" };
   test("follows {RegistryHost}/{Repo}/{username}-{repo_type}:{tag}", () => {
     expect(platformImageName(parts)).toBe("registry.example.com/team/alice-training:test123");
-    expect(platformImageName({ ...parts, registryHost: "127.0.0.1:5000/", repo: "/seelie/" })).toBe("127.0.0.1:5000/seelie/alice-training:test123");
+    expect(platformImageName({ ...parts, registryHost: "127.0.0.1:5000/", repo: "/seelie/" })).toBe(
+      "127.0.0.1:5000/seelie/alice-training:test123",
+    );
   });
   const invalid: [string, Partial<typeof parts>, RegExp][] = [
     ["tag with a space", { tag: "a b" }, /--tag/],

@@ -59,7 +59,14 @@ test("values starting with - use --flag=value; -E values keep = and newlines", (
 });
 
 test("secret-looking keys become ${KEY} references unless showSecrets", () => {
-  const spec = { ...example, env: [{ name: "API_TOKEN", value: "x'y" }, { name: "lr", value: "1" }, { name: "API_TOKEN", value: "z" }] };
+  const spec = {
+    ...example,
+    env: [
+      { name: "API_TOKEN", value: "x'y" },
+      { name: "lr", value: "1" },
+      { name: "API_TOKEN", value: "z" },
+    ],
+  };
   const hidden = submitCommand(spec);
   expect(hidden.command).toEndWith(`-E API_TOKEN="\${API_TOKEN}" -E lr=1 -E API_TOKEN="\${API_TOKEN}"`);
   expect(hidden.hiddenKeys).toEqual(["API_TOKEN"]);

@@ -16,31 +16,41 @@ function usage(f: () => unknown): UsageError {
 
 test("defaults", () => {
   expect(parseJobSpec(ok)).toEqual({
-    name: "n", description: "", cluster: "local", namespace: "default", cpu: 1, memory: 2, gpu: 0, workerCount: 1,
-    image: "busybox", entrypointType: "bash -c", entrypoint: "", env: [],
+    name: "n",
+    description: "",
+    cluster: "local",
+    namespace: "default",
+    cpu: 1,
+    memory: 2,
+    gpu: 0,
+    workerCount: 1,
+    image: "busybox",
+    entrypointType: "bash -c",
+    entrypoint: "",
+    env: [],
   });
 });
 
 test.each([
   [{ cpu: "0" }, "--cpu must be greater than zero"],
-  [{ cpu: "-1" }, "--cpu \"-1\" is not a number (it is negative)"],
+  [{ cpu: "-1" }, '--cpu "-1" is not a number (it is negative)'],
   [{ memory: "0" }, "--memory must be greater than zero"],
-  [{ memory: "abc" }, "--memory \"abc\" is not a number"],
-  [{ memory: "1e3" }, "--memory \"1e3\" is not a number"],
-  [{ gpu: "-2" }, "--gpu \"-2\" is not a whole number (it is negative)"],
-  [{ gpu: "0.5" }, "--gpu \"0.5\" is not a whole number"],
+  [{ memory: "abc" }, '--memory "abc" is not a number'],
+  [{ memory: "1e3" }, '--memory "1e3" is not a number'],
+  [{ gpu: "-2" }, '--gpu "-2" is not a whole number (it is negative)'],
+  [{ gpu: "0.5" }, '--gpu "0.5" is not a whole number'],
   [{ workerCount: "0" }, "--worker-count must be greater than zero"],
-  [{ workerCount: "-3" }, "--worker-count \"-3\" is not a whole number"],
+  [{ workerCount: "-3" }, '--worker-count "-3" is not a whole number'],
   [{ image: "" }, "--image is missing"],
   [{ image: undefined }, "--image is missing"],
   [{ image: "Not Valid" }, "--image"],
   [{ name: "" }, "--name is missing"],
-  [{ namespace: "Bad_NS" }, "--namespace \"Bad_NS\""],
+  [{ namespace: "Bad_NS" }, '--namespace "Bad_NS"'],
   [{ cluster: "" }, "--cluster is empty"],
-  [{ env: ["novalue"] }, "-E \"novalue\" is not KEY=VALUE"],
-  [{ env: ["=x"] }, "\"\" is not a valid environment variable name"],
-  [{ env: ["1A=x"] }, "\"1A\" is not a valid environment variable name"],
-  [{ env: ["A B=x"] }, "\"A B\" is not a valid"],
+  [{ env: ["novalue"] }, '-E "novalue" is not KEY=VALUE'],
+  [{ env: ["=x"] }, '"" is not a valid environment variable name'],
+  [{ env: ["1A=x"] }, '"1A" is not a valid environment variable name'],
+  [{ env: ["A B=x"] }, '"A B" is not a valid'],
 ])("%j is refused naming the flag", (bad, msg) => {
   const err = usage(() => parseJobSpec({ ...ok, ...bad }));
   expect(err.message).toContain(msg);
@@ -67,7 +77,11 @@ test("job ids", () => {
 });
 
 test("worker command: entrypoint-type words, then the entrypoint as one argument", () => {
-  expect(workerCommand({ entrypointType: "bash -c", entrypoint: "sleep 10m; echo failed; exit 1" })).toEqual(["bash", "-c", "sleep 10m; echo failed; exit 1"]);
+  expect(workerCommand({ entrypointType: "bash -c", entrypoint: "sleep 10m; echo failed; exit 1" })).toEqual([
+    "bash",
+    "-c",
+    "sleep 10m; echo failed; exit 1",
+  ]);
   expect(workerCommand({ entrypointType: " python  -u ", entrypoint: "train.py" })).toEqual(["python", "-u", "train.py"]);
   expect(workerCommand({ entrypointType: "", entrypoint: "run" })).toEqual(["run"]);
   expect(workerCommand({ entrypointType: "bash -c", entrypoint: "" })).toEqual([]);

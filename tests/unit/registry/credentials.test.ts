@@ -59,14 +59,19 @@ describe("credentials from Docker's config.json, as the docker CLI reads them", 
     expect((await authFromDockerConfig(store, "127.0.0.1:5000", "c", execCredentialHelper))?.username).toBe("a");
   });
   test("a missing helper program is an error naming it", async () => {
-    await expect(authFromDockerConfig({ credsStore: "nosuchhelper" }, "x.io", "c", execCredentialHelper)).rejects.toThrow(/docker-credential-nosuchhelper/);
+    await expect(authFromDockerConfig({ credsStore: "nosuchhelper" }, "x.io", "c", execCredentialHelper)).rejects.toThrow(
+      /docker-credential-nosuchhelper/,
+    );
   });
 });
 
 describe("resolveRegistryAuth order: seelie credentials, then SEELIE_REGISTRY_*, then DOCKER_CONFIG", () => {
   const dockerDir = join(dir, "docker");
   mkdirSync(dockerDir);
-  writeFileSync(join(dockerDir, "config.json"), JSON.stringify({ auths: { "reg.example.com": { auth: b64("dock:dockpw") }, "nvcr.io": { auth: b64("x:y") } } }));
+  writeFileSync(
+    join(dockerDir, "config.json"),
+    JSON.stringify({ auths: { "reg.example.com": { auth: b64("dock:dockpw") }, "nvcr.io": { auth: b64("x:y") } } }),
+  );
   const cfgFile = join(dir, "c.yaml");
   writeFileSync(cfgFile, 'credentials: [{ registry: nvcr.io, username: "$oauthtoken", password: nvkey }]\n');
   test("each source in turn", async () => {

@@ -10,9 +10,16 @@ test.each([
   ["500ms", 500],
   ["1.5s", 1500],
 ])("parseDuration(%p)", (v, ms) => expect(parseDuration(v)).toBe(ms));
-test.each(["", "abc", "10x", "5m junk", "0"])("parseDuration refuses %p", (v) => expect(() => parseDuration(v, "--timeout")).toThrow(/--timeout/));
+test.each(["", "abc", "10x", "5m junk", "0"])("parseDuration refuses %p", (v) =>
+  expect(() => parseDuration(v, "--timeout")).toThrow(/--timeout/),
+);
 test("formatDuration", () => {
-  expect([formatDuration(500), formatDuration(90_000), formatDuration(3_600_000), formatDuration(1_800_000)]).toEqual(["500ms", "1m30s", "1h", "30m"]);
+  expect([formatDuration(500), formatDuration(90_000), formatDuration(3_600_000), formatDuration(1_800_000)]).toEqual([
+    "500ms",
+    "1m30s",
+    "1h",
+    "30m",
+  ]);
 });
 
 test.each([
@@ -29,4 +36,3 @@ test.each([
 test.each(["", "10", "m", "-5m", "10 m", "1w", "5m3"])("duration %j is refused naming the flag", (raw) => {
   expect(() => parseDurationSeconds("timeout", raw)).toThrow(`--timeout "${raw}" is not a duration`);
 });
-

@@ -31,7 +31,10 @@ describe("rejectUnknownFlags", () => {
 
 describe("repeated", () => {
   test("collects every value in order, in both spellings", () => {
-    expect(repeated(["--build-arg", "A=1", "-E", "X=2", "--build-arg=B=2", "--", "--build-arg", "C"], ["--build-arg"])).toEqual(["A=1", "B=2"]);
+    expect(repeated(["--build-arg", "A=1", "-E", "X=2", "--build-arg=B=2", "--", "--build-arg", "C"], ["--build-arg"])).toEqual([
+      "A=1",
+      "B=2",
+    ]);
   });
   test("a flag without its value is an error", () => {
     expect(() => repeated(["--build-arg"], ["--build-arg"])).toThrow(/needs a value/);
