@@ -9,7 +9,8 @@ import { errorMessage, SeelieError } from "../errors.ts";
 import { parseImageRef } from "../image/ref.ts";
 import type { ProgressSink } from "../log.ts";
 import { RegistryClient } from "../registry/distribution.ts";
-import { registryApiHost, type AuthResolver } from "../containerd/base-image.ts";
+import type { AuthResolver } from "../containerd/base-image.ts";
+import { registryApiHost } from "../registry/host.ts";
 import {
   isIndexMediaType,
   MEDIA,

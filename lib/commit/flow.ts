@@ -12,7 +12,7 @@ import { platformImageName } from "../image/name.ts";
 import { formatImageRef, parseImageRef } from "../image/ref.ts";
 import { authFromDockerConfig, readDockerConfigFile, type RegistryAuth } from "../registry/credentials.ts";
 import { cleanContainer, type CleanupReport } from "./cleanup.ts";
-import { DEFAULT_RETRY, findDockerContainer, type RetryPolicy } from "./docker.ts";
+import { DEFAULT_RETRY, findDockerContainer, type RetryPolicy } from "./runtime-docker.ts";
 import type { LayerSource, RuntimeContainer } from "./runtime.ts";
 import type { Compression } from "./compress.ts";
 import { dockerConfigPath, parseContainerTarget, resolveSocket, type RuntimeName } from "./target.ts";

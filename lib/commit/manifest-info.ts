@@ -5,7 +5,7 @@
  * and never a credential over plain http to anything else.
  */
 
-import { registryApiHost } from "../containerd/base-image.ts";
+import { registryApiHost } from "../registry/host.ts";
 import { parseImageRef, referenceOf } from "../image/ref.ts";
 import type { RegistryAuth } from "../registry/credentials.ts";
 import { MANIFEST_MEDIA_TYPES, RegistryClient } from "../registry/distribution.ts";

@@ -9,7 +9,7 @@ import type { ProgressSink } from "../log.ts";
 import { RegistryClient, sha256Digest } from "../registry/distribution.ts";
 import type { ImageRef } from "../image/ref.ts";
 import type { AuthResolver } from "../containerd/base-image.ts";
-import { registryApiHost } from "../containerd/base-image.ts";
+import { registryApiHost } from "../registry/host.ts";
 import { buildCommitConfig, buildCommitManifest, jsonBytes, type ImageConfig, type ImageManifest } from "../containerd/image-builders.ts";
 import { gcPaced } from "../util/gc-pacer.ts";
 import { parallelCompress, type Compression } from "./compress.ts";

@@ -10,6 +10,7 @@ import { containerdError, isNotFound, type ContainerdClient } from "./client.ts"
 import { contentInfo, readContent } from "./content.ts";
 import { nameForId, type ImageHints } from "./base-image-name.ts";
 import { isIndexMediaType, pickPlatformManifest, type ImageConfig, type ImageIndex, type ImageManifest } from "./image-builders.ts";
+import { registryApiHost } from "../registry/host.ts";
 
 /** The resolved base image of a container. */
 export interface BaseImage {
@@ -48,11 +49,6 @@ export async function resolveBaseImageName(c: ContainerdClient, hints: ImageHint
 
 /** Finds credentials for a registry host (e.g. from a Docker config); undefined means anonymous. */
 export type AuthResolver = (registry: string) => Promise<RegistryAuth | undefined>;
-
-/** The host of a registry's API for an image domain (`docker.io` → `registry-1.docker.io`). */
-export function registryApiHost(domain: string): string {
-  return domain === "docker.io" ? "registry-1.docker.io" : domain;
-}
 
 const dec = new TextDecoder();
 

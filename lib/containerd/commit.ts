@@ -17,7 +17,8 @@ import type { Container } from "../../proto/gen/containerd/services/containers/v
 import { containerdError, isAlreadyExists, type ContainerdClient } from "./client.ts";
 import { contentStream, writeContent } from "./content.ts";
 import { diffContainerSnapshot, snapshotUpperDir } from "./snapshot-diff.ts";
-import { loadBaseImage, registryApiHost, resolveBaseImageName, type AuthResolver } from "./base-image.ts";
+import { registryApiHost } from "../registry/host.ts";
+import { type AuthResolver, loadBaseImage, resolveBaseImageName } from "./base-image.ts";
 import type { ImageHints } from "./base-image-name.ts";
 import { MEDIA, manifestGcLabels } from "./image-builders.ts";
 import { buildCommittedImage, hashing, pushCommittedImage, uploadNewLayer, type LocalBlob } from "../commit/push-image.ts";
@@ -30,7 +31,7 @@ const UNCOMPRESSED_LABEL = "containerd.io/uncompressed";
 /** The label naming the container on seelie's leases, so one can tell whose they are. */
 export const LEASE_CONTAINER_LABEL = "seelie.io/container";
 
-/** Options of commitContainer (the RuntimeContainer.commit options plus what containerd needs). */
+/** Options of commitContainerdContainer (the RuntimeContainer.commit options plus what containerd needs). */
 export interface ContainerdCommitOptions {
   image: string;
   push: boolean;
@@ -93,7 +94,11 @@ async function deleteCriIdReference(c: ContainerdClient, idName: string, manifes
 }
 
 /** Commits (and pushes) `container`; see the file comment. Cleans up on success, failure and abort. */
-export async function commitContainer(c: ContainerdClient, container: Container, opts: ContainerdCommitOptions): Promise<CommitResult> {
+export async function commitContainerdContainer(
+  c: ContainerdClient,
+  container: Container,
+  opts: ContainerdCommitOptions,
+): Promise<CommitResult> {
   const target = parseImageRef(opts.image, "image reference");
   const name = formatImageRef(target);
   const { timings, progress, signal } = opts;

@@ -14,7 +14,7 @@ import { diffContainerSnapshot, existedInLower, snapshotOverlay } from "./snapsh
 import { entryChange, tarEntries, type TarEntry } from "./tar-headers.ts";
 import { UpperDirUnusable, walkUpperDir } from "../commit/upper-dir.ts";
 import { MEDIA } from "./image-builders.ts";
-import { LEASE_CONTAINER_LABEL, commitContainer } from "./commit.ts";
+import { LEASE_CONTAINER_LABEL, commitContainerdContainer } from "./commit.ts";
 import { resolveBaseImageName, type AuthResolver } from "./base-image.ts";
 import { imageHints } from "./base-image-name.ts";
 
@@ -81,6 +81,9 @@ async function taskStatus(c: ContainerdClient, id: string): Promise<Status> {
   }
 }
 
+/** The container asked for does not exist in that namespace (the caller decides whether that is bad input). */
+export class ContainerNotFoundError extends SeelieError {}
+
 /**
  * Finds container `id` in `namespace` of the containerd at `socketPath` and returns it with the
  * operations the committer needs. Throws a SeelieError naming the container when it does not exist.
@@ -96,7 +99,7 @@ export async function findContainerdContainer(opts: FindContainerdContainerOptio
   } catch (err) {
     if (ownClient) c.close();
     if (isNotFound(err)) {
-      throw new SeelieError(`no container ${opts.id} in containerd namespace ${opts.namespace} (${opts.socketPath})`, {
+      throw new ContainerNotFoundError(`no container ${opts.id} in containerd namespace ${opts.namespace} (${opts.socketPath})`, {
         hint: "check the id (crictl ps / kubectl get pod -o jsonpath='{.status.containerStatuses[*].containerID}') and the namespace",
       });
     }
@@ -196,7 +199,7 @@ export async function findContainerdContainer(opts: FindContainerdContainerOptio
 
     async commit(o): Promise<CommitResult> {
       await self.refresh();
-      return commitContainer(c, container, {
+      return commitContainerdContainer(c, container, {
         ...o,
         resolveAuth: opts.resolveAuth,
         imageHints: hints,

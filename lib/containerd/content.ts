@@ -14,7 +14,7 @@ import {
   type Info,
   type WriteContentRequest,
 } from "../../proto/gen/containerd/services/content/v1/content_pb.ts";
-import { rechunk } from "../registry/distribution.ts";
+import { rechunk } from "../util/rechunk.ts";
 import { log } from "../log.ts";
 import { SeelieError } from "../errors.ts";
 import { gcPacer } from "../util/gc-pacer.ts";

@@ -7,7 +7,9 @@
 import { InterruptedError, SeelieError, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
 import type { RegistryAuth } from "./credentials.ts";
-import { isLoopbackRegistry, parseWwwAuthenticate, type AuthChallenge } from "./www-authenticate.ts";
+import { rechunk } from "../util/rechunk.ts";
+import { isLoopbackRegistry } from "./host.ts";
+import { type AuthChallenge, parseWwwAuthenticate } from "./www-authenticate.ts";
 import { sleep } from "../util/sleep.ts";
 
 /** Media types of manifests the client asks for and sends. */
@@ -60,42 +62,6 @@ export function mayCarryCredentials(url: string | URL, registry: string, insecur
 /** The sha256 digest (`sha256:…`) of bytes. */
 export function sha256Digest(bytes: Uint8Array): string {
   return `sha256:${new Bun.CryptoHasher("sha256").update(bytes).digest("hex")}`;
-}
-
-/**
- * Splits a byte stream into chunks of exactly `size` bytes (the last one shorter). With `reuse`, one
- * buffer is filled again for every chunk: a chunk is then valid only until the next one is asked for.
- */
-export async function* rechunk(
-  stream: ReadableStream<Uint8Array>,
-  size: number,
-  opts: { reuse?: boolean } = {},
-): AsyncGenerator<Uint8Array> {
-  const reader = stream.getReader();
-  let buf = new Uint8Array(size);
-  let fill = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      let off = 0;
-      while (off < value.length) {
-        const n = Math.min(size - fill, value.length - off);
-        buf.set(value.subarray(off, off + n), fill);
-        fill += n;
-        off += n;
-        if (fill === size) {
-          yield buf;
-          if (!opts.reuse) buf = new Uint8Array(size);
-          fill = 0;
-        }
-      }
-    }
-    if (fill > 0) yield buf.subarray(0, fill);
-  } finally {
-    reader.releaseLock();
-    await stream.cancel().catch(() => undefined);
-  }
 }
 
 /** A client for one registry; tokens are cached per scope for the client's lifetime. */

@@ -25,6 +25,3 @@ export function parseWwwAuthenticate(header: string | null | undefined): AuthCha
   }
   return { scheme: (m[1] ?? "").toLowerCase(), params };
 }
-
-// Kept until lib/registry/distribution.ts imports it from ./host.ts.
-export { isLoopbackRegistry } from "./host.ts";

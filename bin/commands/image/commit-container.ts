@@ -1,6 +1,6 @@
 import { defineCommand, type ArgsDef } from "citty";
 import { commitContainer, defaultCommitDeps, type CommitReport } from "../../../lib/commit/flow.ts";
-import { findContainerd } from "../../../lib/commit/containerd.ts";
+import { findContainerd } from "../../../lib/commit/runtime-containerd.ts";
 import { errorDocument, resultFilePath, writeResultFile } from "../../../lib/commit/result-file.ts";
 import { SeelieError, errorMessage } from "../../../lib/errors.ts";
 import { parseCompression } from "../../../lib/commit/compress.ts";

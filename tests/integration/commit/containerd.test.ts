@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { dockerCli, need, sh, testRegistry } from "../helpers/services.ts";
+import { dockerCli, need, sh, testRegistry } from "../../helpers/services.ts";
 import {
   ARBITRARY_UID,
   BUSYBOX_IMAGE_CHECK,
@@ -28,7 +28,7 @@ import {
   UID_SETUP,
   ensureCommitterBuilt,
   runCommitter,
-} from "../helpers/committer.ts";
+} from "../../helpers/committer.ts";
 
 const NS = "k8s.io";
 const RUN = `${process.pid}-${Date.now().toString(36)}`;

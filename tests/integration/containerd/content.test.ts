@@ -1,9 +1,9 @@
 /** Content store writes and reads over the real containerd, with blobs past Bun's client-streaming hazard. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { connectContainerd, type ContainerdClient } from "../../lib/containerd/client.ts";
-import { contentInfo, readContent, writeContent } from "../../lib/containerd/content.ts";
-import { sha256Digest } from "../../lib/registry/distribution.ts";
-import { need } from "../helpers/services.ts";
+import { connectContainerd, type ContainerdClient } from "../../../lib/containerd/client.ts";
+import { contentInfo, readContent, writeContent } from "../../../lib/containerd/content.ts";
+import { sha256Digest } from "../../../lib/registry/distribution.ts";
+import { need } from "../../helpers/services.ts";
 
 let c: ContainerdClient;
 const lease = `seelie-test-content-${Date.now().toString(36)}`;

@@ -11,11 +11,11 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { lookup } from "node:dns/promises";
 import { hostname, networkInterfaces } from "node:os";
 import type { Socket, TCPSocketListener } from "bun";
-import { fetchManifestInfo } from "../../lib/commit/manifest-info.ts";
-import type { RegistryAuth } from "../../lib/registry/credentials.ts";
-import { RegistryClient } from "../../lib/registry/distribution.ts";
-import { isLoopbackRegistry } from "../../lib/registry/host.ts";
-import { testRegistry } from "../helpers/services.ts";
+import { fetchManifestInfo } from "../../../lib/commit/manifest-info.ts";
+import type { RegistryAuth } from "../../../lib/registry/credentials.ts";
+import { RegistryClient } from "../../../lib/registry/distribution.ts";
+import { isLoopbackRegistry } from "../../../lib/registry/host.ts";
+import { testRegistry } from "../../helpers/services.ts";
 
 const reg = testRegistry();
 const auth: RegistryAuth = { serveraddress: reg.addr, username: reg.user, password: reg.password, source: "the test's Docker config" };

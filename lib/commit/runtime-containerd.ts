@@ -2,8 +2,8 @@
  * The seam to the containerd runtime (`lib/containerd/`): finds the container natively over gRPC and
  * maps "no such container" to bad input (exit 2) as for Docker.
  */
-import { findContainerdContainer } from "../containerd/container.ts";
-import { SeelieError, UsageError } from "../errors.ts";
+import { ContainerNotFoundError, findContainerdContainer } from "../containerd/container.ts";
+import { UsageError } from "../errors.ts";
 import type { ContainerdFinder } from "./flow.ts";
 
 /** Finds a container on containerd natively (namespace, host prefix as given). */
@@ -11,7 +11,7 @@ export const findContainerd: ContainerdFinder = async (opts) => {
   try {
     return await findContainerdContainer(opts);
   } catch (err) {
-    if (err instanceof SeelieError && !(err instanceof UsageError) && /^no container /.test(err.message)) {
+    if (err instanceof ContainerNotFoundError) {
       throw new UsageError(err.message, err.hint);
     }
     throw err;

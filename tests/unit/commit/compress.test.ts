@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { gunzipSync } from "node:zlib";
-import { looksIncompressible, parallelCompress, parseCompression } from "../../lib/commit/compress.ts";
-import { parseLayerSource } from "../../lib/commit/target.ts";
-import { UsageError } from "../../lib/errors.ts";
+import { looksIncompressible, parallelCompress, parseCompression } from "../../../lib/commit/compress.ts";
+import { parseLayerSource } from "../../../lib/commit/target.ts";
+import { UsageError } from "../../../lib/errors.ts";
 
 function random(n: number): Uint8Array {
   const b = new Uint8Array(n);

@@ -12,8 +12,8 @@
  * The pushed layer must stay within 1 % of `tar | gzip` of the same changes.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { need, sh, testRegistry } from "../helpers/services.ts";
-import { COMMITTER, ensureCommitterBuilt } from "../helpers/committer.ts";
+import { need, sh, testRegistry } from "../../helpers/services.ts";
+import { COMMITTER, ensureCommitterBuilt } from "../../helpers/committer.ts";
 
 const NS = "k8s.io";
 const MB = 200;

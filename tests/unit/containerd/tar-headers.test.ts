@@ -2,8 +2,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { entryChange, normalizeTarPath, parsePax, tarEntries, type TarEntry } from "../../lib/containerd/tar-headers.ts";
-import { rechunk } from "../../lib/registry/distribution.ts";
+import { entryChange, normalizeTarPath, parsePax, tarEntries, type TarEntry } from "../../../lib/containerd/tar-headers.ts";
+import { rechunk } from "../../../lib/util/rechunk.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "seelie-tar-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

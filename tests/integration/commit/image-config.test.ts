@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { dockerCli, need, sh, testRegistry } from "../helpers/services.ts";
-import { ensureCommitterBuilt, runCommitter } from "../helpers/committer.ts";
-import { pushedImage, type PushedImage } from "../helpers/pushed-image.ts";
+import { dockerCli, need, sh, testRegistry } from "../../helpers/services.ts";
+import { ensureCommitterBuilt, runCommitter } from "../../helpers/committer.ts";
+import { pushedImage, type PushedImage } from "../../helpers/pushed-image.ts";
 
 setDefaultTimeout(300_000);
 const RUN = `${process.pid}-${Date.now().toString(36)}`;

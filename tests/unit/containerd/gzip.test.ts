@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { gunzipSync } from "node:zlib";
-import { parallelGzip } from "../../lib/containerd/gzip.ts";
+import { parallelGzip } from "../../../lib/containerd/gzip.ts";
 
 function input(n: number): Uint8Array {
   const b = new Uint8Array(n);

@@ -2,14 +2,14 @@
  * The upper-directory walk on a real directory made to look like an overlay upper dir (whiteouts
  * made with mknod c 0 0 and trusted.overlay.* attributes set as overlayfs sets them; needs root
  * with CAP_MKNOD and CAP_SYS_ADMIN, as the committer itself does — the test fails, not skips,
- * without them). The engines' use of real upper dirs is in tests/integration/committer-layer-tree.test.ts.
+ * without them). The engines' use of real upper dirs is in tests/integration/commit/layer-tree.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { appendFileSync, linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { missingCapabilities, UpperDirUnusable, upperDirTar, walkUpperDir } from "../../lib/commit/upper-dir.ts";
-import { parseTar } from "../helpers/pushed-image.ts";
+import { missingCapabilities, UpperDirUnusable, upperDirTar, walkUpperDir } from "../../../lib/commit/upper-dir.ts";
+import { parseTar } from "../../helpers/pushed-image.ts";
 
 let dir: string;
 const run = (argv: string[]) => {

@@ -1,6 +1,6 @@
-/** The one rule for credentials over plain http (issue 10.5), as a table; the integration test is tests/integration/registry-plain-http.test.ts. */
+/** The one rule for credentials over plain http (issue 10.5), as a table; the integration test is tests/integration/registry/plain-http.test.ts. */
 import { expect, test } from "bun:test";
-import { mayCarryCredentials } from "../../lib/registry/distribution.ts";
+import { mayCarryCredentials } from "../../../lib/registry/distribution.ts";
 
 const cases: [string, string, string, boolean, boolean][] = [
   ["https anywhere", "https://registry.example.com/v2/", "registry.example.com", false, true],

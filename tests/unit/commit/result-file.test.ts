@@ -2,8 +2,8 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { errorDocument, resultFilePath, writeResultFile } from "../../lib/commit/result-file.ts";
-import { parseCommitterOutput } from "../../lib/commit-pod/committer-result.ts";
+import { errorDocument, resultFilePath, writeResultFile } from "../../../lib/commit/result-file.ts";
+import { parseCommitterOutput } from "../../../lib/commit-pod/committer-result.ts";
 
 test("the committer's result file round-trips through the launcher's parser", () => {
   const dir = mkdtempSync(join(tmpdir(), "seelie-result-"));

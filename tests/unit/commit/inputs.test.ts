@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { UsageError } from "../../lib/errors.ts";
-import { candidateSockets, dockerConfigPath, parseContainerTarget, resolveSocket } from "../../lib/commit/target.ts";
-import { resolveTargetImage } from "../../lib/commit/flow.ts";
-import { backoffMs, isAuthError, isTransientPushError, pushOutcome, pushProgressLine } from "../../lib/commit/push-stream.ts";
-import { manifestInfo } from "../../lib/commit/manifest-info.ts";
+import { UsageError } from "../../../lib/errors.ts";
+import { candidateSockets, dockerConfigPath, parseContainerTarget, resolveSocket } from "../../../lib/commit/target.ts";
+import { resolveTargetImage } from "../../../lib/commit/flow.ts";
+import { backoffMs, isAuthError, isTransientPushError, pushOutcome, pushProgressLine } from "../../../lib/commit/push-stream.ts";
+import { manifestInfo } from "../../../lib/commit/manifest-info.ts";
 
 const ID = "2532ea87fe612bcfe17a9c37721de9acf839149ee92e4e3c97f18e3791370270";
 

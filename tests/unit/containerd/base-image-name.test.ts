@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { create } from "@bufbuild/protobuf";
 import { AnySchema } from "@bufbuild/protobuf/wkt";
-import { imageHints, isImageId, nameForId, type ImageHints } from "../../lib/containerd/base-image-name.ts";
+import { imageHints, isImageId, nameForId, type ImageHints } from "../../../lib/containerd/base-image-name.ts";
 
 const ID = `sha256:${"a".repeat(64)}`;
 const meta = (m: unknown) => ({

@@ -1,11 +1,11 @@
 /** The distribution API client against the real password-protected registry (and a second one it kills). */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { RegistryClient } from "../../lib/registry/distribution.ts";
-import { SeelieError } from "../../lib/errors.ts";
-import type { RegistryAuth } from "../../lib/registry/credentials.ts";
-import { testRegistry } from "../helpers/services.ts";
-import { extraRegistry } from "../helpers/extra-registry.ts";
-import { startTokenServer, type TokenServer } from "../helpers/token-server.ts";
+import { RegistryClient } from "../../../lib/registry/distribution.ts";
+import { SeelieError } from "../../../lib/errors.ts";
+import type { RegistryAuth } from "../../../lib/registry/credentials.ts";
+import { testRegistry } from "../../helpers/services.ts";
+import { extraRegistry } from "../../helpers/extra-registry.ts";
+import { startTokenServer, type TokenServer } from "../../helpers/token-server.ts";
 
 const reg = testRegistry();
 const auth: RegistryAuth = { serveraddress: reg.addr, username: reg.user, password: reg.password, source: "the test's Docker config" };

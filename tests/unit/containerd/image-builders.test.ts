@@ -8,12 +8,12 @@ import {
   pickPlatformManifest,
   type ImageConfig,
   type ImageManifest,
-} from "../../lib/containerd/image-builders.ts";
-import { execProcessSpec, fifoDirs } from "../../lib/containerd/exec.ts";
-import { lowerDirs } from "../../lib/containerd/snapshot-diff.ts";
-import { registryApiHost } from "../../lib/containerd/base-image.ts";
+} from "../../../lib/containerd/image-builders.ts";
+import { execProcessSpec, fifoDirs } from "../../../lib/containerd/exec.ts";
+import { lowerDirs } from "../../../lib/containerd/snapshot-diff.ts";
+import { registryApiHost } from "../../../lib/registry/host.ts";
 import { create } from "@bufbuild/protobuf";
-import { MountSchema } from "../../proto/gen/containerd/types/mount_pb.ts";
+import { MountSchema } from "../../../proto/gen/containerd/types/mount_pb.ts";
 
 const baseConfig: ImageConfig = {
   created: "2020-01-01T00:00:00Z",

@@ -13,7 +13,7 @@ import {
   shQuote,
   writtenPaths,
   type StatEntry,
-} from "../../lib/commit/cleanup-plan.ts";
+} from "../../../lib/commit/cleanup-plan.ts";
 
 const NOW = 1_800_000_000;
 const H = 3600;

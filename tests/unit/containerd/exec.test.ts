@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { CONTAINERD_ID_MAX, execIdFor } from "../../lib/containerd/exec.ts";
+import { CONTAINERD_ID_MAX, execIdFor } from "../../../lib/containerd/exec.ts";
 
 // CRI names containers by 64 hex digits; containerd refuses exec ids over 76 characters.
 describe("execIdFor", () => {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { dockerCli, need, sh, testRegistry } from "../helpers/services.ts";
+import { dockerCli, need, sh, testRegistry } from "../../helpers/services.ts";
 import {
   ARBITRARY_UID,
   BUSYBOX_IMAGE_CHECK,
@@ -27,7 +27,7 @@ import {
   UID_SETUP,
   ensureCommitterBuilt,
   runCommitter,
-} from "../helpers/committer.ts";
+} from "../../helpers/committer.ts";
 
 const RUN = `${process.pid}-${Date.now().toString(36)}`;
 const BASE = `127.0.0.1:5000/seelie-test/committer-base:${RUN}`;

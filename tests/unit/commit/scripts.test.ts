@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, existsSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
-import { listScript, parseKept, parseListing, removeScript } from "../../lib/commit/cleanup-plan.ts";
+import { listScript, parseKept, parseListing, removeScript } from "../../../lib/commit/cleanup-plan.ts";
 
 // The generated scripts, run by busybox's sh (as in a busybox-only image) on a scratch directory.
 const dir = mkdtempSync(join(tmpdir(), "seelie-scripts-"));

@@ -3,8 +3,8 @@ import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT } from "../helpers/seelie.ts";
-import { need, sh } from "../helpers/services.ts";
+import { ROOT } from "../../helpers/seelie.ts";
+import { need, sh } from "../../helpers/services.ts";
 
 setDefaultTimeout(120_000);
 const COMMITTER = join(ROOT, "dist/seelie-committer");

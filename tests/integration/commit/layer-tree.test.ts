@@ -9,9 +9,9 @@
  * and the fast path's layer carries OCI whiteouts and none of overlay's own attributes.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { dockerCli, need, sh, testRegistry } from "../helpers/services.ts";
-import { ensureCommitterBuilt, runCommitter } from "../helpers/committer.ts";
-import { topLayerTree } from "../helpers/pushed-image.ts";
+import { dockerCli, need, sh, testRegistry } from "../../helpers/services.ts";
+import { ensureCommitterBuilt, runCommitter } from "../../helpers/committer.ts";
+import { topLayerTree } from "../../helpers/pushed-image.ts";
 
 setDefaultTimeout(600_000);
 const RUN = `${process.pid}-${Date.now().toString(36)}`;

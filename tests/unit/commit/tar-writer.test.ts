@@ -2,8 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { TAR_END, tarHeader, tarPadding, type TarHeader } from "../../lib/commit/tar-writer.ts";
-import { parseTar } from "../helpers/pushed-image.ts";
+import { TAR_END, tarHeader, tarPadding, type TarHeader } from "../../../lib/commit/tar-writer.ts";
+import { parseTar } from "../../helpers/pushed-image.ts";
 
 function tarOf(entries: (TarHeader & { data?: Uint8Array })[]): Uint8Array {
   const parts: Uint8Array[] = [];
