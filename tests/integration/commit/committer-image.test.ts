@@ -58,7 +58,9 @@ async function runAsPod(pod: V1Pod, label: string) {
   if (sc.allowPrivilegeEscalation === false) flags.push("--security-opt", "no-new-privileges");
   if (pod.spec!.hostNetwork) flags.push("--network", "host");
   expect(sc.privileged).toBe(false);
-  expect(sc.capabilities?.add).toBeUndefined();
+  // Reading overlay upper directories needs exactly these two (lib/commit/upper-dir.ts); nothing else is added.
+  expect(sc.capabilities?.add).toEqual(["SYS_ADMIN", "DAC_READ_SEARCH"]);
+  for (const cap of sc.capabilities?.add ?? []) flags.push("--cap-add", cap);
   const reg = testRegistry();
   const secretDir = mkdtempSync(join(tmp, "secret-"));
   writeFileSync(
@@ -68,6 +70,7 @@ async function runAsPod(pod: V1Pod, label: string) {
   );
   for (const m of c.volumeMounts!) {
     const v = pod.spec!.volumes!.find((x) => x.name === m.name)!;
+    // mountPropagation is not translated: docker refuses rslave where / is a private mount, as here.
     if (v.hostPath) flags.push("-v", `${v.hostPath.path}:${m.mountPath}${m.readOnly ? ":ro" : ""}`);
     else if (v.emptyDir) flags.push("--tmpfs", m.mountPath);
     else if (v.secret) flags.push("-v", `${secretDir}:${m.mountPath}:ro`);
