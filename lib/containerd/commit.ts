@@ -12,15 +12,16 @@ import type { RegistryAuth } from "../registry/credentials.ts";
 import { RegistryClient } from "../registry/distribution.ts";
 import { InterruptedError } from "../errors.ts";
 import { log, type ProgressSink } from "../log.ts";
-import { formatImageRef, parseImageRef } from "../image/ref.ts";
+import { formatImageRef, parseImageRef, type ImageRef } from "../image/ref.ts";
 import type { Container } from "../../proto/gen/containerd/services/containers/v1/containers_pb.ts";
+import type { CallOptions } from "@connectrpc/connect";
 import { containerdError, isAlreadyExists, type ContainerdClient } from "./client.ts";
 import { contentStream, writeContent } from "./content.ts";
 import { diffContainerSnapshot, snapshotUpperDir } from "./snapshot-diff.ts";
 import { registryApiHost } from "../registry/host.ts";
-import { type AuthResolver, loadBaseImage, resolveBaseImageName } from "./base-image.ts";
+import { type AuthResolver, type BaseImage, loadBaseImage, resolveBaseImageName } from "./base-image.ts";
 import type { ImageHints } from "./base-image-name.ts";
-import { MEDIA, manifestGcLabels } from "./image-builders.ts";
+import { MEDIA, manifestGcLabels, type ImageManifest } from "./image-builders.ts";
 import { buildCommittedImage, hashing, pushCommittedImage, uploadNewLayer, type LocalBlob } from "../commit/push-image.ts";
 import { DEFAULT_LEVEL, parallelCompress, type Compression } from "../commit/compress.ts";
 import type { LayerSource } from "../commit/runtime.ts";
@@ -93,6 +94,32 @@ async function deleteCriIdReference(c: ContainerdClient, idName: string, manifes
   if ((await imageTarget(c, idName)) === manifestDigest) await c.images.delete({ name: idName, sync: false }).catch(() => undefined);
 }
 
+/** What every step of one commit needs: the client, the container, the options and the commit's lease. */
+interface CommitRun {
+  c: ContainerdClient;
+  container: Container;
+  opts: ContainerdCommitOptions;
+  target: ImageRef;
+  /** The target as a formatted reference: the name of the local image. */
+  name: string;
+  leaseId: string;
+  /** Call options that put what a call creates under the lease. */
+  call: CallOptions;
+}
+
+/** The container's changes as read: an upper-directory walk, or an uncompressed diff in the content store. */
+interface ReadChanges {
+  walk?: UpperWalk;
+  raw?: { digest: string; size: number };
+}
+
+/** The local image registered for the commit (deleted in the clean-up unless kept). */
+interface CreatedImage {
+  manifestDigest: string;
+  /** The CRI plugin's id reference to delete too, when it did not exist before. */
+  criIdName?: string;
+}
+
 /** Commits (and pushes) `container`; see the file comment. Cleans up on success, failure and abort. */
 export async function commitContainerdContainer(
   c: ContainerdClient,
@@ -104,7 +131,48 @@ export async function commitContainerdContainer(
   const { timings, progress, signal } = opts;
   const started = performance.now();
   const leaseId = `seelie-commit-${randomBytes(6).toString("hex")}`;
-  const call = c.leased(leaseId, { signal });
+  const run: CommitRun = { c, container, opts, target, name, leaseId, call: c.leased(leaseId, { signal }) };
+  await createCommitLease(run);
+  let created: CreatedImage | undefined;
+  try {
+    const base = await timed(timings, "base_image", async () =>
+      loadBaseImage(c, await resolveBaseImageName(c, opts.imageHints), { resolveAuth: opts.resolveAuth, signal }),
+    );
+    checkAbort(signal, "commit");
+    const compression = opts.compression ?? { kind: "gzip" as const, level: DEFAULT_LEVEL.gzip };
+    const upper = await upperDirToRead(run);
+    const changes = await readContainerChanges(run, upper);
+    checkAbort(signal, "commit");
+    const registry = opts.push
+      ? new RegistryClient({ registry: registryApiHost(target.domain), auth: opts.auth, signal, ...opts.registryOptions })
+      : undefined;
+    const layer = await writeNewLayer(run, changes, compression, registry);
+    checkAbort(signal, "commit");
+    progress(`new layer ${layer.digest} (${layer.size} bytes)`);
+
+    const { manifest, manifestBytes, configBytes, image } = await timed(timings, "image", () =>
+      writeContentsForImage(run, base, layer, compression.kind),
+    );
+    created = image;
+    checkAbort(signal, "commit");
+
+    // Not pushed: the local image id, which for containerd's CRI plugin (as for Docker) is the config digest.
+    let digest = manifest.config.digest;
+    if (registry) digest = await pushImage(run, registry, { manifest, manifestBytes, configBytes, base });
+    return {
+      image: name,
+      digest,
+      size: manifest.layers.reduce((n, l) => n + l.size, 0),
+      layers: manifest.layers.length,
+      layerSource: changes.walk ? "upperdir" : "api",
+    };
+  } finally {
+    await timed(timings, "cleanup", () => cleanUpCommit(run, created));
+    timings.commit_total = Math.round(performance.now() - started);
+  }
+}
+
+async function createCommitLease({ c, leaseId, container }: CommitRun): Promise<void> {
   try {
     await c.leases.create({
       id: leaseId,
@@ -114,166 +182,185 @@ export async function commitContainerdContainer(
   } catch (err) {
     throw containerdError(err, c.socketPath, "create lease");
   }
-  let imageCreated = false;
-  let criIdName: string | undefined;
-  let criTarget = "";
-  try {
-    const base = await timed(timings, "base_image", async () =>
-      loadBaseImage(c, await resolveBaseImageName(c, opts.imageHints), { resolveAuth: opts.resolveAuth, signal }),
-    );
-    checkAbort(signal, "commit");
-    const compression = opts.compression ?? { kind: "gzip" as const, level: DEFAULT_LEVEL.gzip };
-    const upper = opts.layerSource === "api" ? undefined : await snapshotUpperDir(c, container, opts.hostPrefix);
-    if (opts.layerSource === "upperdir" && !upper) {
-      throw new UpperDirUnusable(`container ${container.id} has no overlayfs upper directory (snapshotter "${container.snapshotter}")`, {
-        hint: "use --layer-source api (or auto) on this snapshotter",
-      });
-    }
-    const pausing = opts.pause && opts.shouldPause;
-    progress(
-      `reading container ${container.id}'s changes ${upper ? `from ${upper}` : "with the diff service"}${pausing ? " (paused)" : ""}`,
-    );
-    let walk: UpperWalk | undefined;
-    let raw: { digest: string; size: number } | undefined;
-    await timed(timings, "diff", async () => {
-      const pausedAt = performance.now();
-      try {
-        // Inside the try: a pause that fails half-way is still followed by a resume.
-        if (pausing) await opts.pauseTask();
-        if (upper) {
-          try {
-            walk = walkUpperDir(upper);
-          } catch (err) {
-            if (!(err instanceof UpperDirUnusable) || opts.layerSource === "upperdir") throw err;
-            progress(`${err.message}; using the diff service`);
-          }
-        }
-        // Uncompressed: the diff is then a plain copy, so the pause stays short; compression follows.
-        if (!walk) raw = await diffContainerSnapshot(c, container, { leaseId, mediaType: MEDIA.ociLayer, signal });
-      } finally {
-        if (pausing) {
-          await opts.resumeTask();
-          timings.paused = Math.round(performance.now() - pausedAt);
-        }
-      }
-    });
-    checkAbort(signal, "commit");
-    const changed = new Set<string>();
-    const w = walk;
-    const rawLayer = raw;
-    const open = (): ReadableStream<Uint8Array> =>
-      w ? upperDirTar(w, { onChanged: (p) => changed.add(p) }) : contentStream(c, rawLayer!.digest, signal);
-    const registry = opts.push
-      ? new RegistryClient({ registry: registryApiHost(target.domain), auth: opts.auth, signal, ...opts.registryOptions })
-      : undefined;
-    let layer: { digest: string; size: number; diffId: string };
-    if (registry && !opts.keepImage) {
-      // Compressed straight into the registry, in step with the upload: the local image is removed
-      // right after, so the compressed layer never needs to sit in the content store (an image whose
-      // layers are not all in the store is what the kubelet's pulls leave too).
-      progress(`compressing (${compression.kind}) and uploading the new layer`);
-      layer = await timed(timings, "compress_upload", () => uploadNewLayer(registry, target.path, open, compression));
-    } else {
-      progress(`compressing (${compression.kind}) the new layer`);
-      layer = await timed(timings, "compress", async () => {
-        const h = hashing();
-        let diffId: string | undefined;
-        const id = () => (diffId ??= h.digest());
-        // The label is read when the write commits, after the whole layer went through the hash.
-        const labels = Object.defineProperty({} as Record<string, string>, UNCOMPRESSED_LABEL, { get: id, enumerable: true });
-        const stored = await writeContent(c, open().pipeThrough(h.stream).pipeThrough(parallelCompress(compression)), {
-          ref: `seelie-layer-${leaseId}`,
-          labels,
-          call,
-        });
-        return { ...stored, diffId: id() };
-      });
-    }
-    if (changed.size)
-      log.warn(
-        `changed while being read (committed as read, after the pause): ${[...changed].slice(0, 20).join(", ")}${changed.size > 20 ? " …" : ""}`,
-      );
-    checkAbort(signal, "commit");
-    progress(`new layer ${layer.digest} (${layer.size} bytes)`);
+}
 
-    const { manifest, manifestBytes, configBytes } = await timed(timings, "image", async () => {
-      const built = buildCommittedImage(base, layer, {
-        comment: `committed from container ${container.id}`,
-        compression: compression.kind,
-      });
-      const { configBytes, configDigest, manifest, manifestBytes, manifestDigest } = built;
-      await writeContent(c, configBytes, { ref: `seelie-config-${leaseId}`, digest: configDigest, size: configBytes.length, call });
-      await writeContent(c, manifestBytes, {
-        ref: `seelie-manifest-${leaseId}`,
-        digest: manifestDigest,
-        size: manifestBytes.length,
-        labels: manifestGcLabels(manifest),
-        call,
-      });
-      const image = {
-        name,
-        labels: { ...CRI_MANAGED_LABEL },
-        target: {
-          mediaType: manifest.mediaType ?? MEDIA.ociManifest,
-          digest: manifestDigest,
-          size: BigInt(manifestBytes.length),
-          annotations: {},
-        },
-      };
-      const criBefore = await imageTarget(c, configDigest);
-      try {
-        await c.images.create({ image }, call);
-      } catch (err) {
-        if (!isAlreadyExists(err)) throw containerdError(err, c.socketPath, `create image ${name}`);
-        await c.images.delete({ name, sync: false }, call);
-        await c.images.create({ image }, call).catch((e) => {
-          throw containerdError(e, c.socketPath, `create image ${name}`);
-        });
-      }
-      imageCreated = true;
-      criTarget = manifestDigest;
-      criIdName = criBefore === undefined ? configDigest : undefined;
-      return { manifest, manifestBytes, configBytes };
+/** The snapshot's upper directory to read the layer from; undefined: the diff service makes it. */
+async function upperDirToRead({ c, container, opts }: CommitRun): Promise<string | undefined> {
+  const upper = opts.layerSource === "api" ? undefined : await snapshotUpperDir(c, container, opts.hostPrefix);
+  if (opts.layerSource === "upperdir" && !upper) {
+    throw new UpperDirUnusable(`container ${container.id} has no overlayfs upper directory (snapshotter "${container.snapshotter}")`, {
+      hint: "use --layer-source api (or auto) on this snapshotter",
     });
-    checkAbort(signal, "commit");
-
-    // Not pushed: the local image id, which for containerd's CRI plugin (as for Docker) is the config digest.
-    let digest = manifest.config.digest;
-    if (registry) {
-      const resolveAuth: AuthResolver = async (domain) =>
-        registryApiHost(domain) === registry.registry ? opts.auth : opts.resolveAuth?.(domain);
-      const localBlob: LocalBlob = async (d) => ((await contentInfo(c, d)) ? () => contentStream(c, d, signal) : undefined);
-      const report = await timed(timings, "push", () =>
-        pushCommittedImage({ target, registry, manifest, manifestBytes, configBytes, base, localBlob, resolveAuth, progress, signal }),
-      );
-      digest = report.digest;
-    }
-    return {
-      image: name,
-      digest,
-      size: manifest.layers.reduce((n, l) => n + l.size, 0),
-      layers: manifest.layers.length,
-      layerSource: walk ? "upperdir" : "api",
-    };
-  } finally {
-    await timed(timings, "cleanup", async () => {
-      if (imageCreated && !opts.keepImage) {
-        await c.images
-          .delete({ name, sync: false })
-          .catch((err) =>
-            log.warn(`could not delete the local image ${name}: ${containerdError(err, c.socketPath, "delete image").message}`),
-          );
-        if (criIdName) await deleteCriIdReference(c, criIdName, criTarget);
-      }
-      // sync: GC runs before Delete returns, so nothing the lease held survives this call.
-      await c.leases
-        .delete({ id: leaseId, sync: true })
-        .catch((err) =>
-          log.warn(
-            `could not delete the lease ${leaseId} (containerd's GC reclaims it within an hour): ${containerdError(err, c.socketPath, "delete lease").message}`,
-          ),
-        );
-    });
-    timings.commit_total = Math.round(performance.now() - started);
   }
+  return upper;
+}
+
+/** Reads the container's changes, paused when asked; the container is resumed whatever happens. */
+async function readContainerChanges({ c, container, opts, leaseId }: CommitRun, upper: string | undefined): Promise<ReadChanges> {
+  const { timings, progress, signal } = opts;
+  const pausing = opts.pause && opts.shouldPause;
+  progress(`reading container ${container.id}'s changes ${upper ? `from ${upper}` : "with the diff service"}${pausing ? " (paused)" : ""}`);
+  const read: ReadChanges = {};
+  await timed(timings, "diff", async () => {
+    const pausedAt = performance.now();
+    try {
+      // Inside the try: a pause that fails half-way is still followed by a resume.
+      if (pausing) await opts.pauseTask();
+      if (upper) {
+        try {
+          read.walk = walkUpperDir(upper);
+        } catch (err) {
+          if (!(err instanceof UpperDirUnusable) || opts.layerSource === "upperdir") throw err;
+          progress(`${err.message}; using the diff service`);
+        }
+      }
+      // Uncompressed: the diff is then a plain copy, so the pause stays short; compression follows.
+      if (!read.walk) read.raw = await diffContainerSnapshot(c, container, { leaseId, mediaType: MEDIA.ociLayer, signal });
+    } finally {
+      if (pausing) {
+        await opts.resumeTask();
+        timings.paused = Math.round(performance.now() - pausedAt);
+      }
+    }
+  });
+  return read;
+}
+
+/** Compresses the changes into the new layer: into the registry upload, or into the content store. */
+async function writeNewLayer(
+  run: CommitRun,
+  { walk, raw }: ReadChanges,
+  compression: { kind: Compression; level: number },
+  registry: RegistryClient | undefined,
+): Promise<{ digest: string; size: number; diffId: string }> {
+  const { c, opts, target } = run;
+  const { timings, progress, signal } = opts;
+  const changed = new Set<string>();
+  const open = (): ReadableStream<Uint8Array> =>
+    walk ? upperDirTar(walk, { onChanged: (p) => changed.add(p) }) : contentStream(c, raw!.digest, signal);
+  let layer: { digest: string; size: number; diffId: string };
+  if (registry && !opts.keepImage) {
+    // Compressed straight into the registry, in step with the upload: the local image is removed
+    // right after, so the compressed layer never needs to sit in the content store (an image whose
+    // layers are not all in the store is what the kubelet's pulls leave too).
+    progress(`compressing (${compression.kind}) and uploading the new layer`);
+    layer = await timed(timings, "compress_upload", () => uploadNewLayer(registry, target.path, open, compression));
+  } else {
+    progress(`compressing (${compression.kind}) the new layer`);
+    layer = await timed(timings, "compress", () => compressIntoContentStore(run, open, compression));
+  }
+  if (changed.size)
+    log.warn(
+      `changed while being read (committed as read, after the pause): ${[...changed].slice(0, 20).join(", ")}${changed.size > 20 ? " …" : ""}`,
+    );
+  return layer;
+}
+
+/** Writes the compressed layer into the content store, labelled with its uncompressed digest. */
+async function compressIntoContentStore(
+  { c, leaseId, call }: CommitRun,
+  open: () => ReadableStream<Uint8Array>,
+  compression: { kind: Compression; level: number },
+): Promise<{ digest: string; size: number; diffId: string }> {
+  const h = hashing();
+  let diffId: string | undefined;
+  const id = () => (diffId ??= h.digest());
+  // The label is read when the write commits, after the whole layer went through the hash.
+  const labels = Object.defineProperty({} as Record<string, string>, UNCOMPRESSED_LABEL, { get: id, enumerable: true });
+  const stored = await writeContent(c, open().pipeThrough(h.stream).pipeThrough(parallelCompress(compression)), {
+    ref: `seelie-layer-${leaseId}`,
+    labels,
+    call,
+  });
+  return { ...stored, diffId: id() };
+}
+
+/** Writes the new config and manifest into the content store and registers the image. */
+async function writeContentsForImage(
+  run: CommitRun,
+  base: BaseImage,
+  layer: { digest: string; size: number; diffId: string },
+  compression: Compression,
+): Promise<{ manifest: ImageManifest; manifestBytes: Uint8Array; configBytes: Uint8Array; image: CreatedImage }> {
+  const { c, container, leaseId, call } = run;
+  const built = buildCommittedImage(base, layer, {
+    comment: `committed from container ${container.id}`,
+    compression,
+  });
+  const { configBytes, configDigest, manifest, manifestBytes, manifestDigest } = built;
+  await writeContent(c, configBytes, { ref: `seelie-config-${leaseId}`, digest: configDigest, size: configBytes.length, call });
+  await writeContent(c, manifestBytes, {
+    ref: `seelie-manifest-${leaseId}`,
+    digest: manifestDigest,
+    size: manifestBytes.length,
+    labels: manifestGcLabels(manifest),
+    call,
+  });
+  const image = await createImage(run, manifest, manifestBytes, manifestDigest, configDigest);
+  return { manifest, manifestBytes, configBytes, image };
+}
+
+/** Registers the image (replacing one of that name), so the CRI plugin sees it. */
+async function createImage(
+  { c, name, call }: CommitRun,
+  manifest: ImageManifest,
+  manifestBytes: Uint8Array,
+  manifestDigest: string,
+  configDigest: string,
+): Promise<CreatedImage> {
+  const image = {
+    name,
+    labels: { ...CRI_MANAGED_LABEL },
+    target: {
+      mediaType: manifest.mediaType ?? MEDIA.ociManifest,
+      digest: manifestDigest,
+      size: BigInt(manifestBytes.length),
+      annotations: {},
+    },
+  };
+  const criBefore = await imageTarget(c, configDigest);
+  try {
+    await c.images.create({ image }, call);
+  } catch (err) {
+    if (!isAlreadyExists(err)) throw containerdError(err, c.socketPath, `create image ${name}`);
+    await c.images.delete({ name, sync: false }, call);
+    await c.images.create({ image }, call).catch((e) => {
+      throw containerdError(e, c.socketPath, `create image ${name}`);
+    });
+  }
+  return { manifestDigest, criIdName: criBefore === undefined ? configDigest : undefined };
+}
+
+/** Pushes the committed image; its layers the content store holds are uploaded from there. Returns the pushed digest. */
+async function pushImage(
+  { c, opts, target }: CommitRun,
+  registry: RegistryClient,
+  image: { manifest: ImageManifest; manifestBytes: Uint8Array; configBytes: Uint8Array; base: BaseImage },
+): Promise<string> {
+  const { timings, progress, signal } = opts;
+  const resolveAuth: AuthResolver = async (domain) =>
+    registryApiHost(domain) === registry.registry ? opts.auth : opts.resolveAuth?.(domain);
+  const localBlob: LocalBlob = async (d) => ((await contentInfo(c, d)) ? () => contentStream(c, d, signal) : undefined);
+  const report = await timed(timings, "push", () =>
+    pushCommittedImage({ target, registry, ...image, localBlob, resolveAuth, progress, signal }),
+  );
+  return report.digest;
+}
+
+/** Deletes the local image (unless kept) and the lease, so containerd's GC reclaims what the commit wrote. */
+async function cleanUpCommit({ c, opts, name, leaseId }: CommitRun, created: CreatedImage | undefined): Promise<void> {
+  if (created && !opts.keepImage) {
+    await c.images
+      .delete({ name, sync: false })
+      .catch((err) => log.warn(`could not delete the local image ${name}: ${containerdError(err, c.socketPath, "delete image").message}`));
+    if (created.criIdName) await deleteCriIdReference(c, created.criIdName, created.manifestDigest);
+  }
+  // sync: GC runs before Delete returns, so nothing the lease held survives this call.
+  await c.leases
+    .delete({ id: leaseId, sync: true })
+    .catch((err) =>
+      log.warn(
+        `could not delete the lease ${leaseId} (containerd's GC reclaims it within an hour): ${containerdError(err, c.socketPath, "delete lease").message}`,
+      ),
+    );
 }
