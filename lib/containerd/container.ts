@@ -16,7 +16,7 @@ import { UpperDirUnusable, walkUpperDir } from "../commit/upper-dir.ts";
 import { MEDIA } from "./image-builders.ts";
 import { LEASE_CONTAINER_LABEL, commitContainerdContainer } from "./commit.ts";
 import { resolveBaseImageName, type AuthResolver } from "./base-image.ts";
-import { imageHints } from "./base-image-name.ts";
+import { imageHints, type ImageHints } from "./base-image-name.ts";
 
 /** Options of findContainerdContainer. */
 export interface FindContainerdContainerOptions {
@@ -93,11 +93,26 @@ export async function findContainerdContainer(opts: FindContainerdContainerOptio
   const ownClient = !opts.client;
   let container: Container;
   try {
-    const res = await c.containers.get({ id: opts.id });
-    if (!res.container) throw new SeelieError(`containerd returned no container for ${opts.id}`);
-    container = res.container;
+    container = await getContainer(c, opts);
   } catch (err) {
     if (ownClient) c.close();
+    throw err;
+  }
+  const spec = parseSpec(container);
+  const hints = imageHints(container, spec);
+  const image = await resolveBaseImageName(c, hints).catch(() => container.image);
+  const self = new ContainerdContainer(c, ownClient, container, spec, hints, image, opts);
+  await self.refresh();
+  return self;
+}
+
+/** The container record of `opts.id`; a ContainerNotFoundError when there is none. */
+async function getContainer(c: ContainerdClient, opts: FindContainerdContainerOptions): Promise<Container> {
+  try {
+    const res = await c.containers.get({ id: opts.id });
+    if (!res.container) throw new SeelieError(`containerd returned no container for ${opts.id}`);
+    return res.container;
+  } catch (err) {
     if (isNotFound(err)) {
       throw new ContainerNotFoundError(`no container ${opts.id} in containerd namespace ${opts.namespace} (${opts.socketPath})`, {
         hint: "check the id (crictl ps / kubectl get pod -o jsonpath='{.status.containerStatuses[*].containerID}') and the namespace",
@@ -105,123 +120,143 @@ export async function findContainerdContainer(opts: FindContainerdContainerOptio
     }
     throw containerdError(err, opts.socketPath, `get container ${opts.id}`);
   }
-  const spec = parseSpec(container);
-  const id = opts.id;
-  const hints = imageHints(container, spec);
-  const image = await resolveBaseImageName(c, hints).catch(() => container.image);
+}
 
-  const self: ContainerdRuntimeContainer = {
-    runtime: "containerd",
-    id,
-    namespace: opts.namespace,
-    image,
-    running: false,
-    paused: false,
-    env: spec?.process?.env ?? [],
+/** A found containerd container and the committer's operations on it, natively over the gRPC API. */
+class ContainerdContainer implements ContainerdRuntimeContainer {
+  readonly runtime = "containerd";
+  readonly id: string;
+  readonly namespace: string;
+  running = false;
+  paused = false;
+  readonly env: string[];
 
-    async refresh() {
-      const s = await taskStatus(c, id);
-      self.running = s === Status.RUNNING || s === Status.PAUSED || s === Status.PAUSING;
-      self.paused = s === Status.PAUSED || s === Status.PAUSING;
-    },
+  constructor(
+    private readonly c: ContainerdClient,
+    private readonly ownClient: boolean,
+    private readonly container: Container,
+    private readonly spec: ReturnType<typeof parseSpec>,
+    private readonly hints: ImageHints,
+    readonly image: string,
+    private readonly opts: FindContainerdContainerOptions,
+  ) {
+    this.id = opts.id;
+    this.namespace = opts.namespace;
+    this.env = spec?.process?.env ?? [];
+  }
 
-    async exec(argv: string[], signal?: AbortSignal): Promise<ExecResult> {
-      if (!self.running) {
-        throw new SeelieError(`container ${id} is not running, so nothing can be run in it`, {
-          hint: "start it, or commit it without the clean-up",
-        });
-      }
-      if (self.paused) {
-        throw new SeelieError(`container ${id} is paused, so nothing can run in it`, {
-          hint: `resume it first (ctr -n ${opts.namespace} task resume ${id}), or commit it without the clean-up`,
-        });
-      }
-      return execInTask(c, { containerId: id, spec, argv, hostPrefix: opts.hostPrefix, signal });
-    },
+  async refresh(): Promise<void> {
+    const s = await taskStatus(this.c, this.id);
+    this.running = s === Status.RUNNING || s === Status.PAUSED || s === Status.PAUSING;
+    this.paused = s === Status.PAUSED || s === Status.PAUSING;
+  }
 
-    async changes(signal?: AbortSignal): Promise<ChangedPath[]> {
-      // From the overlay upper directory when it can be read (a walk, no copy), else from a diff.
-      const overlay = await snapshotOverlay(c, container, opts.hostPrefix).catch(() => undefined);
-      if (overlay) {
-        try {
-          return changesOf(walkUpperDir(overlay.upper).entries, existedInLower(overlay.mounts, opts.hostPrefix));
-        } catch (err) {
-          if (!(err instanceof UpperDirUnusable)) throw err;
-        }
-      }
-      const leaseId = `seelie-changes-${randomBytes(6).toString("hex")}`;
-      await c.leases
-        .create({
-          id: leaseId,
-          labels: { "containerd.io/gc.expire": new Date(Date.now() + 600_000).toISOString(), [LEASE_CONTAINER_LABEL]: id },
-        })
-        .catch((err) => {
-          throw containerdError(err, c.socketPath, "create lease");
-        });
+  async exec(argv: string[], signal?: AbortSignal): Promise<ExecResult> {
+    const { id } = this;
+    if (!this.running) {
+      throw new SeelieError(`container ${id} is not running, so nothing can be run in it`, {
+        hint: "start it, or commit it without the clean-up",
+      });
+    }
+    if (this.paused) {
+      throw new SeelieError(`container ${id} is paused, so nothing can run in it`, {
+        hint: `resume it first (ctr -n ${this.opts.namespace} task resume ${id}), or commit it without the clean-up`,
+      });
+    }
+    return execInTask(this.c, { containerId: id, spec: this.spec, argv, hostPrefix: this.opts.hostPrefix, signal });
+  }
+
+  async changes(signal?: AbortSignal): Promise<ChangedPath[]> {
+    // From the overlay upper directory when it can be read (a walk, no copy), else from a diff.
+    return (await this.changesFromUpperDir()) ?? (await this.changesFromDiff(signal));
+  }
+
+  /** The changes walked in the overlay upper directory; undefined when it cannot be read. */
+  private async changesFromUpperDir(): Promise<ChangedPath[] | undefined> {
+    const overlay = await snapshotOverlay(this.c, this.container, this.opts.hostPrefix).catch(() => undefined);
+    if (!overlay) return undefined;
+    try {
+      return changesOf(walkUpperDir(overlay.upper).entries, existedInLower(overlay.mounts, this.opts.hostPrefix));
+    } catch (err) {
+      if (!(err instanceof UpperDirUnusable)) throw err;
+      return undefined;
+    }
+  }
+
+  /** The changes read from a diff of the snapshot, made under a lease that is deleted afterwards. */
+  private async changesFromDiff(signal?: AbortSignal): Promise<ChangedPath[]> {
+    const { c, container } = this;
+    const leaseId = `seelie-changes-${randomBytes(6).toString("hex")}`;
+    await c.leases
+      .create({
+        id: leaseId,
+        labels: { "containerd.io/gc.expire": new Date(Date.now() + 600_000).toISOString(), [LEASE_CONTAINER_LABEL]: this.id },
+      })
+      .catch((err) => {
+        throw containerdError(err, c.socketPath, "create lease");
+      });
+    try {
+      const layer = await diffContainerSnapshot(c, container, { leaseId, mediaType: MEDIA.ociLayer, signal });
+      const existed = existedInLower(layer.lowerMounts, this.opts.hostPrefix);
+      const entries: TarEntry[] = [];
+      for await (const entry of tarEntries(contentStream(c, layer.digest, signal))) entries.push(entry);
+      return changesOf(entries, existed);
+    } finally {
+      await c.leases.delete({ id: leaseId, sync: true }).catch(() => undefined);
+    }
+  }
+
+  async pause(): Promise<void> {
+    try {
+      await this.c.tasks.pause({ containerId: this.id });
+    } catch (err) {
+      throw containerdError(err, this.c.socketPath, `pause container ${this.id}`);
+    }
+    this.paused = true;
+  }
+
+  async resume(): Promise<void> {
+    const { c, id } = this;
+    let last: unknown;
+    // Resuming matters more than anything else here: never leave the container frozen.
+    for (let i = 0; i < 3; i++) {
       try {
-        const layer = await diffContainerSnapshot(c, container, { leaseId, mediaType: MEDIA.ociLayer, signal });
-        const existed = existedInLower(layer.lowerMounts, opts.hostPrefix);
-        const entries: TarEntry[] = [];
-        for await (const entry of tarEntries(contentStream(c, layer.digest, signal))) entries.push(entry);
-        return changesOf(entries, existed);
-      } finally {
-        await c.leases.delete({ id: leaseId, sync: true }).catch(() => undefined);
-      }
-    },
-
-    async pause() {
-      try {
-        await c.tasks.pause({ containerId: id });
+        await c.tasks.resume({ containerId: id });
+        this.paused = false;
+        return;
       } catch (err) {
-        throw containerdError(err, c.socketPath, `pause container ${id}`);
+        last = err;
+        await Bun.sleep(200 * (i + 1));
       }
-      self.paused = true;
-    },
+    }
+    throw new SeelieError(`could not resume container ${id}: it may still be paused`, {
+      hint: `resume it by hand on the node: ctr -n ${this.opts.namespace} task resume ${id}`,
+      cause: containerdError(last, c.socketPath, `resume container ${id}`),
+    });
+  }
 
-    async resume() {
-      let last: unknown;
-      // Resuming matters more than anything else here: never leave the container frozen.
-      for (let i = 0; i < 3; i++) {
+  async commit(o: Parameters<RuntimeContainer["commit"]>[0]): Promise<CommitResult> {
+    await this.refresh();
+    return commitContainerdContainer(this.c, this.container, {
+      ...o,
+      resolveAuth: this.opts.resolveAuth,
+      imageHints: this.hints,
+      hostPrefix: this.opts.hostPrefix,
+      registryOptions: this.opts.registryOptions,
+      shouldPause: this.running && !this.paused,
+      pauseTask: () => this.pause(),
+      resumeTask: async () => {
         try {
-          await c.tasks.resume({ containerId: id });
-          self.paused = false;
-          return;
+          await this.resume();
         } catch (err) {
-          last = err;
-          await Bun.sleep(200 * (i + 1));
+          await this.refresh().catch(() => undefined);
+          if (this.paused) throw err;
         }
-      }
-      throw new SeelieError(`could not resume container ${id}: it may still be paused`, {
-        hint: `resume it by hand on the node: ctr -n ${opts.namespace} task resume ${id}`,
-        cause: containerdError(last, c.socketPath, `resume container ${id}`),
-      });
-    },
+      },
+    });
+  }
 
-    async commit(o): Promise<CommitResult> {
-      await self.refresh();
-      return commitContainerdContainer(c, container, {
-        ...o,
-        resolveAuth: opts.resolveAuth,
-        imageHints: hints,
-        hostPrefix: opts.hostPrefix,
-        registryOptions: opts.registryOptions,
-        shouldPause: self.running && !self.paused,
-        pauseTask: () => self.pause(),
-        resumeTask: async () => {
-          try {
-            await self.resume();
-          } catch (err) {
-            await self.refresh().catch(() => undefined);
-            if (self.paused) throw err;
-          }
-        },
-      });
-    },
-
-    close() {
-      if (ownClient) c.close();
-    },
-  };
-  await self.refresh();
-  return self;
+  close(): void {
+    if (this.ownClient) this.c.close();
+  }
 }
