@@ -8,16 +8,16 @@
  */
 import type Docker from "dockerode";
 import { InterruptedError, SeelieError, errorMessage } from "../errors.ts";
-import { formatImageRef, parseImageRef, repositoryOf } from "../image/ref.ts";
+import { formatImageRef, parseImageRef, repositoryOf, type ImageRef } from "../image/ref.ts";
 import { log } from "../log.ts";
 import { RegistryClient } from "../registry/distribution.ts";
 import { toEngineAuth } from "../registry/credentials.ts";
 import type { AuthResolver } from "../containerd/base-image.ts";
 import { registryApiHost } from "../registry/host.ts";
-import { DEFAULT_LEVEL } from "./compress.ts";
+import { DEFAULT_LEVEL, type Compression } from "./compress.ts";
 import { dockerBaseFromRegistry, uploadDockerBase } from "./docker-base.ts";
 import { savedTopLayer } from "./docker-save.ts";
-import { buildCommittedImage, pushCommittedImage, uploadNewLayer } from "./push-image.ts";
+import { buildCommittedImage, pushCommittedImage, uploadNewLayer, type UploadedLayer } from "./push-image.ts";
 import type { CommitResult, RuntimeContainer } from "./runtime.ts";
 import { UpperDirUnusable, hostOrPrefixed, upperDirTar, walkUpperDir, type UpperWalk } from "./upper-dir.ts";
 
@@ -51,90 +51,36 @@ async function timed<T>(timings: Record<string, number>, name: string, fn: () =>
   }
 }
 
+type CommitOptions = Parameters<RuntimeContainer["commit"]>[0];
+
+/** The image `docker commit` made, and the diff_id of its top layer (the container's changes). */
+interface ApiCommit {
+  id: string;
+  topDiffId: string;
+}
+
 /** Commits and pushes; see the file comment. The local image made by the API path is always removed. */
-export async function commitDockerContainer(
-  ctx: DockerCommitContext,
-  opts: Parameters<RuntimeContainer["commit"]>[0],
-): Promise<CommitResult> {
+export async function commitDockerContainer(ctx: DockerCommitContext, opts: CommitOptions): Promise<CommitResult> {
   const { info, docker, progress, signal, timings } = { ...ctx, ...opts };
   const target = parseImageRef(opts.image);
   const image = formatImageRef(target);
   const compression = opts.compression ?? { kind: "gzip" as const, level: DEFAULT_LEVEL.gzip };
-  const upper = opts.layerSource === "api" ? undefined : dockerUpperDir(info, ctx.hostPrefix);
-  if (opts.layerSource === "upperdir" && !upper) {
-    throw new UpperDirUnusable(
-      `container ${info.Id.slice(0, 12)} is on the storage driver "${info.GraphDriver?.Name}", which has no upper directory`,
-      {
-        hint: "use --layer-source api (or auto) with this storage driver",
-      },
-    );
-  }
+  const upper = upperDirToRead(ctx, opts);
   const registry = new RegistryClient({ registry: registryApiHost(target.domain), auth: opts.auth, signal, ...ctx.registryOptions });
   const started = performance.now();
   let base = await timed(timings, "base_image", () =>
     dockerBaseFromRegistry(docker, info.Image, { resolveAuth: ctx.resolveAuth, signal, progress, registryOptions: ctx.registryOptions }),
   );
 
-  let walk: UpperWalk | undefined;
-  if (upper) {
-    const pausedAt = performance.now();
-    try {
-      if (opts.pause) await ctx.pause();
-      walk = walkUpperDir(upper);
-      progress(`walked ${upper}: ${walk.files} files, ${walk.bytes} bytes, ${walk.whiteouts} deletions${opts.pause ? " (paused)" : ""}`);
-    } catch (err) {
-      if (!(err instanceof UpperDirUnusable) || opts.layerSource === "upperdir") throw err;
-      progress(`${err.message}; using docker commit`);
-    } finally {
-      if (opts.pause) {
-        await ctx.resume();
-        timings.paused = Math.round(performance.now() - pausedAt);
-      }
-    }
-  }
-  let committed: { id: string; topDiffId: string } | undefined;
+  const walk = upper ? await walkUpperDirPaused(ctx, opts, upper) : undefined;
+  let committed: ApiCommit | undefined;
   try {
-    if (!walk) {
-      const t0 = performance.now();
-      try {
-        // Not aborted mid-way: dockerd would finish the commit anyway and leave an image behind.
-        const res = (await docker
-          .getContainer(info.Id)
-          .commit({ repo: repositoryOf(target), tag: target.tag ?? "latest", pause: opts.pause, comment: "seelie-committer" })) as {
-          Id: string;
-        };
-        const layers = (await docker.getImage(res.Id).inspect()).RootFS?.Layers ?? [];
-        committed = { id: res.Id, topDiffId: layers.at(-1) ?? "" };
-      } catch (err) {
-        throw new SeelieError(`Docker: committing container ${info.Id.slice(0, 12)} failed: ${errorMessage(err)}`, {
-          hint: "check the container still exists and dockerd's log; the source container was left running",
-          cause: err,
-        });
-      }
-      // dockerd pauses the container for the whole of its commit.
-      timings.commit_api = Math.round(performance.now() - t0);
-      if (opts.pause) timings.paused = timings.commit_api;
-    }
+    if (!walk) committed = await commitThroughApi(ctx, opts, target);
     if (signal?.aborted) throw new InterruptedError("commit");
     base ??= await timed(timings, "base_upload", () =>
       uploadDockerBase(ctx.socket, info.Image, registry, target.path, compression, { progress, signal }),
     );
-
-    const changed = new Set<string>();
-    const w = walk;
-    const c = committed;
-    const open = () => (w ? upperDirTar(w, { onChanged: (p) => changed.add(p) }) : savedTopLayer(ctx.socket, c!.id, c!.topDiffId, signal));
-    progress(`compressing (${compression.kind}) and uploading the new layer`);
-    const layer = await timed(timings, "compress_upload", () => uploadNewLayer(registry, target.path, open, compression));
-    if (c && layer.diffId !== c.topDiffId) {
-      throw new SeelieError(`the layer read from docker save (${layer.diffId}) is not the committed one (${c.topDiffId})`, {
-        hint: "use --layer-source upperdir, or report the Docker version",
-      });
-    }
-    if (changed.size)
-      log.warn(
-        `changed while being read (committed as read, after the pause): ${[...changed].slice(0, 20).join(", ")}${changed.size > 20 ? " …" : ""}`,
-      );
+    const layer = await uploadChangesAsLayer(ctx, opts, { registry, repo: target.path, compression, walk, committed });
     progress(`new layer ${layer.digest} (${layer.size} bytes, ${layer.rawSize} uncompressed)`);
     const built = buildCommittedImage(base, layer, { comment: `committed from container ${info.Id}`, compression: compression.kind });
     const report = await timed(timings, "push", () =>
@@ -166,6 +112,97 @@ export async function commitDockerContainer(
       timings.remove = Math.round(performance.now() - t);
     }
   }
+}
+
+/** The overlay2 upper directory to read the layer from; undefined: `docker commit` makes it. */
+function upperDirToRead({ info, hostPrefix }: DockerCommitContext, opts: CommitOptions): string | undefined {
+  const upper = opts.layerSource === "api" ? undefined : dockerUpperDir(info, hostPrefix);
+  if (opts.layerSource === "upperdir" && !upper) {
+    throw new UpperDirUnusable(
+      `container ${info.Id.slice(0, 12)} is on the storage driver "${info.GraphDriver?.Name}", which has no upper directory`,
+      {
+        hint: "use --layer-source api (or auto) with this storage driver",
+      },
+    );
+  }
+  return upper;
+}
+
+/** Walks the upper directory, paused when asked and always resumed; undefined when it is unusable and the API may stand in. */
+async function walkUpperDirPaused(ctx: DockerCommitContext, opts: CommitOptions, upper: string): Promise<UpperWalk | undefined> {
+  const { progress, timings } = opts;
+  const pausedAt = performance.now();
+  try {
+    if (opts.pause) await ctx.pause();
+    const walk = walkUpperDir(upper);
+    progress(`walked ${upper}: ${walk.files} files, ${walk.bytes} bytes, ${walk.whiteouts} deletions${opts.pause ? " (paused)" : ""}`);
+    return walk;
+  } catch (err) {
+    if (!(err instanceof UpperDirUnusable) || opts.layerSource === "upperdir") throw err;
+    progress(`${err.message}; using docker commit`);
+    return undefined;
+  } finally {
+    if (opts.pause) {
+      await ctx.resume();
+      timings.paused = Math.round(performance.now() - pausedAt);
+    }
+  }
+}
+
+/** `docker commit` of the container (dockerd pauses it for the whole of its commit). */
+async function commitThroughApi({ docker, info }: DockerCommitContext, opts: CommitOptions, target: ImageRef): Promise<ApiCommit> {
+  const { timings } = opts;
+  const t0 = performance.now();
+  let committed: ApiCommit;
+  try {
+    // Not aborted mid-way: dockerd would finish the commit anyway and leave an image behind.
+    const res = (await docker
+      .getContainer(info.Id)
+      .commit({ repo: repositoryOf(target), tag: target.tag ?? "latest", pause: opts.pause, comment: "seelie-committer" })) as {
+      Id: string;
+    };
+    const layers = (await docker.getImage(res.Id).inspect()).RootFS?.Layers ?? [];
+    committed = { id: res.Id, topDiffId: layers.at(-1) ?? "" };
+  } catch (err) {
+    throw new SeelieError(`Docker: committing container ${info.Id.slice(0, 12)} failed: ${errorMessage(err)}`, {
+      hint: "check the container still exists and dockerd's log; the source container was left running",
+      cause: err,
+    });
+  }
+  // dockerd pauses the container for the whole of its commit.
+  timings.commit_api = Math.round(performance.now() - t0);
+  if (opts.pause) timings.paused = timings.commit_api;
+  return committed;
+}
+
+/** Compresses the changes (the walk, or the committed top layer out of `docker save`) into one streamed upload. */
+async function uploadChangesAsLayer(
+  ctx: DockerCommitContext,
+  opts: CommitOptions,
+  from: {
+    registry: RegistryClient;
+    repo: string;
+    compression: { kind: Compression; level: number };
+    walk?: UpperWalk;
+    committed?: ApiCommit;
+  },
+): Promise<UploadedLayer> {
+  const { progress, signal, timings } = opts;
+  const { registry, repo, compression, walk: w, committed: c } = from;
+  const changed = new Set<string>();
+  const open = () => (w ? upperDirTar(w, { onChanged: (p) => changed.add(p) }) : savedTopLayer(ctx.socket, c!.id, c!.topDiffId, signal));
+  progress(`compressing (${compression.kind}) and uploading the new layer`);
+  const layer = await timed(timings, "compress_upload", () => uploadNewLayer(registry, repo, open, compression));
+  if (c && layer.diffId !== c.topDiffId) {
+    throw new SeelieError(`the layer read from docker save (${layer.diffId}) is not the committed one (${c.topDiffId})`, {
+      hint: "use --layer-source upperdir, or report the Docker version",
+    });
+  }
+  if (changed.size)
+    log.warn(
+      `changed while being read (committed as read, after the pause): ${[...changed].slice(0, 20).join(", ")}${changed.size > 20 ? " …" : ""}`,
+    );
+  return layer;
 }
 
 /** `--keep-image` with a push: the pushed image is pulled, so the node holds exactly what was pushed. */
