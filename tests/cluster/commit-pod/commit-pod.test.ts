@@ -430,9 +430,11 @@ describe("stopping and refusing, with nothing left behind", () => {
     );
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain("the committer will push anonymously");
+    // The committer's own push (one path for both runtimes) names the registry and the missing login.
     expect(r.stderr).toMatch(
-      /the committer on node seelie-docker failed \(exit code \d+\): pushing \S+: the registry \S+ refused the credentials/,
+      /the committer on node seelie-docker failed \(exit code \d+\): registry \S+ requires a login and no credentials were found for it/,
     );
+    expect(r.stderr).toContain("docker login");
     await expectNothingLeft();
   });
 
