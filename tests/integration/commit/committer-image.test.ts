@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { V1Pod } from "@kubernetes/client-node";
-import { buildCommitterPod, committerPodName, dockerConfigJson } from "../../../lib/commit-pod/committer-pod.ts";
+import { RUNTIME_STORAGE, buildCommitterPod, committerPodName, dockerConfigJson } from "../../../lib/commit-pod/committer-pod.ts";
 import type { CommitTarget } from "../../../lib/commit-pod/locate.ts";
 import { socketMount } from "../../../lib/commit-pod/socket.ts";
 import { ensureCommitterBuilt } from "../../helpers/committer.ts";
@@ -121,7 +121,8 @@ test("the committer image commits a Docker container with the Pod's security con
     socket: socketMount("/var/run/docker.sock", "docker"),
     registrySecret: "per-run",
     clean: true,
-    hostNetwork: false,
+    // The committer pushes itself (not dockerd), and the registry here listens on the loopback only.
+    hostNetwork: true,
     activeDeadlineSeconds: 600,
   });
   const r = await runAsPod(pod, "docker");
@@ -135,7 +136,7 @@ test("the committer image commits a Docker container with the Pod's security con
   await sh(dockerCli("rmi", image));
 });
 
-test("the committer image commits a containerd (k8s.io) container through only /run/containerd, mounted at the same path (exec FIFOs)", async () => {
+test("the committer image commits a containerd (k8s.io) container through /run/containerd at the same path (exec FIFOs) and its snapshots read-only, nothing else of the host", async () => {
   const reg = testRegistry();
   const base = need("SEELIE_TEST_BUSYBOX");
   const pull = await sh(["ctr", "-n", "k8s.io", "images", "pull", "--plain-http", "--user", `${reg.user}:${reg.password}`, base]);
@@ -182,7 +183,10 @@ test("the committer image commits a containerd (k8s.io) container through only /
     hostNetwork: true,
     activeDeadlineSeconds: 600,
   });
-  expect(pod.spec!.volumes!.filter((v) => v.hostPath).map((v) => v.hostPath!.path)).toEqual(["/run/containerd"]);
+  expect(pod.spec!.volumes!.filter((v) => v.hostPath).map((v) => v.hostPath!.path)).toEqual([
+    "/run/containerd",
+    RUNTIME_STORAGE.containerd,
+  ]);
   const r = await runAsPod(pod, "containerd");
   expect(r.code, r.stderr).toBe(0);
   const out = JSON.parse(r.stdout);
