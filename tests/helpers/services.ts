@@ -42,3 +42,28 @@ export async function sh(
 export function dockerCli(...args: string[]): string[] {
   return ["/usr/bin/docker", "--config", need("SEELIE_TEST_DOCKER_CONFIG"), ...args];
 }
+
+/**
+ * Follows a running process's peak RSS (VmHWM of /proc/PID/status, in MiB) until it exits. Not
+ * `resourceUsage().maxRSS`: a spawned child's maxRSS also counts the parent's pages it held between
+ * fork and exec, so a test process that has grown makes every child look as large.
+ */
+export function followPeakRss(pid: number, everyMs = 20): { stop(): number } {
+  let peakKiB = 0;
+  const read = () => {
+    try {
+      const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+      if (m) peakKiB = Math.max(peakKiB, Number(m[1]));
+    } catch {
+      /* exited */
+    }
+  };
+  read();
+  const timer = setInterval(read, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      return peakKiB / 1024;
+    },
+  };
+}
