@@ -5,7 +5,7 @@
  * json is the one with a `config`) and Docker ≥ 25 (OCI layout, layers as `blobs/sha256/<diff_id>`).
  */
 import { SeelieError, errorMessage } from "../errors.ts";
-import { normalizeTarPath, parsePax } from "../containerd/tar-headers.ts";
+import { normalizeTarPath, parsePax, tarNumber, tarString } from "../containerd/tar-headers.ts";
 
 /** One entry of a tar stream; `body()` must be read to its end (or not at all) before the next entry is asked for. */
 export interface SaveEntry {
@@ -51,22 +51,6 @@ class Bytes {
   }
 }
 
-const dec = new TextDecoder();
-function field(b: Uint8Array, off: number, len: number): string {
-  const s = b.subarray(off, off + len);
-  const z = s.indexOf(0);
-  return dec.decode(z >= 0 ? s.subarray(0, z) : s);
-}
-function octal(b: Uint8Array, off: number, len: number): number {
-  if ((b[off]! & 0x80) !== 0) {
-    let v = 0;
-    for (let i = off + 1; i < off + len; i++) v = v * 256 + b[i]!;
-    return v;
-  }
-  const s = field(b, off, len).trim();
-  return s ? Number.parseInt(s, 8) : 0;
-}
-
 /** The entries of a tar stream with their data as streams. */
 export async function* tarStreamEntries(src: ReadableStream<Uint8Array>): AsyncGenerator<SaveEntry> {
   const reader = src.getReader();
@@ -77,17 +61,17 @@ export async function* tarStreamEntries(src: ReadableStream<Uint8Array>): AsyncG
     for (;;) {
       const h = await bytes.exact(512);
       if (!h || h.every((x) => x === 0)) return;
-      const size0 = octal(h, 124, 12);
+      const size0 = tarNumber(h, 124, 12);
       const type = String.fromCharCode(h[156] || 0x30);
       if (type === "x" || type === "L") {
         const data = await bytes.exact(Math.ceil(size0 / 512) * 512);
         if (!data) return;
         if (type === "x") pax = { ...pax, ...parsePax(data.subarray(0, size0)) };
-        else longName = field(data, 0, size0);
+        else longName = tarString(data, 0, size0);
         continue;
       }
-      let name = field(h, 0, 100);
-      const prefix = field(h, 257, 6).startsWith("ustar") ? field(h, 345, 155) : "";
+      let name = tarString(h, 0, 100);
+      const prefix = tarString(h, 257, 6).startsWith("ustar") ? tarString(h, 345, 155) : "";
       if (prefix) name = `${prefix}/${name}`;
       name = pax.path ?? longName ?? name;
       const size = pax.size !== undefined ? Number(pax.size) : size0;
@@ -148,7 +132,7 @@ function layerMatcher(): {
       const m = /^([0-9a-f]{64})\/json$/.exec(e.name);
       if (m && json) {
         try {
-          if ((JSON.parse(dec.decode(json)) as { config?: unknown }).config) topDir = m[1];
+          if ((JSON.parse(new TextDecoder().decode(json)) as { config?: unknown }).config) topDir = m[1];
         } catch {
           // not a v1 json
         }

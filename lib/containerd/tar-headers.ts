@@ -67,20 +67,22 @@ class ByteReader {
 
 const dec = new TextDecoder();
 
-function str(b: Uint8Array, off: number, len: number): string {
+/** A NUL-terminated string field of a tar header. */
+export function tarString(b: Uint8Array, off: number, len: number): string {
   const s = b.subarray(off, off + len);
   const z = s.indexOf(0);
   return dec.decode(z >= 0 ? s.subarray(0, z) : s);
 }
 
-function octal(b: Uint8Array, off: number, len: number): number {
+/** A numeric field of a tar header: octal text, or GNU base-256. */
+export function tarNumber(b: Uint8Array, off: number, len: number): number {
   // GNU base-256 encoding for big sizes: high bit of the first byte set.
   if ((b[off]! & 0x80) !== 0) {
     let v = 0;
     for (let i = off + 1; i < off + len; i++) v = v * 256 + b[i]!;
     return v;
   }
-  const s = str(b, off, len).trim();
+  const s = tarString(b, off, len).trim();
   return s ? Number.parseInt(s, 8) : 0;
 }
 
@@ -110,7 +112,7 @@ export async function* tarEntries(chunks: AsyncIterable<Uint8Array>): AsyncGener
   for (;;) {
     const h = await r.read(512);
     if (!h || h.every((x) => x === 0)) return;
-    const size = octal(h, 124, 12);
+    const size = tarNumber(h, 124, 12);
     const type = String.fromCharCode(h[156] || 0x30);
     const padded = Math.ceil(size / 512) * 512;
     if (type === "x" || type === "L" || type === "K") {
@@ -118,22 +120,22 @@ export async function* tarEntries(chunks: AsyncIterable<Uint8Array>): AsyncGener
       if (!data) return;
       const body = data.subarray(0, size);
       if (type === "x") pax = { ...pax, ...parsePax(body) };
-      else if (type === "L") longName = str(body, 0, body.length);
-      else longLink = str(body, 0, body.length);
+      else if (type === "L") longName = tarString(body, 0, body.length);
+      else longLink = tarString(body, 0, body.length);
       continue;
     }
     if (type === "g") {
       await r.skip(padded);
       continue;
     }
-    let name = str(h, 0, 100);
-    const magic = str(h, 257, 6);
+    let name = tarString(h, 0, 100);
+    const magic = tarString(h, 257, 6);
     if (magic.startsWith("ustar")) {
-      const prefix = str(h, 345, 155);
+      const prefix = tarString(h, 345, 155);
       if (prefix) name = `${prefix}/${name}`;
     }
     name = pax.path ?? longName ?? name;
-    const linkname = pax.linkpath ?? longLink ?? str(h, 157, 100);
+    const linkname = pax.linkpath ?? longLink ?? tarString(h, 157, 100);
     const realSize = pax.size !== undefined ? Number(pax.size) : size;
     pax = {};
     longName = undefined;
