@@ -2,8 +2,6 @@ import { describe, expect, test } from "bun:test";
 import { UsageError } from "../../../lib/errors.ts";
 import { candidateSockets, dockerConfigPath, parseContainerTarget, resolveSocket } from "../../../lib/commit/target.ts";
 import { resolveTargetImage } from "../../../lib/commit/flow.ts";
-import { backoffMs, isAuthError, isTransientPushError, pushOutcome, pushProgressLine } from "../../../lib/commit/push-stream.ts";
-import { manifestInfo } from "../../../lib/commit/manifest-info.ts";
 
 const ID = "2532ea87fe612bcfe17a9c37721de9acf839149ee92e4e3c97f18e3791370270";
 
@@ -97,49 +95,4 @@ describe("resolveTargetImage", () => {
   ];
   for (const [o, re] of bad)
     test(`rejects ${JSON.stringify(o)}`, () => expect(() => resolveTargetImage({ ...base, ...o }, deps)).toThrow(re));
-});
-
-describe("push stream", () => {
-  test("digest from aux, error anywhere fails", () => {
-    expect(pushOutcome([{ status: "Pushed", id: "abc" }, { aux: { Tag: "1", Digest: "sha256:aa", Size: 5 } }])).toEqual({
-      digest: "sha256:aa",
-    });
-    expect(
-      pushOutcome([
-        { status: "x" },
-        { errorDetail: { message: "unauthorized: authentication required" }, error: "unauthorized: authentication required" },
-      ]),
-    ).toEqual({
-      error: "unauthorized: authentication required",
-    });
-    const d = `sha256:${"a".repeat(64)}`;
-    expect(pushOutcome([{ status: `1: digest: ${d} size: 735` }])).toEqual({ digest: d });
-  });
-  test("progress lines skip byte counts", () => {
-    expect(pushProgressLine({ status: "Pushing", id: "a", progress: "[==>  ] 1MB/2MB" })).toBeUndefined();
-    expect(pushProgressLine({ status: "Pushed", id: "a" })).toBe("push: a: Pushed");
-    expect(pushProgressLine({ status: "Preparing", id: "a" })).toBeUndefined();
-  });
-  const transient: [string, boolean][] = [
-    ['Get "http://127.0.0.1:5999/v2/": dial tcp 127.0.0.1:5999: connect: connection refused', true],
-    ["received unexpected HTTP status: 503 Service Unavailable", true],
-    ["Patch http://r/v2/x/blobs/uploads/1: EOF", true],
-    ["unauthorized: authentication required", false],
-    ["denied: requested access to the resource is denied", false],
-    ["name unknown", false],
-    ["something odd", false],
-  ];
-  for (const [msg, want] of transient) test(`transient? ${msg.slice(0, 40)}`, () => expect(isTransientPushError(msg)).toBe(want));
-  test("auth errors", () => {
-    expect(isAuthError("unauthorized: authentication required")).toBe(true);
-    expect(isAuthError("connection refused")).toBe(false);
-  });
-  test("back-off doubles and caps", () => {
-    expect([1, 2, 3, 4].map((n) => backoffMs(n, 1000))).toEqual([1000, 2000, 4000, 8000]);
-    expect(backoffMs(20, 1000, 30_000)).toBe(30_000);
-  });
-});
-
-describe("manifest", () => {
-  test("sums layers", () => expect(manifestInfo({ layers: [{ size: 3 }, { size: 4 }] })).toEqual({ size: 7, layers: 2 }));
 });
