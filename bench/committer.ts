@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { dockerCli, need, sh, testRegistry } from "../tests/helpers/services.ts";
+import { dockerCli, need, sh, shOk, testRegistry } from "../tests/helpers/services.ts";
 import { COMMITTER, ensureCommitterBuilt } from "../tests/helpers/committer.ts";
 
 const { values } = parseArgs({
@@ -37,11 +37,7 @@ let container = "";
 let cdContainer = "";
 let execN = 0;
 
-async function ok(argv: string[]): Promise<string> {
-  const r = await sh(argv);
-  if (r.code !== 0) throw new Error(`${argv.join(" ")}: ${r.stderr}`);
-  return r.stdout.trim();
-}
+const ok = shOk;
 
 async function docker(...args: string[]): Promise<string> {
   const r = await sh(dockerCli(...args));

@@ -16,7 +16,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { dockerCli, need, sh, testRegistry } from "../tests/helpers/services.ts";
+import { dockerCli, need, sh, shOk, testRegistry } from "../tests/helpers/services.ts";
 import { COMMITTER, ensureCommitterBuilt } from "../tests/helpers/committer.ts";
 
 const MB = Number(process.env.SEELIE_BENCH_MB ?? 1024);
@@ -35,11 +35,7 @@ const ctrId = `seelie-bench-fast-${tag}`;
 let ctrStarted = false;
 let execN = 0;
 
-async function ok(argv: string[]): Promise<string> {
-  const r = await sh(argv);
-  if (r.code !== 0) throw new Error(`${argv.join(" ")}: ${r.stderr}`);
-  return r.stdout.trim();
-}
+const ok = shOk;
 
 async function timed(argv: string[]): Promise<{ ms: number; rssKiB: number; stdout: string; stderr: string; code: number }> {
   const out = join(tmp, "time.txt");

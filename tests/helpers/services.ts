@@ -38,6 +38,13 @@ export async function sh(
   return { code, stdout, stderr };
 }
 
+/** Runs a command that must succeed: its trimmed stdout, or an error naming the command and its stderr. */
+export async function shOk(argv: string[]): Promise<string> {
+  const r = await sh(argv);
+  if (r.code !== 0) throw new Error(`${argv.join(" ")} failed: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
 /** Debian's docker client (matches the 20.10 engine), with the test registry's credentials. */
 export function dockerCli(...args: string[]): string[] {
   return ["/usr/bin/docker", "--config", need("SEELIE_TEST_DOCKER_CONFIG"), ...args];

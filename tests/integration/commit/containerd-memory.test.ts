@@ -12,7 +12,7 @@
  * The pushed layer must stay within 1 % of `tar | gzip` of the same changes.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { followPeakRss, need, sh, testRegistry } from "../../helpers/services.ts";
+import { followPeakRss, need, sh, shOk, testRegistry } from "../../helpers/services.ts";
 import { COMMITTER, ensureCommitterBuilt } from "../../helpers/committer.ts";
 
 const NS = "k8s.io";
@@ -23,11 +23,7 @@ const id = `seelie-test-mem-${RUN}`;
 let sock: string;
 let reg: ReturnType<typeof testRegistry>;
 
-async function ok(argv: string[]): Promise<string> {
-  const r = await sh(argv);
-  if (r.code !== 0) throw new Error(`${argv.join(" ")} failed: ${r.stderr}`);
-  return r.stdout.trim();
-}
+const ok = shOk;
 const ctr = (...args: string[]) => ok(["ctr", "--address", sock, "-n", NS, ...args]);
 
 const fill =

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { dockerCli, need, sh, testRegistry } from "../../helpers/services.ts";
+import { dockerCli, need, sh, shOk, testRegistry } from "../../helpers/services.ts";
 import { ensureCommitterBuilt, runCommitter } from "../../helpers/committer.ts";
 import { pushedImage, type PushedImage } from "../../helpers/pushed-image.ts";
 
@@ -25,11 +25,7 @@ let work: string;
 const dockerContainers: string[] = [];
 const ctrContainers: string[] = [];
 
-async function ok(argv: string[]): Promise<string> {
-  const r = await sh(argv);
-  if (r.code !== 0) throw new Error(`${argv.join(" ")}: ${r.stderr}`);
-  return r.stdout.trim();
-}
+const ok = shOk;
 const docker = (...a: string[]) => ok(dockerCli(...a));
 const ctr = (...a: string[]) => ok(["ctr", "--address", sock, "-n", "k8s.io", ...a]);
 

@@ -9,7 +9,7 @@
  * and the fast path's layer carries OCI whiteouts and none of overlay's own attributes.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { dockerCli, need, sh, testRegistry } from "../../helpers/services.ts";
+import { dockerCli, need, sh, shOk, testRegistry } from "../../helpers/services.ts";
 import { ensureCommitterBuilt, runCommitter } from "../../helpers/committer.ts";
 import { topLayerTree } from "../../helpers/pushed-image.ts";
 
@@ -22,11 +22,7 @@ const dockerContainers: string[] = [];
 const ctrContainers: string[] = [];
 const pulled: string[] = [];
 
-async function ok(argv: string[]): Promise<string> {
-  const r = await sh(argv);
-  if (r.code !== 0) throw new Error(`${argv.join(" ")}: ${r.stderr}`);
-  return r.stdout.trim();
-}
+const ok = shOk;
 const docker = (...a: string[]) => ok(dockerCli(...a));
 const ctr = (...a: string[]) => ok(["ctr", "--address", sock, "-n", "k8s.io", ...a]);
 
