@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every benchmark, one after the other, against the real services (started if needed).
-# Usage: bash bench/run.sh [image-build|committer|containerd-commit|fastcommit|jobs …]   (default: all)
+# Usage: bash bench/run.sh [image-build|fastcommit|jobs …]   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.." || exit 1
 export PATH="$PWD/node_modules/.bin:$PATH"
@@ -9,7 +9,7 @@ bash tests/services/up.sh >&2
 # shellcheck source=/dev/null
 source "${SEELIE_TEST_DIR:-/var/lib/seelie-test}/env.sh"
 names=("$@")
-((${#names[@]})) || names=(image-build committer containerd-commit fastcommit jobs)
+((${#names[@]})) || names=(image-build fastcommit jobs)
 for n in "${names[@]}"; do
   if [[ -f bench/$n.ts ]]; then
     echo "== bench/$n.ts"

@@ -5,8 +5,8 @@
  * zstd stream (RFC 8878 §3.1): Go's readers (docker, containerd), gzip/zstd and zlib read either as
  * one. With blocks of 2 MiB a gzip layer is within a fraction of a percent of single-stream gzip.
  */
-import { availableParallelism } from "node:os";
 import { UsageError } from "../errors.ts";
+import { usableCores } from "../util/cpus.ts";
 import { deflatePool, type Run } from "./deflate-pool.ts";
 
 export type Compression = "gzip" | "zstd";
@@ -94,7 +94,7 @@ export function parallelCompress(
   const kind = opts.kind ?? "gzip";
   const blockSize = opts.blockSize ?? 2 * 1024 * 1024;
   // One block more than cores: a block is always ready for the next worker that frees up.
-  const concurrency = Math.max(1, opts.concurrency ?? availableParallelism() + 1);
+  const concurrency = Math.max(1, opts.concurrency ?? usableCores() + 1);
   const level = opts.level ?? DEFAULT_LEVEL[kind];
   const fn = compressBlock[kind];
   const inflight: Promise<Uint8Array[]>[] = [];

@@ -5,8 +5,8 @@
  * The workers are shared by every stream of the process and unref'd, so an idle pool keeps no process
  * alive; the input block travels to the worker and back (transferred, not copied) to be reused.
  */
-import { availableParallelism } from "node:os";
 import { SeelieError } from "../errors.ts";
+import { usableCores } from "../util/cpus.ts";
 
 /** A run of the block `[start, end)` deflated at `level` (0: stored) into one gzip member. */
 export type Run = readonly [start: number, end: number, level: number];
@@ -100,8 +100,8 @@ class DeflatePool {
 
 let pool: DeflatePool | undefined;
 
-/** The process's pool, one worker per core, made on first use. */
+/** The process's pool, one worker per usable core (lib/util/cpus.ts), made on first use. */
 export function deflatePool(): DeflatePool {
-  pool ??= new DeflatePool(availableParallelism());
+  pool ??= new DeflatePool(usableCores());
   return pool;
 }

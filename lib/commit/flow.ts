@@ -6,7 +6,6 @@
 import { statSync } from "node:fs";
 import { homedir } from "node:os";
 import { loadConfig } from "../config/load.ts";
-import { engineClient } from "../engine/connect.ts";
 import { InterruptedError, SeelieError, UsageError, errorMessage } from "../errors.ts";
 import { platformImageName } from "../image/name.ts";
 import { formatImageRef, parseImageRef } from "../image/ref.ts";
@@ -86,8 +85,11 @@ export interface CommitReport {
   timings: { clean: number; commit: number; push: number; remove: number; total: number; paused: number };
 }
 
+/** containerd's client, loaded on first use: its gRPC stack is memory a Docker commit does not need. */
+const findContainerdLazily: ContainerdFinder = async (o) => (await import("./runtime-containerd.ts")).findContainerd(o);
+
 /** The real dependencies: the process environment, the file system, retry settings from the env. */
-export function defaultCommitDeps(findContainerd?: ContainerdFinder): CommitDeps {
+export function defaultCommitDeps(findContainerd: ContainerdFinder = findContainerdLazily): CommitDeps {
   const env = process.env;
   const retries = Number(env.SEELIE_PUSH_RETRIES);
   const backoff = Number(env.SEELIE_PUSH_BACKOFF_MS);
@@ -175,6 +177,8 @@ async function findContainer(
   };
   if (target.runtime === "docker") {
     const ep = { url: `unix://${socket}`, label: "Docker" };
+    // Loaded here, not at start: dockerode and its SSH stack are ~30 MB a containerd commit does not need.
+    const { engineClient } = await import("../engine/connect.ts");
     const docker = engineClient(ep);
     try {
       await docker.ping();

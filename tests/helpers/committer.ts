@@ -2,15 +2,27 @@
  * Shared by the committer's integration tests and benchmark: the compiled executable (built when
  * absent) and a way to run it.
  */
-import { existsSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 export const ROOT = join(import.meta.dir, "../..");
 export const COMMITTER = join(ROOT, "dist/seelie-committer");
 
-/** Builds dist/seelie-committer with `bun run build:committer` unless it is there. */
+/** The newest modification time (ms) of the sources the committer is compiled from. */
+function newestSource(): number {
+  let newest = statSync(join(ROOT, "package.json")).mtimeMs;
+  for (const dir of ["bin", "lib"]) {
+    for (const f of readdirSync(join(ROOT, dir), { recursive: true, encoding: "utf8" })) {
+      if (f.endsWith(".ts")) newest = Math.max(newest, statSync(join(ROOT, dir, f)).mtimeMs);
+    }
+  }
+  return newest;
+}
+
+/** Builds dist/seelie-committer with `bun run build:committer` unless it is there and newer than its sources. */
 export async function ensureCommitterBuilt(): Promise<string> {
-  if (existsSync(COMMITTER)) return COMMITTER;
+  const built = statSync(COMMITTER, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  if (built > newestSource()) return COMMITTER;
   const p = Bun.spawn(["bun", "run", "build:committer"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
   const [err, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
   if (code !== 0) throw new Error(`bun run build:committer failed: ${err}`);

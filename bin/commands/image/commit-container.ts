@@ -1,6 +1,5 @@
 import { defineCommand, type ArgsDef } from "citty";
 import { commitContainer, defaultCommitDeps, type CommitReport } from "../../../lib/commit/flow.ts";
-import { findContainerd } from "../../../lib/commit/runtime-containerd.ts";
 import { errorDocument, resultFilePath, writeResultFile } from "../../../lib/commit/result-file.ts";
 import { SeelieError, errorMessage } from "../../../lib/errors.ts";
 import { parseCompression } from "../../../lib/commit/compress.ts";
@@ -92,7 +91,7 @@ export default defineCommand({
         signal: interruptSignal(),
         progress: stderrProgress,
       },
-      defaultCommitDeps(findContainerd),
+      defaultCommitDeps(),
     ).catch((err: unknown) => {
       if (resultFile) {
         const doc = err instanceof SeelieError ? err : { message: errorMessage(err) };
