@@ -2,6 +2,8 @@
  * `seelie image commit --pod`, as one call: the flags in, the result out. Settles the configuration,
  * the target name and the cluster's settings (everything refusable before a request), then commits.
  */
+import { parseCompression } from "../commit/compress.ts";
+import { parseLayerSource } from "../commit/target.ts";
 import { loadConfig } from "../config/load.ts";
 import { UsageError } from "../errors.ts";
 import { loadKube } from "../kube/client.ts";
@@ -30,7 +32,13 @@ export interface ImageCommitOptions {
   timeout: string;
   committerImage?: string;
   runtimeSocket?: string;
+  /** The runtime's data root on the node (`--runtime_root`). */
+  runtimeRoot?: string;
   hostNetwork: boolean;
+  /** The committer's `--layer-source`, `--compression`, `--compression-level`; undefined: its defaults. */
+  layerSource?: string;
+  compression?: string;
+  compressionLevel?: string;
 }
 
 /** The command's output: the result (`-o json`) and its text form. */
@@ -58,7 +66,14 @@ export async function runImageCommit(
   io: { env: Record<string, string | undefined>; signal?: AbortSignal },
 ): Promise<ImageCommitOutput> {
   const timeoutMs = parseDuration(opts.timeout, "--timeout");
-  const cfg = loadConfig({ env: io.env, flags: { committerImage: opts.committerImage, runtimeSocket: opts.runtimeSocket } });
+  // The committer's own parsers: what it would refuse is refused here, before anything is made.
+  const layerSource = opts.layerSource === undefined ? undefined : parseLayerSource(opts.layerSource);
+  const compression =
+    opts.compression === undefined && opts.compressionLevel === undefined ? undefined : parseCompression(opts.compression, opts.compressionLevel);
+  const cfg = loadConfig({
+    env: io.env,
+    flags: { committerImage: opts.committerImage, runtimeSocket: opts.runtimeSocket, runtimeRoot: opts.runtimeRoot },
+  });
   const image = commitTargetImage({ image: opts.image, tag: opts.tag, repoType: opts.repoType }, cfg);
   checkCommitNames({ registrySecret: opts.registrySecret, committerImage: cfg.committerImage });
   const kube = loadKube({ ...kubeContext(opts), env: io.env });
@@ -76,7 +91,10 @@ export async function runImageCommit(
       committerImage: cfg.committerImage,
       committerNamespace: cluster.committerNamespace,
       runtimeSocket: cluster.runtimeSocket,
+      runtimeRoot: { path: cluster.runtimeRoot, source: cluster.sources.runtimeRoot },
       hostNetwork: opts.hostNetwork,
+      layerSource,
+      compression,
       requestedBy: cfg.username || undefined,
       signal: io.signal,
     },

@@ -1,6 +1,6 @@
 import { type ArgsDef, defineCommand } from "citty";
 import { runImageCommit } from "../../../lib/commit-pod/command.ts";
-import { clusterArg, hostNetworkArg, namespaceArg, registrySecretArg, targetImageArgs, timeoutArg } from "../_args.ts";
+import { clusterArg, commitLayerArgs, hostNetworkArg, namespaceArg, registrySecretArg, targetImageArgs, timeoutArg } from "../_args.ts";
 import { interruptSignal, outputArg, outputFormat, printData, rejectUnknownFlags } from "../_cli.ts";
 
 const args = {
@@ -29,6 +29,12 @@ const args = {
     type: "string",
     description: "the runtime's socket path on the node (SEELIE_RUNTIME_SOCKET, clusters.<context>.runtimeSocket)",
   },
+  runtime_root: {
+    type: "string",
+    description:
+      "the runtime's data root on the node: dockerd's data-root, containerd's root (SEELIE_RUNTIME_ROOT, clusters.<context>.runtimeRoot; default /var/lib/docker, /var/lib/containerd)",
+  },
+  ...commitLayerArgs,
   host_network: {
     ...hostNetworkArg.host_network,
     description: "run the committer in the node's network (registries only the node reaches)",
@@ -59,7 +65,11 @@ export default defineCommand({
         timeout: a.timeout,
         committerImage: a.committer_image,
         runtimeSocket: a.runtime_socket,
+        runtimeRoot: a.runtime_root,
         hostNetwork: a.host_network,
+        layerSource: a.layer_source,
+        compression: a.compression,
+        compressionLevel: a.compression_level,
       },
       { env: process.env, signal: interruptSignal() },
     );

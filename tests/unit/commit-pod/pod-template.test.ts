@@ -4,6 +4,7 @@ import { parse } from "yaml";
 import { ANNOTATIONS, LABELS, buildCommitterPod, committerPodName } from "../../../lib/commit-pod/committer-pod.ts";
 import type { CommitTarget } from "../../../lib/commit-pod/locate.ts";
 import { socketMount } from "../../../lib/commit-pod/socket.ts";
+import { storageMount } from "../../../lib/commit-pod/storage.ts";
 
 /** envsubst, as the template's comment tells maintainers to use it. */
 function envsubst(text: string, vars: Record<string, string>): string {
@@ -30,6 +31,7 @@ test("pods/committer/pod.yaml is the Pod the builder makes (containerd, per-run 
     target,
     image: "registry.example.com/team/alice-dev:v2",
     socket: socketMount("/run/containerd/containerd.sock", "containerd"),
+    storage: storageMount("containerd"),
     registrySecret: `${name}-registry-abcde`,
     clean: true,
     hostNetwork: false,
