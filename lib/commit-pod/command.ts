@@ -69,7 +69,9 @@ export async function runImageCommit(
   // The committer's own parsers: what it would refuse is refused here, before anything is made.
   const layerSource = opts.layerSource === undefined ? undefined : parseLayerSource(opts.layerSource);
   const compression =
-    opts.compression === undefined && opts.compressionLevel === undefined ? undefined : parseCompression(opts.compression, opts.compressionLevel);
+    opts.compression === undefined && opts.compressionLevel === undefined
+      ? undefined
+      : parseCompression(opts.compression, opts.compressionLevel);
   const cfg = loadConfig({
     env: io.env,
     flags: { committerImage: opts.committerImage, runtimeSocket: opts.runtimeSocket, runtimeRoot: opts.runtimeRoot },

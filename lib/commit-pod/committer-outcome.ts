@@ -59,6 +59,7 @@ export function podOutcome(
     committerPod: { namespace: opts.committerNamespace, name, kept: opts.keepPod },
     layerSource: out.layerSource,
     compression: out.compression,
+    compressionLevel: out.compressionLevel,
     cleanup: out.cleanup,
     timings: timingsInSeconds(out.timings, { podStart: ctx.podStart, overall: Date.now() - ctx.t0 }),
   };

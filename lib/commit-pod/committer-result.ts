@@ -15,7 +15,8 @@ export interface CommitterResult {
   containerId?: string;
   /** Where the new layer was read from (committers from issue 13 on). */
   layerSource?: "upperdir" | "api";
-  compression?: { kind: string; level: number };
+  compression?: string;
+  compressionLevel?: number;
   cleanup?: { skipped?: boolean; reason?: string; files?: number; bytes?: number; removed?: unknown };
   timings?: Record<string, number>;
 }
@@ -155,7 +156,8 @@ export interface CommitPodResult {
   committerPod: { namespace: string; name: string; kept: boolean };
   /** Where the committer read the new layer from: `upperdir` (the overlay upper directory) or `api` (the runtime's diff). */
   layerSource?: CommitterResult["layerSource"];
-  compression?: CommitterResult["compression"];
+  compression?: string;
+  compressionLevel?: number;
   cleanup?: CommitterResult["cleanup"];
   /** Seconds: the committer's steps, plus `podStart` (created → running) and `overall`. */
   timings: Record<string, number>;
@@ -198,7 +200,10 @@ export function formatCommitResult(r: CommitPodResult): string {
     ["source", `${r.source.namespace}/${r.source.pod} container ${r.source.container}`],
     ["node", r.node],
     ["runtime", `${r.runtime} ${r.containerId.slice(0, 12)}`],
-    ["layer", `${r.layerSource ? LAYER_SOURCE_TEXT[r.layerSource] : "?"}${r.compression ? `, ${r.compression.kind} level ${r.compression.level}` : ""}`],
+    [
+      "layer",
+      `${r.layerSource ? LAYER_SOURCE_TEXT[r.layerSource] : "?"}${r.compression ? `, ${r.compression}${r.compressionLevel !== undefined ? ` level ${r.compressionLevel}` : ""}` : ""}`,
+    ],
     ["cleanup", cleanup],
     ["timings", t],
   ];

@@ -40,10 +40,7 @@ function sourceName(k: ClusterKey, source: string | undefined): string {
  * > the runtime's default; the same for `--runtime_root` (`SEELIE_RUNTIME_ROOT`, `runtimeRoot`);
  * `SEELIE_COMMITTER_NAMESPACE` > `clusters.<context>.committerNamespace` > `committer.namespace` > `seelie-system`.
  */
-export function clusterCommitSettings(
-  cfg: CommitSettingsConfig,
-  context: string,
-): ClusterCommitSettings {
+export function clusterCommitSettings(cfg: CommitSettingsConfig, context: string): ClusterCommitSettings {
   const cluster = cfg.clusters[context] ?? {};
   const pick = <K extends ClusterKey>(k: K): { value: CommitSettingsConfig[K]; source: string } => {
     const strong = cfg.sources[k] === "flag" || cfg.sources[k] === "env";

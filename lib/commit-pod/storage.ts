@@ -42,7 +42,8 @@ export interface StorageMount {
 export function normaliseRootPath(value: string, what = "--runtime_root"): string {
   const example = "e.g. --runtime_root /var/lib/rancher/k3s/agent/containerd (containerd's root, dockerd's data-root)";
   if (!isAbsolute(value)) throw new UsageError(`${what} "${value}" is not an absolute path on the node`, example);
-  if (value.split("/").includes("..")) throw new UsageError(`${what} "${value}" must not contain ".."`, "give the data root's real path on the node");
+  if (value.split("/").includes(".."))
+    throw new UsageError(`${what} "${value}" must not contain ".."`, "give the data root's real path on the node");
   const p = normalize(value).replace(/\/+$/, "");
   if (!p) throw new UsageError(`${what} "${value}" is the node's whole file system`, example);
   return p;

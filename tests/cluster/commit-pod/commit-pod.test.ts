@@ -14,7 +14,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { parse, parseAllDocuments, stringify } from "yaml";
 import { type Cluster, kubectl, kubectlOk, needCluster, testNamespace } from "../../helpers/cluster.ts";
 import { ensureCommitterBuilt } from "../../helpers/committer.ts";
@@ -140,6 +140,18 @@ async function sourcePod(
   return Object.fromEntries(statuses.map((s) => [s.name, s.containerID]));
 }
 
+/**
+ * The containerd node's data root (`root =` of its config.toml, next to its socket): not containerd's
+ * default /var/lib/containerd, so the committer only reads upper directories when told this root.
+ */
+function containerdNodeRoot(): string {
+  const file = join(dirname(c.containerdSocket), "config.toml");
+  const root = /^root\s*=\s*"([^"]+)"/m.exec(readFileSync(file, "utf8"))?.[1];
+  if (!root) throw new Error(`${file} sets no root = "…": cannot tell where the containerd node keeps its snapshots`);
+  expect(root).not.toBe("/var/lib/containerd");
+  return root;
+}
+
 /** The pushed image pulled back: its config, and a command's output in it. */
 async function pulled(
   image: string,
@@ -245,6 +257,8 @@ describe("seelie image commit --pod on the real cluster", () => {
       source: { namespace: src.name, pod: "nb-docker", container: "main" },
     });
     expect(out.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    // The node's dockerd keeps its data in the default root: the layer comes from the upper directory.
+    expect(out).toMatchObject({ layerSource: "upperdir", compression: "gzip", compressionLevel: 6 });
     expect(r.stderr).toContain("committer |"); // the committer's log was relayed
     expect(r.stderr).not.toContain(SECRET_VALUE);
     await expectNothingLeft();
@@ -274,6 +288,12 @@ describe("seelie image commit --pod on the real cluster", () => {
       "--host_network",
       "--runtime_socket",
       c.containerdSocket,
+      "--runtime_root",
+      containerdNodeRoot(),
+      "--compression",
+      "gzip",
+      "--compression_level",
+      "1",
       "-o",
       "json",
     ]);
@@ -284,7 +304,12 @@ describe("seelie image commit --pod on the real cluster", () => {
       node: c.containerdNode,
       runtime: "containerd",
       containerId: ids.main!.slice("containerd://".length),
+      // The node's real root mounted: the fast path, and the flags reached the committer.
+      layerSource: "upperdir",
+      compression: "gzip",
+      compressionLevel: 1,
     });
+    expect(r.stderr).not.toMatch(/falling back|through the containerd API/);
     expect(out.containerId).toMatch(/^[0-9a-f]{64}$/);
     await expectNothingLeft();
     const got = await pulled(image, "cat /work/notebook.txt; ls -a /tmp; [ -e /var/cache/apt/archives/x.deb ] && echo LEFT-x.deb; true");
@@ -303,6 +328,42 @@ describe("seelie image commit --pod on the real cluster", () => {
       "jsonpath={.status.containerStatuses[?(@.name=='main')].state.running.startedAt}",
     ]);
     expect(state.trim()).not.toBe("");
+  });
+
+  test("containerd node, the wrong runtime root (SEELIE_RUNTIME_ROOT): still committed, through the API, with a warning naming the setting", async () => {
+    // Reuses the pod of the test above (its work is in the container). /var/lib/containerd is containerd's
+    // default and exists on this host (the services' containerd), so the Pod mounts a real directory
+    // that simply does not hold this node's snapshots: the node where the setting is missing.
+    const image = `${need("SEELIE_TEST_REGISTRY")}/seelie/k8s-commit:${RUN}-containerd-wrong-root`;
+    pushed.push(image);
+    const r = await seelie(
+      [
+        "--pod",
+        "nb-ctrd",
+        "-n",
+        src.name,
+        "-c",
+        "main",
+        "--image",
+        image,
+        "--host_network",
+        "--runtime_socket",
+        c.containerdSocket,
+        "-o",
+        "json",
+      ],
+      { env: { SEELIE_RUNTIME_ROOT: "/var/lib/containerd" } },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ image, runtime: "containerd", layerSource: "api" });
+    // The committer's own warning (relayed), then seelie's, naming the mounted directory and the setting.
+    expect(r.stderr).toMatch(/committer \|.*upper directory \S+ is not readable here.*falling back to the diff service/);
+    expect(r.stderr).toContain("/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs");
+    expect(r.stderr).toMatch(/through the containerd API.*runtime root from SEELIE_RUNTIME_ROOT.*--runtime_root/s);
+    await expectNothingLeft();
+    const got = await pulled(image, "cat /work/notebook.txt");
+    expect(got.out).toContain("notebook-on-containerd");
   });
 });
 
