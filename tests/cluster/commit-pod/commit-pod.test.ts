@@ -12,7 +12,7 @@
  * nothing left behind (committer pods, per-run secrets) after any of them.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parse, parseAllDocuments, stringify } from "yaml";
@@ -152,6 +152,25 @@ function containerdNodeRoot(): string {
   return root;
 }
 
+let ownSocketDir: string | undefined;
+/**
+ * The containerd node's socket, hard-linked into a directory of its own. The node keeps its socket
+ * next to its data root (/var/lib/seelie-k8s/containerd/containerd.sock beside root/), and the
+ * committer Pod mounts the socket's directory: through that mount the snapshots would be visible whatever
+ * --runtime_root says. With this socket only the runtime-storage mount can show them.
+ */
+function containerdSocketAlone(): string {
+  if (!ownSocketDir) {
+    const dir = `/var/lib/seelie-test-commit-pod-${RUN}`;
+    mkdirSync(dir, { mode: 0o700 });
+    cleanups.push(["rm", "-rf", dir]);
+    // A hard link to a socket is the socket (connect() resolves the inode); it needs the same file system.
+    linkSync(c.containerdSocket, join(dir, "containerd.sock"));
+    ownSocketDir = dir;
+  }
+  return join(ownSocketDir, "containerd.sock");
+}
+
 /** The pushed image pulled back: its config, and a command's output in it. */
 async function pulled(
   image: string,
@@ -287,7 +306,7 @@ describe("seelie image commit --pod on the real cluster", () => {
       image,
       "--host_network",
       "--runtime_socket",
-      c.containerdSocket,
+      containerdSocketAlone(),
       "--runtime_root",
       containerdNodeRoot(),
       "--compression",
@@ -348,7 +367,7 @@ describe("seelie image commit --pod on the real cluster", () => {
         image,
         "--host_network",
         "--runtime_socket",
-        c.containerdSocket,
+        containerdSocketAlone(),
         "-o",
         "json",
       ],
