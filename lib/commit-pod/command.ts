@@ -9,7 +9,8 @@ import { UsageError } from "../errors.ts";
 import { loadKube } from "../kube/client.ts";
 import { resolveRegistryAuth } from "../registry/credentials.ts";
 import { parseDuration } from "../util/duration.ts";
-import { commitPod } from "./commit-pod.ts";
+import { podYaml } from "../kube/pod-yaml.ts";
+import { type CommitPodOptions, commitPod, renderCommitPod } from "./commit-pod.ts";
 import { type CommitPodResult, formatCommitResult } from "./committer-result.ts";
 import { checkCommitNames, clusterCommitSettings, commitTargetImage } from "./settings.ts";
 
@@ -39,13 +40,12 @@ export interface ImageCommitOptions {
   layerSource?: string;
   compression?: string;
   compressionLevel?: string;
+  /** Print the committer Pod's YAML instead of running it (the source pod is read, nothing is created). */
+  render?: boolean;
 }
 
-/** The command's output: the result (`-o json`) and its text form. */
-export interface ImageCommitOutput {
-  document: CommitPodResult;
-  text: string;
-}
+/** The command's output: the result (`-o json`) and its text form, or the Pod's YAML (`--render`). */
+export type ImageCommitOutput = { document: CommitPodResult; text: string } | { rendered: string };
 
 /** The context and the flag that named it (for messages): `--cluster`, or `--context` as first released. */
 function kubeContext(opts: Pick<ImageCommitOptions, "cluster" | "context">): { context?: string; flag: string } {
@@ -80,27 +80,26 @@ export async function runImageCommit(
   checkCommitNames({ registrySecret: opts.registrySecret, committerImage: cfg.committerImage });
   const kube = loadKube({ ...kubeContext(opts), env: io.env });
   const cluster = clusterCommitSettings(cfg, kube.context);
-  const result = await commitPod(
-    {
-      pod: opts.pod,
-      namespace: opts.namespace,
-      container: opts.container,
-      image,
-      registrySecret: opts.registrySecret,
-      clean: opts.clean,
-      keepPod: opts.keepPod,
-      timeoutMs,
-      committerImage: cfg.committerImage,
-      committerNamespace: cluster.committerNamespace,
-      runtimeSocket: cluster.runtimeSocket,
-      runtimeRoot: { path: cluster.runtimeRoot, source: cluster.sources.runtimeRoot },
-      hostNetwork: opts.hostNetwork,
-      layerSource,
-      compression,
-      requestedBy: cfg.username || undefined,
-      signal: io.signal,
-    },
-    { kube, resolveAuth: (registry) => resolveRegistryAuth(registry, cfg) },
-  );
+  const commit: CommitPodOptions = {
+    pod: opts.pod,
+    namespace: opts.namespace,
+    container: opts.container,
+    image,
+    registrySecret: opts.registrySecret,
+    clean: opts.clean,
+    keepPod: opts.keepPod,
+    timeoutMs,
+    committerImage: cfg.committerImage,
+    committerNamespace: cluster.committerNamespace,
+    runtimeSocket: cluster.runtimeSocket,
+    runtimeRoot: { path: cluster.runtimeRoot, source: cluster.sources.runtimeRoot },
+    hostNetwork: opts.hostNetwork,
+    layerSource,
+    compression,
+    requestedBy: cfg.username || undefined,
+    signal: io.signal,
+  };
+  if (opts.render) return { rendered: podYaml(await renderCommitPod(commit, { kube })) };
+  const result = await commitPod(commit, { kube, resolveAuth: (registry) => resolveRegistryAuth(registry, cfg) });
   return { document: result, text: formatCommitResult(result) };
 }

@@ -4,7 +4,7 @@
  * log, read its result, and delete what it made — on success, failure, timeout and Ctrl-C alike
  * (unless asked to keep the Pod).
  */
-import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { PatchStrategy, setHeaderOptions, type V1Pod } from "@kubernetes/client-node";
 import { InterruptedError, SeelieError } from "../errors.ts";
 import { parseImageRef } from "../image/ref.ts";
 import { log, type ProgressSink, stderrProgress } from "../log.ts";
@@ -118,9 +118,7 @@ async function locateContainer(
   const { core } = deps.kube;
   const target = await findTarget(core, opts.namespace ?? deps.kube.namespace, opts.pod, opts.container);
   check();
-  const hostSocket = opts.runtimeSocket ? normaliseSocketPath(opts.runtimeSocket) : DEFAULT_RUNTIME_SOCKETS[target.runtime];
-  const socket = socketMount(hostSocket, target.runtime);
-  const storage = storageMount(target.runtime, opts.runtimeRoot?.path);
+  const { socket, storage } = nodeMounts(opts, target);
   const name = committerPodName(target);
   log.info(
     `committing container "${target.container}" of pod ${target.namespace}/${target.pod} (${target.runtime}://${target.containerId.slice(0, 12)}) on node ${target.node} to ${opts.image}`,
@@ -128,6 +126,12 @@ async function locateContainer(
   await refuseConcurrent(core, opts.committerNamespace, name, target);
   check();
   return { target, name, socket, storage };
+}
+
+/** What the committer mounts of the node: the runtime's socket and its overlay storage (default paths per runtime). */
+function nodeMounts(opts: CommitPodOptions, target: CommitTarget): { socket: SocketMount; storage: StorageMount } {
+  const hostSocket = opts.runtimeSocket ? normaliseSocketPath(opts.runtimeSocket) : DEFAULT_RUNTIME_SOCKETS[target.runtime];
+  return { socket: socketMount(hostSocket, target.runtime), storage: storageMount(target.runtime, opts.runtimeRoot?.path) };
 }
 
 /**
@@ -161,6 +165,45 @@ async function perRunSecret(
   return { mount: created, created };
 }
 
+/** The committer Pod for this commit (pure: the same for a run and for `--render`). */
+function committerPod(
+  opts: CommitPodOptions,
+  run: { target: CommitTarget; name: string; socket: SocketMount; storage: StorageMount; registrySecret?: string },
+): V1Pod {
+  return buildCommitterPod({
+    name: run.name,
+    namespace: opts.committerNamespace,
+    committerImage: opts.committerImage,
+    target: run.target,
+    image: opts.image,
+    socket: run.socket,
+    storage: run.storage,
+    layerSource: opts.layerSource,
+    compression: opts.compression,
+    registrySecret: run.registrySecret,
+    clean: opts.clean,
+    hostNetwork: opts.hostNetwork,
+    activeDeadlineSeconds: Math.ceil(opts.timeoutMs / 1000) + 60,
+    requestedBy: opts.requestedBy,
+  });
+}
+
+/**
+ * `--render`: the committer Pod this commit would run, found the same way (the source pod is read) but
+ * nothing created. The per-run registry Secret is made only by a run: the Pod mounts `--registry_secret`
+ * when given, else none (an anonymous push), which a warning says.
+ */
+export async function renderCommitPod(opts: CommitPodOptions, deps: Pick<CommitPodDeps, "kube">): Promise<V1Pod> {
+  const target = await findTarget(deps.kube.core, opts.namespace ?? deps.kube.namespace, opts.pod, opts.container);
+  if (opts.signal?.aborted) throw new InterruptedError("commit");
+  if (!opts.registrySecret) {
+    log.warn(
+      "the rendered Pod mounts no registry Secret (seelie makes the per-run one from your credentials only when it runs the Pod): pass --registry_secret NAME to mount one",
+    );
+  }
+  return committerPod(opts, { target, name: committerPodName(target), ...nodeMounts(opts, target), registrySecret: opts.registrySecret });
+}
+
 /** Runs the committer Pod on the container's node to its end, relaying its log, and reads its result. */
 async function runCommitter(
   opts: CommitPodOptions,
@@ -179,22 +222,7 @@ async function runCommitter(
   const { core } = deps.kube;
   const { target, name } = run;
   const cns = opts.committerNamespace;
-  const body = buildCommitterPod({
-    name,
-    namespace: cns,
-    committerImage: opts.committerImage,
-    target,
-    image: opts.image,
-    socket: run.socket,
-    storage: run.storage,
-    layerSource: opts.layerSource,
-    compression: opts.compression,
-    registrySecret: run.registrySecret,
-    clean: opts.clean,
-    hostNetwork: opts.hostNetwork,
-    activeDeadlineSeconds: Math.ceil(opts.timeoutMs / 1000) + 60,
-    requestedBy: opts.requestedBy,
-  });
+  const body = committerPod(opts, run);
   const relay = new LogRelay(deps.progress ?? ((line) => stderrProgress(`  committer | ${line}`)));
   const ended = await runPodToEnd(deps.kube, {
     pod: body,

@@ -39,6 +39,12 @@ const args = {
     ...hostNetworkArg.host_network,
     description: "run the committer in the node's network (registries only the node reaches)",
   },
+  render: {
+    type: "boolean",
+    description:
+      "print the committer Pod's YAML (for kubectl apply -f -) instead of running it: the source pod is read, nothing is created",
+    default: false,
+  },
   ...outputArg,
 } as const satisfies ArgsDef;
 
@@ -70,9 +76,11 @@ export default defineCommand({
         layerSource: a.layer_source,
         compression: a.compression,
         compressionLevel: a.compression_level,
+        render: a.render,
       },
       { env: process.env, signal: interruptSignal() },
     );
+    if ("rendered" in out) return void process.stdout.write(out.rendered);
     printData(format === "json" ? out.document : out.text, format);
   },
 });

@@ -384,6 +384,39 @@ describe("seelie image commit --pod on the real cluster", () => {
     const got = await pulled(image, "cat /work/notebook.txt");
     expect(got.out).toContain("notebook-on-containerd");
   });
+
+  test("--render: the committer Pod with the layer flags and the runtime root, accepted by the API server, nothing created", async () => {
+    const root = containerdNodeRoot();
+    const image = `${need("SEELIE_TEST_REGISTRY")}/seelie/k8s-commit:${RUN}-render`;
+    const r = await seelie(
+      [
+        ...["--pod", "nb-ctrd", "-n", src.name, "-c", "main", "--image", image, "--runtime_socket", containerdSocketAlone(), "--render"],
+        ...["--layer_source", "upperdir", "--compression", "zstd", "--compression_level", "7"],
+      ],
+      { env: { SEELIE_RUNTIME_ROOT: root } },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("mounts no registry Secret");
+    const pod = parse(r.stdout) as {
+      metadata: { namespace: string };
+      spec: {
+        containers: { args: string[]; volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[] }[];
+        volumes: { name: string; hostPath?: { path: string } }[];
+      };
+    };
+    expect(pod.metadata.namespace).toBe(cns.name);
+    const args = pod.spec.containers[0]!.args.join(" ");
+    expect(args).toContain("--layer-source upperdir --compression zstd --compression-level 7");
+    const storage = `${root}/io.containerd.snapshotter.v1.overlayfs`;
+    expect(pod.spec.volumes.find((v) => v.name === "runtime-storage")?.hostPath?.path).toBe(storage);
+    expect(pod.spec.containers[0]!.volumeMounts.find((m) => m.name === "runtime-storage")).toMatchObject({
+      mountPath: storage,
+      readOnly: true,
+    });
+    // The real API server takes it as it is (server-side dry run: validated, admitted, not stored).
+    await kubectlOk(c, ["create", "--dry-run=server", "-f", "-"], r.stdout);
+    await expectNothingLeft();
+  });
 });
 
 describe("stopping and refusing, with nothing left behind", () => {
