@@ -7,7 +7,9 @@
  * dist/seelie-committer (`bun run build:committer`) and loaded into dockerd and into the cluster's
  * private containerd; the committer pushes to the test registry on the node's loopback, so it runs
  * with --host_network. The pushed image is pulled and run, and its config must carry nothing from the
- * pod (Secret values, KUBERNETES_* variables, the pod's command, the kubelet's labels). Also: Ctrl-C,
+ * pod (Secret values, KUBERNETES_* variables, the pod's command, the kubelet's labels). The containerd
+ * node keeps its data outside containerd's default root: told its root, the committer reads the upper
+ * directory; given the wrong one, it commits through the API and both it and seelie warn. Also: Ctrl-C,
  * --timeout, a refused concurrent commit, a committer image that cannot be pulled, bad input — and
  * nothing left behind (committer pods, per-run secrets) after any of them.
  */
@@ -252,7 +254,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await kubectl(c, ["delete", "clusterrole", `seelie-commit-source-reader-${RUN}`, "--ignore-not-found"]);
+  // c is unset when the cluster was missing: the local clean-up below must still run.
+  if (c) await kubectl(c, ["delete", "clusterrole", `seelie-commit-source-reader-${RUN}`, "--ignore-not-found"]);
   await src?.remove();
   await cns?.remove();
   for (const cmd of cleanups.reverse()) await sh(cmd);
