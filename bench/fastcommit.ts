@@ -11,13 +11,16 @@
  *   SEELIE_BENCH_MB=200 SEELIE_BENCH_FILES=2000 SEELIE_BENCH_ROUNDS=1 bun bench/fastcommit.ts   # quick
  *   SEELIE_BENCH_RUNS=docker-fast,cli bun bench/fastcommit.ts                                  # a subset
  *
- * Every run first rewrites a marker file so no run re-uses another's pushed layer. Leaves nothing.
+ * Every run first rewrites a marker file so no run re-uses another's pushed layer. The images are
+ * pushed to a registry of the bench's own (bench/scratch-registry.ts), emptied after each run: a 5 GB
+ * run of every variant would otherwise leave ~60 GB in the shared test registry. Leaves nothing.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { dockerCli, need, sh, shOk, testRegistry } from "../tests/helpers/services.ts";
 import { COMMITTER, ensureCommitterBuilt } from "../tests/helpers/committer.ts";
+import { type ScratchRegistry, scratchRegistry } from "./scratch-registry.ts";
 
 const MB = Number(process.env.SEELIE_BENCH_MB ?? 1024);
 const FILES = Number(process.env.SEELIE_BENCH_FILES ?? 10_000);
@@ -34,6 +37,7 @@ let dockerId = "";
 const ctrId = `seelie-bench-fast-${tag}`;
 let ctrStarted = false;
 let execN = 0;
+let target: ScratchRegistry | undefined;
 
 const ok = shOk;
 
@@ -88,8 +92,8 @@ interface Row {
 async function committer(run: string, round: number): Promise<Row> {
   const runtime = run.startsWith("docker") ? "docker" : "containerd";
   await mark(runtime);
-  const image = `${reg.addr}/seelie-bench/fast-${run}:${tag}-${round}`;
-  const args = [COMMITTER, "--image", image, "--docker-config", reg.dockerConfig, "-o", "json"];
+  const image = `${target!.addr}/seelie-bench/fast-${run}:${tag}-${round}`;
+  const args = [COMMITTER, "--image", image, "--docker-config", target!.dockerConfig, "-o", "json"];
   args.push("--container-id", runtime === "docker" ? `docker://${dockerId}` : `containerd://${ctrId}`);
   if (runtime === "containerd") args.push("--runtime-endpoint", `unix://${SOCK}`);
   args.push("--layer-source", run.endsWith("-api") ? "api" : "upperdir");
@@ -103,14 +107,15 @@ async function committer(run: string, round: number): Promise<Row> {
 
 async function cli(round: number): Promise<Row> {
   await mark("docker");
-  const image = `${reg.addr}/seelie-bench/fast-cli:${tag}-${round}`;
+  const image = `${target!.addr}/seelie-bench/fast-cli:${tag}-${round}`;
+  const docker = (...a: string[]) => ["/usr/bin/docker", "--config", target!.dockerConfig, ...a];
   const t0 = performance.now();
-  await ok(dockerCli("commit", dockerId, image));
+  await ok(docker("commit", dockerId, image));
   const commitMs = performance.now() - t0;
-  await ok(dockerCli("push", image));
+  await ok(docker("push", image));
   const ms = performance.now() - t0;
   // Not timed, and not fatal: dockerd sometimes answers a big image's removal late.
-  await sh(dockerCli("rmi", image));
+  await sh(docker("rmi", image));
   return { run: "cli", round, ms, pausedMs: commitMs, layer: await topLayerSize(image) };
 }
 
@@ -118,6 +123,7 @@ const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 async function main() {
   await ensureCommitterBuilt();
+  target = await scratchRegistry(join(tmp, "target"), reg);
   const started = performance.now();
   if (RUNS.some((r) => r.startsWith("docker") || r === "cli")) {
     dockerId = await ok(dockerCli("run", "-d", "--network", "none", base, "sleep", "1000000"));
@@ -146,6 +152,7 @@ async function main() {
         `[bench] ${run} #${round}: ${fmt(row.ms)}, paused ${fmt(row.pausedMs)}${row.rssKiB ? `, peak RSS ${(row.rssKiB / 1024).toFixed(0)} MiB` : ""}\n`,
       );
       rows.push(row);
+      target.wipe();
     }
   }
   const mean = (run: string, k: "ms" | "pausedMs" = "ms") => {
@@ -155,6 +162,7 @@ async function main() {
   const cliMs = RUNS.includes("cli") ? mean("cli") : Number.NaN;
   const line = (c: string[]) => `| ${c.join(" | ")} |`;
   const out = [
+    `load average ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")} at the end, ${availableParallelism()} cores`,
     `changes: ${MB} MB in ${FILES} files (half random, half base64 text), ${ROUNDS} round(s), runs alternating in this order: ${RUNS.join(", ")}`,
     `tar | gzip -6 of /data: ${(tarGzip / 2 ** 20).toFixed(1)} MiB`,
     "",
@@ -189,5 +197,6 @@ try {
     await sh(ctrArgs("task", "rm", "-f", ctrId));
     await sh(ctrArgs("containers", "rm", ctrId));
   }
+  await target?.stop();
   rmSync(tmp, { recursive: true, force: true });
 }

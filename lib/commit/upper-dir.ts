@@ -130,7 +130,7 @@ export function walkUpperDir(upper: string, procStatus: () => string = () => rea
     } catch (err) {
       throw new UpperDirUnusable(`cannot list ${dir}: ${errorMessage(err)}`);
     }
-    names.sort((a, b) => (Buffer.from(a) < Buffer.from(b) ? -1 : a === b ? 0 : 1));
+    names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
     for (const n of names) {
       const abs = join(dir, n);
       const name = rel ? `${rel}/${n}` : n;
@@ -205,9 +205,8 @@ export function upperDirTar(
   opts: { onChanged?: (path: string) => void; chunkBytes?: number } = {},
 ): ReadableStream<Uint8Array> {
   const chunk = opts.chunkBytes ?? 1024 * 1024;
-  // Every 2 MiB read, not gc-pacer's 4: this stream drives the whole read → hash → compress → upload
-  // pipeline, and its garbage sets the peak (500 MB of changes: 121 MiB at 2, 138 at 4, 159 at 8).
-  const collect = gcPacer(2 * 1024 * 1024);
+  // This stream drives the whole read → hash → compress → upload pipeline: its reads pace collections.
+  const collect = gcPacer();
   let i = 0;
   let file: { fd: number; left: number; entry: UpperEntry } | undefined;
   const closeFile = () => {
