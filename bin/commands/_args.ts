@@ -62,6 +62,24 @@ export function timeoutArg(description: string, defaultValue?: string): ArgsDef 
   return { timeout: defaultValue === undefined ? { type: "string", description } : { type: "string", description, default: defaultValue } };
 }
 
+/**
+ * How the committer makes the new layer: `--layer_source`, `--compression`, `--compression_level`. The
+ * committer's own flags (`image commit-container`), also taken by `image commit --pod`, which passes them on.
+ * Parsed by parseLayerSource (lib/commit/target.ts) and parseCompression (lib/commit/compress.ts).
+ */
+export const commitLayerArgs = {
+  layer_source: {
+    type: "string",
+    description:
+      "where the new layer is read from: auto (default; the overlay upper directory where the storage is overlay and readable, else the runtime's API), upperdir, api",
+  },
+  compression: {
+    type: "string",
+    description: "compression of the new layer: gzip (default) or zstd (pulling zstd layers needs containerd >= 1.5 or Docker >= 23)",
+  },
+  compression_level: { type: "string", description: "compression level: gzip 1-9 (default 6), zstd 1-19 (default 3)" },
+} as const satisfies ArgsDef;
+
 /** `--job_id N`, shared by the job commands. */
 export const jobIdArg = {
   job_id: { type: "string", description: "the job's id (seelie job list shows them)" },

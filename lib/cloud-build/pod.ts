@@ -3,7 +3,7 @@
  * `seelie image prepare` (ml.flag, allow list, Dockerfile into the scratch emptyDir), then the
  * builder container builds and pushes. Only the parts listed in TOOL_SPECIFIC_PARTS change with the tool.
  */
-import { stringify } from "yaml";
+import { podYaml } from "../kube/pod-yaml.ts";
 import { builderContainer, REGISTRY_AUTH_DIR, SCRATCH_DIR, toolFragment, VOLUME_MOUNT } from "./tools.ts";
 import type { CloudBuildInputs, ContainerSpec, EnvVar, PodSpecDoc, VolumeMount, VolumeSpec } from "./types.ts";
 
@@ -116,5 +116,5 @@ export function renderBuildPod(inputs: CloudBuildInputs): PodSpecDoc {
 
 /** The Pod as YAML for `kubectl apply -f -`. */
 export function buildPodYaml(pod: PodSpecDoc): string {
-  return stringify(pod, { lineWidth: 0, aliasDuplicateObjects: false });
+  return podYaml(pod);
 }

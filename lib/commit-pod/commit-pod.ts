@@ -4,7 +4,7 @@
  * log, read its result, and delete what it made — on success, failure, timeout and Ctrl-C alike
  * (unless asked to keep the Pod).
  */
-import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { PatchStrategy, setHeaderOptions, type V1Pod } from "@kubernetes/client-node";
 import { InterruptedError, SeelieError } from "../errors.ts";
 import { parseImageRef } from "../image/ref.ts";
 import { log, type ProgressSink, stderrProgress } from "../log.ts";
@@ -26,6 +26,9 @@ import { kubeError, kubeFailure } from "../kube/errors.ts";
 import { type CommitTarget, findTarget } from "./locate.ts";
 import { runPodToEnd } from "../kube/pod-run.ts";
 import { DEFAULT_RUNTIME_SOCKETS, normaliseSocketPath, type SocketMount, socketMount } from "./socket.ts";
+import { type StorageMount, storageMount } from "./storage.ts";
+import type { Compression } from "../commit/compress.ts";
+import type { LayerSource } from "../commit/runtime.ts";
 
 /** What to commit, where to, and how. */
 export interface CommitPodOptions {
@@ -45,7 +48,13 @@ export interface CommitPodOptions {
   committerNamespace: string;
   /** The runtime socket's path on the node; default per runtime. */
   runtimeSocket?: string;
+  /** The runtime's data root on the node (default per runtime), and where that setting came from (for messages). */
+  runtimeRoot?: { path?: string; source: string };
   hostNetwork: boolean;
+  /** The committer's `--layer-source`; undefined: its default (auto). */
+  layerSource?: LayerSource;
+  /** The committer's `--compression`/`--compression-level`; undefined: its defaults. */
+  compression?: { kind: Compression; level: number };
   /** Who asked (recorded in an annotation). */
   requestedBy?: string;
   signal?: AbortSignal;
@@ -77,13 +86,24 @@ export async function commitPod(opts: CommitPodOptions, deps: CommitPodDeps): Pr
     }
   };
 
-  const { target, name, socket } = await locateContainer(opts, deps, check);
+  const { target, name, socket, storage } = await locateContainer(opts, deps, check);
   let secretName: string | undefined;
   try {
     const secret = opts.registrySecret ? { mount: opts.registrySecret } : await perRunSecret(opts, deps, target, name);
     secretName = secret.created;
     check();
-    return await runCommitter(opts, deps, { target, name, socket, registrySecret: secret.mount, perRunSecret: secretName, deadline, t0 });
+    const result = await runCommitter(opts, deps, {
+      target,
+      name,
+      socket,
+      storage,
+      registrySecret: secret.mount,
+      perRunSecret: secretName,
+      deadline,
+      t0,
+    });
+    warnIfFellBack(opts, target, storage, result);
+    return result;
   } finally {
     await removeSecret(deps.kube.core, opts.committerNamespace, secretName, opts.keepPod);
   }
@@ -94,19 +114,24 @@ async function locateContainer(
   opts: CommitPodOptions,
   deps: CommitPodDeps,
   check: () => void,
-): Promise<{ target: CommitTarget; name: string; socket: SocketMount }> {
+): Promise<{ target: CommitTarget; name: string; socket: SocketMount; storage: StorageMount }> {
   const { core } = deps.kube;
   const target = await findTarget(core, opts.namespace ?? deps.kube.namespace, opts.pod, opts.container);
   check();
-  const hostSocket = opts.runtimeSocket ? normaliseSocketPath(opts.runtimeSocket) : DEFAULT_RUNTIME_SOCKETS[target.runtime];
-  const socket = socketMount(hostSocket, target.runtime);
+  const { socket, storage } = nodeMounts(opts, target);
   const name = committerPodName(target);
   log.info(
     `committing container "${target.container}" of pod ${target.namespace}/${target.pod} (${target.runtime}://${target.containerId.slice(0, 12)}) on node ${target.node} to ${opts.image}`,
   );
   await refuseConcurrent(core, opts.committerNamespace, name, target);
   check();
-  return { target, name, socket };
+  return { target, name, socket, storage };
+}
+
+/** What the committer mounts of the node: the runtime's socket and its overlay storage (default paths per runtime). */
+function nodeMounts(opts: CommitPodOptions, target: CommitTarget): { socket: SocketMount; storage: StorageMount } {
+  const hostSocket = opts.runtimeSocket ? normaliseSocketPath(opts.runtimeSocket) : DEFAULT_RUNTIME_SOCKETS[target.runtime];
+  return { socket: socketMount(hostSocket, target.runtime), storage: storageMount(target.runtime, opts.runtimeRoot?.path) };
 }
 
 /**
@@ -140,6 +165,45 @@ async function perRunSecret(
   return { mount: created, created };
 }
 
+/** The committer Pod for this commit (pure: the same for a run and for `--render`). */
+function committerPod(
+  opts: CommitPodOptions,
+  run: { target: CommitTarget; name: string; socket: SocketMount; storage: StorageMount; registrySecret?: string },
+): V1Pod {
+  return buildCommitterPod({
+    name: run.name,
+    namespace: opts.committerNamespace,
+    committerImage: opts.committerImage,
+    target: run.target,
+    image: opts.image,
+    socket: run.socket,
+    storage: run.storage,
+    layerSource: opts.layerSource,
+    compression: opts.compression,
+    registrySecret: run.registrySecret,
+    clean: opts.clean,
+    hostNetwork: opts.hostNetwork,
+    activeDeadlineSeconds: Math.ceil(opts.timeoutMs / 1000) + 60,
+    requestedBy: opts.requestedBy,
+  });
+}
+
+/**
+ * `--render`: the committer Pod this commit would run, found the same way (the source pod is read) but
+ * nothing created. The per-run registry Secret is made only by a run: the Pod mounts `--registry_secret`
+ * when given, else none (an anonymous push), which a warning says.
+ */
+export async function renderCommitPod(opts: CommitPodOptions, deps: Pick<CommitPodDeps, "kube">): Promise<V1Pod> {
+  const target = await findTarget(deps.kube.core, opts.namespace ?? deps.kube.namespace, opts.pod, opts.container);
+  if (opts.signal?.aborted) throw new InterruptedError("commit");
+  if (!opts.registrySecret) {
+    log.warn(
+      "the rendered Pod mounts no registry Secret (seelie makes the per-run one from your credentials only when it runs the Pod): pass --registry_secret NAME to mount one",
+    );
+  }
+  return committerPod(opts, { target, name: committerPodName(target), ...nodeMounts(opts, target), registrySecret: opts.registrySecret });
+}
+
 /** Runs the committer Pod on the container's node to its end, relaying its log, and reads its result. */
 async function runCommitter(
   opts: CommitPodOptions,
@@ -148,6 +212,7 @@ async function runCommitter(
     target: CommitTarget;
     name: string;
     socket: SocketMount;
+    storage: StorageMount;
     registrySecret?: string;
     perRunSecret?: string;
     deadline: number;
@@ -157,19 +222,7 @@ async function runCommitter(
   const { core } = deps.kube;
   const { target, name } = run;
   const cns = opts.committerNamespace;
-  const body = buildCommitterPod({
-    name,
-    namespace: cns,
-    committerImage: opts.committerImage,
-    target,
-    image: opts.image,
-    socket: run.socket,
-    registrySecret: run.registrySecret,
-    clean: opts.clean,
-    hostNetwork: opts.hostNetwork,
-    activeDeadlineSeconds: Math.ceil(opts.timeoutMs / 1000) + 60,
-    requestedBy: opts.requestedBy,
-  });
+  const body = committerPod(opts, run);
   const relay = new LogRelay(deps.progress ?? ((line) => stderrProgress(`  committer | ${line}`)));
   const ended = await runPodToEnd(deps.kube, {
     pod: body,
@@ -198,6 +251,21 @@ async function runCommitter(
   });
   relay.end();
   return podOutcome(ended.pod, relay.text, { target, opts, name, podStart: ended.startMs, t0: run.t0 });
+}
+
+/**
+ * The committer chose the runtime's API although the upper directory was allowed: the layer was read the
+ * slow way (a full diff, a longer pause). Most often the node's runtime keeps its data elsewhere than the
+ * mounted root, so the reported upper directory was not in the committer's view: say which setting to fix.
+ */
+function warnIfFellBack(opts: CommitPodOptions, target: CommitTarget, storage: StorageMount, result: CommitPodResult): void {
+  if (result.layerSource !== "api" || (opts.layerSource ?? "auto") !== "auto") return;
+  const setting = opts.runtimeRoot?.source ?? "default";
+  log.warn(
+    `the committer read the new layer through the ${target.runtime} API, not from the container's upper directory (slower, and the container stays paused longer): ` +
+      `the committer mounted ${storage.hostPath} from node ${target.node} (runtime root from ${setting}). ` +
+      `If the node's ${target.runtime} keeps its data elsewhere, set --runtime_root (SEELIE_RUNTIME_ROOT, clusters.<context>.runtimeRoot) to its ${target.runtime === "docker" ? "data-root" : "root"}; the committer's log above says why`,
+  );
 }
 
 /** Makes the per-run Secret owned by the committer Pod, so the cluster deletes it with the Pod if seelie cannot. */

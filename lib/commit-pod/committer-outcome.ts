@@ -57,6 +57,9 @@ export function podOutcome(
     containerId: target.containerId,
     source: { namespace: target.namespace, pod: target.pod, container: target.container },
     committerPod: { namespace: opts.committerNamespace, name, kept: opts.keepPod },
+    layerSource: out.layerSource,
+    compression: out.compression,
+    compressionLevel: out.compressionLevel,
     cleanup: out.cleanup,
     timings: timingsInSeconds(out.timings, { podStart: ctx.podStart, overall: Date.now() - ctx.t0 }),
   };

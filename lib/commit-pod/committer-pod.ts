@@ -4,10 +4,13 @@
  */
 import type { V1Pod, V1Secret } from "@kubernetes/client-node";
 import { createHash } from "node:crypto";
+import type { Compression } from "../commit/compress.ts";
 import { RESULT_FILE_ENV } from "../commit/result-file.ts";
+import type { LayerSource } from "../commit/runtime.ts";
 import type { RegistryAuth } from "../registry/credentials.ts";
 import type { CommitTarget } from "./locate.ts";
 import type { SocketMount } from "./socket.ts";
+import type { StorageMount } from "./storage.ts";
 
 /** Label keys on committer Pods and Secrets. */
 export const LABELS = {
@@ -43,27 +46,6 @@ const COMMITTER_PATH = "/usr/local/bin/seelie-committer";
 export const REGISTRY_AUTH_DIR = "/var/run/seelie/registry";
 const DOCKER_CONFIG_KEY = ".dockerconfigjson";
 export const TERMINATION_LOG = "/dev/termination-log";
-
-/**
- * Where each runtime keeps its containers' overlay upper directories (the default data roots), mounted
- * read-only so the committer can read a container's changes directly (lib/commit/upper-dir.ts); on a
- * node with another data root the directory is empty and the committer uses the runtime's API instead.
- */
-export const RUNTIME_STORAGE: Record<CommitTarget["runtime"], string> = {
-  docker: "/var/lib/docker/overlay2",
-  containerd: "/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs",
-};
-
-/**
- * The storage mount's propagation. Docker mounts each container's rootfs (`merged`) inside overlay2, so
- * its unmounts must reach the committer's mount namespace (HostToContainer). containerd's overlayfs
- * snapshotter keeps no mounts there (rootfs mounts live in the task bundle), and containerd's CRI refuses
- * HostToContainer when the node's root mount is private: none.
- */
-const STORAGE_PROPAGATION: Record<CommitTarget["runtime"], "HostToContainer" | undefined> = {
-  docker: "HostToContainer",
-  containerd: undefined,
-};
 
 const sha = (s: string, n: number) => createHash("sha256").update(s).digest("hex").slice(0, n);
 
@@ -108,6 +90,12 @@ export interface CommitterPodInput {
   /** The image to commit to (and push). */
   image: string;
   socket: SocketMount;
+  /** The runtime's overlay storage (under its data root), for reading the upper directory directly. */
+  storage: StorageMount;
+  /** `--layer-source` for the committer; undefined: its default (auto). */
+  layerSource?: LayerSource;
+  /** `--compression` and `--compression-level` for the committer; undefined: its defaults (gzip 6). */
+  compression?: { kind: Compression; level: number };
   /** A `kubernetes.io/dockerconfigjson` Secret in the committer namespace; none = push anonymously. */
   registrySecret?: string;
   clean: boolean;
@@ -133,6 +121,9 @@ function committerArgs(input: CommitterPodInput): string[] {
   if (target.runtime === "containerd") args.push("--namespace", input.containerdNamespace ?? "k8s.io");
   if (input.registrySecret) args.push("--docker-config", `${REGISTRY_AUTH_DIR}/${DOCKER_CONFIG_KEY}`);
   if (!input.clean) args.push("--no-clean");
+  // Only what was asked for: a committer image older than these flags still runs the defaults.
+  if (input.layerSource) args.push("--layer-source", input.layerSource);
+  if (input.compression) args.push("--compression", input.compression.kind, "--compression-level", String(input.compression.level));
   args.push("-o", "json");
   return args;
 }
@@ -144,10 +135,11 @@ function committerArgs(input: CommitterPodInput): string[] {
  * only because the runtime sockets are root-owned `0660` (see docs/notes/issue-4.md).
  */
 export function buildCommitterPod(input: CommitterPodInput): V1Pod {
-  const { target, socket } = input;
+  const { target, socket, storage } = input;
   const volumes: NonNullable<V1Pod["spec"]>["volumes"] = [
     { name: "runtime-socket", hostPath: { path: socket.hostPath, type: socket.type } },
-    { name: "runtime-storage", hostPath: { path: RUNTIME_STORAGE[target.runtime], type: "DirectoryOrCreate" } },
+    // DirectoryOrCreate: a node whose runtime keeps its data elsewhere still runs the committer (API path).
+    { name: "runtime-storage", hostPath: { path: storage.hostPath, type: "DirectoryOrCreate" } },
     { name: "tmp", emptyDir: { sizeLimit: "1Gi" } },
   ];
   const mounts: NonNullable<NonNullable<V1Pod["spec"]>["containers"][number]["volumeMounts"]> = [
@@ -155,9 +147,9 @@ export function buildCommitterPod(input: CommitterPodInput): V1Pod {
     // Same path as on the host: the runtime reports upper directories by their host path.
     {
       name: "runtime-storage",
-      mountPath: RUNTIME_STORAGE[target.runtime],
+      mountPath: storage.hostPath,
       readOnly: true,
-      ...(STORAGE_PROPAGATION[target.runtime] ? { mountPropagation: STORAGE_PROPAGATION[target.runtime] } : {}),
+      ...(storage.mountPropagation ? { mountPropagation: storage.mountPropagation } : {}),
     },
     { name: "tmp", mountPath: "/tmp" },
   ];

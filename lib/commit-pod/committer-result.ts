@@ -13,6 +13,10 @@ export interface CommitterResult {
   layers?: number;
   runtime?: string;
   containerId?: string;
+  /** Where the new layer was read from (committers from issue 13 on). */
+  layerSource?: "upperdir" | "api";
+  compression?: string;
+  compressionLevel?: number;
   cleanup?: { skipped?: boolean; reason?: string; files?: number; bytes?: number; removed?: unknown };
   timings?: Record<string, number>;
 }
@@ -150,6 +154,10 @@ export interface CommitPodResult {
   containerId: string;
   source: { namespace: string; pod: string; container: string };
   committerPod: { namespace: string; name: string; kept: boolean };
+  /** Where the committer read the new layer from: `upperdir` (the overlay upper directory) or `api` (the runtime's diff). */
+  layerSource?: CommitterResult["layerSource"];
+  compression?: string;
+  compressionLevel?: number;
   cleanup?: CommitterResult["cleanup"];
   /** Seconds: the committer's steps, plus `podStart` (created → running) and `overall`. */
   timings: Record<string, number>;
@@ -176,6 +184,8 @@ function bytes(n: number | undefined): string {
   return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
 }
 
+const LAYER_SOURCE_TEXT = { upperdir: "from the upper directory", api: "through the runtime's API" } as const;
+
 /** The text report of a commit. */
 export function formatCommitResult(r: CommitPodResult): string {
   const c = r.cleanup;
@@ -190,6 +200,10 @@ export function formatCommitResult(r: CommitPodResult): string {
     ["source", `${r.source.namespace}/${r.source.pod} container ${r.source.container}`],
     ["node", r.node],
     ["runtime", `${r.runtime} ${r.containerId.slice(0, 12)}`],
+    [
+      "layer",
+      `${r.layerSource ? LAYER_SOURCE_TEXT[r.layerSource] : "?"}${r.compression ? `, ${r.compression}${r.compressionLevel !== undefined ? ` level ${r.compressionLevel}` : ""}` : ""}`,
+    ],
     ["cleanup", cleanup],
     ["timings", t],
   ];

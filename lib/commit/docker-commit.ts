@@ -139,7 +139,7 @@ async function walkUpperDirPaused(ctx: DockerCommitContext, opts: CommitOptions,
     return walk;
   } catch (err) {
     if (!(err instanceof UpperDirUnusable) || opts.layerSource === "upperdir") throw err;
-    progress(`${err.message}; using docker commit`);
+    log.warn(`${err.message}; falling back to docker commit (slower)${err.hint ? ` (${err.hint})` : ""}`);
     return undefined;
   } finally {
     if (opts.pause) {

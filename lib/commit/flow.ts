@@ -13,7 +13,7 @@ import { authFromDockerConfig, readDockerConfigFile, type RegistryAuth } from ".
 import { cleanContainer, type CleanupReport } from "./cleanup.ts";
 import { DEFAULT_RETRY, findDockerContainer, type RetryPolicy } from "./runtime-docker.ts";
 import type { LayerSource, RuntimeContainer } from "./runtime.ts";
-import type { Compression } from "./compress.ts";
+import { type Compression, DEFAULT_LEVEL } from "./compress.ts";
 import { dockerConfigPath, parseContainerTarget, resolveSocket, type RuntimeName } from "./target.ts";
 
 /** What the committer is asked to do (the CLI's flags, parsed). */
@@ -80,6 +80,7 @@ export interface CommitReport {
   /** Where the new layer was read from (`upperdir`: the overlay upper directory; `api`: the runtime's diff). */
   layerSource?: "upperdir" | "api";
   compression: Compression;
+  compressionLevel: number;
   cleanup: CleanupReport;
   /** Milliseconds per step; `paused`: how long the container was paused for the commit. */
   timings: { clean: number; commit: number; push: number; remove: number; total: number; paused: number };
@@ -304,5 +305,15 @@ async function commitFound(
   Object.assign(timings, stepTimings(stepTimes));
   timings.paused = stepTimes.paused ?? 0;
   timings.total = Math.round(performance.now() - t0);
-  return { ...result, runtime, containerId: c.id, pushed: opts.push, compression: opts.compression?.kind ?? "gzip", cleanup, timings };
+  const compression = opts.compression ?? { kind: "gzip", level: DEFAULT_LEVEL.gzip };
+  return {
+    ...result,
+    runtime,
+    containerId: c.id,
+    pushed: opts.push,
+    compression: compression.kind,
+    compressionLevel: compression.level,
+    cleanup,
+    timings,
+  };
 }

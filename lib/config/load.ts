@@ -26,6 +26,7 @@ export const SCALAR_SETTINGS = {
   committerImage: { env: "SEELIE_COMMITTER_IMAGE", file: "committer.image", secret: false },
   committerNamespace: { env: "SEELIE_COMMITTER_NAMESPACE", file: "committer.namespace", secret: false },
   runtimeSocket: { env: "SEELIE_RUNTIME_SOCKET", file: "committer.runtimeSocket", secret: false },
+  runtimeRoot: { env: "SEELIE_RUNTIME_ROOT", file: "committer.runtimeRoot", secret: false },
   toolsImage: { env: "SEELIE_TOOLS_IMAGE", file: "cloudBuild.toolsImage", secret: false },
 } as const;
 export type ScalarKey = keyof typeof SCALAR_SETTINGS;
@@ -195,6 +196,7 @@ function readClusters(f: ConfigFile): Record<string, ClusterConfig> {
   for (const [name, c] of Object.entries(raw as Record<string, unknown>)) {
     clusters[name] = {
       runtimeSocket: fileString(f, c, "runtimeSocket", `clusters.${name}.runtimeSocket`),
+      runtimeRoot: fileString(f, c, "runtimeRoot", `clusters.${name}.runtimeRoot`),
       committerNamespace: fileString(f, c, "committerNamespace", `clusters.${name}.committerNamespace`),
     };
   }
@@ -240,6 +242,7 @@ export function loadConfig(inputs: ConfigInputs = {}): SeelieConfig {
     committerImage: scalar("committerImage", DEFAULT_COMMITTER_IMAGE) ?? DEFAULT_COMMITTER_IMAGE,
     committerNamespace: scalar("committerNamespace", "seelie-system") ?? "seelie-system",
     runtimeSocket: scalar("runtimeSocket"),
+    runtimeRoot: scalar("runtimeRoot"),
     toolsImage: scalar("toolsImage", DEFAULT_TOOLS_IMAGE) ?? DEFAULT_TOOLS_IMAGE,
     clusters: readClusters(f),
     sources,

@@ -21,6 +21,7 @@ export function showConfig(inputs: ConfigInputs): { text: string; json: Record<s
     ["committer.image", c.committerImage, src("committerImage")],
     ["committer.namespace", c.committerNamespace, src("committerNamespace")],
     ["committer.runtimeSocket", c.runtimeSocket ?? "", src("runtimeSocket")],
+    ["committer.runtimeRoot", c.runtimeRoot ?? "", src("runtimeRoot")],
     ["cloudBuild.toolsImage", c.toolsImage, src("toolsImage")],
   ];
   const regions = Object.fromEntries(

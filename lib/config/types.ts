@@ -18,6 +18,8 @@ export interface RegistryCredential {
 /** Per-cluster (kubeconfig context) settings. */
 export interface ClusterConfig {
   runtimeSocket?: string;
+  /** The nodes' runtime data root (dockerd's data-root, containerd's root). */
+  runtimeRoot?: string;
   committerNamespace?: string;
 }
 
@@ -47,6 +49,8 @@ export interface SeelieConfig {
   committerImage: string;
   committerNamespace: string;
   runtimeSocket?: string;
+  /** The nodes' runtime data root (dockerd's data-root, containerd's root); default per runtime. */
+  runtimeRoot?: string;
   /** The seelie-tools image of in-cluster builds' preparation step. */
   toolsImage: string;
   clusters: Record<string, ClusterConfig>;

@@ -211,7 +211,7 @@ async function readContainerChanges({ c, container, opts, leaseId }: CommitRun, 
           read.walk = walkUpperDir(upper);
         } catch (err) {
           if (!(err instanceof UpperDirUnusable) || opts.layerSource === "upperdir") throw err;
-          progress(`${err.message}; using the diff service`);
+          log.warn(`${err.message}; falling back to the diff service (slower)${err.hint ? ` (${err.hint})` : ""}`);
         }
       }
       // Uncompressed: the diff is then a plain copy, so the pause stays short; compression follows.

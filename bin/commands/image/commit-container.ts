@@ -5,6 +5,7 @@ import { SeelieError, errorMessage } from "../../../lib/errors.ts";
 import { parseCompression } from "../../../lib/commit/compress.ts";
 import { parseLayerSource } from "../../../lib/commit/target.ts";
 import { log, stderrProgress } from "../../../lib/log.ts";
+import { commitLayerArgs } from "../_args.ts";
 import { interruptSignal, outputArg, outputFormat, printData, rejectUnknownFlags } from "../_cli.ts";
 
 /** The committer's flags: the contract the Kubernetes launcher fills in (keep them stable). */
@@ -24,16 +25,7 @@ export const commitContainerArgs = {
   pause: { type: "boolean", description: "pause the container during the commit (--no-pause to not)", default: true },
   keep_image: { type: "boolean", description: "keep the committed image on the node", default: false },
   push: { type: "boolean", description: "push the image (--no-push to only commit)", default: true },
-  layer_source: {
-    type: "string",
-    description:
-      "where the new layer is read from: auto (default; the overlay upper directory where the storage is overlay and readable, else the runtime's API), upperdir, api",
-  },
-  compression: {
-    type: "string",
-    description: "compression of the new layer: gzip (default) or zstd (pulling zstd layers needs containerd >= 1.5 or Docker >= 23)",
-  },
-  compression_level: { type: "string", description: "compression level: gzip 1-9 (default 6), zstd 1-19 (default 3)" },
+  ...commitLayerArgs,
   docker_config: {
     type: "string",
     description: "Docker config file (e.g. a secret's .dockerconfigjson) or directory (default $DOCKER_CONFIG or ~/.docker)",

@@ -1,6 +1,6 @@
 import { type ArgsDef, defineCommand } from "citty";
 import { runImageCommit } from "../../../lib/commit-pod/command.ts";
-import { clusterArg, hostNetworkArg, namespaceArg, registrySecretArg, targetImageArgs, timeoutArg } from "../_args.ts";
+import { clusterArg, commitLayerArgs, hostNetworkArg, namespaceArg, registrySecretArg, targetImageArgs, timeoutArg } from "../_args.ts";
 import { interruptSignal, outputArg, outputFormat, printData, rejectUnknownFlags } from "../_cli.ts";
 
 const args = {
@@ -29,9 +29,21 @@ const args = {
     type: "string",
     description: "the runtime's socket path on the node (SEELIE_RUNTIME_SOCKET, clusters.<context>.runtimeSocket)",
   },
+  runtime_root: {
+    type: "string",
+    description:
+      "the runtime's data root on the node: dockerd's data-root, containerd's root (SEELIE_RUNTIME_ROOT, clusters.<context>.runtimeRoot; default /var/lib/docker, /var/lib/containerd)",
+  },
+  ...commitLayerArgs,
   host_network: {
     ...hostNetworkArg.host_network,
     description: "run the committer in the node's network (registries only the node reaches)",
+  },
+  render: {
+    type: "boolean",
+    description:
+      "print the committer Pod's YAML (for kubectl apply -f -) instead of running it: the source pod is read, nothing is created",
+    default: false,
   },
   ...outputArg,
 } as const satisfies ArgsDef;
@@ -59,10 +71,16 @@ export default defineCommand({
         timeout: a.timeout,
         committerImage: a.committer_image,
         runtimeSocket: a.runtime_socket,
+        runtimeRoot: a.runtime_root,
         hostNetwork: a.host_network,
+        layerSource: a.layer_source,
+        compression: a.compression,
+        compressionLevel: a.compression_level,
+        render: a.render,
       },
       { env: process.env, signal: interruptSignal() },
     );
+    if ("rendered" in out) return void process.stdout.write(out.rendered);
     printData(format === "json" ? out.document : out.text, format);
   },
 });

@@ -7,14 +7,16 @@
  * dist/seelie-committer (`bun run build:committer`) and loaded into dockerd and into the cluster's
  * private containerd; the committer pushes to the test registry on the node's loopback, so it runs
  * with --host_network. The pushed image is pulled and run, and its config must carry nothing from the
- * pod (Secret values, KUBERNETES_* variables, the pod's command, the kubelet's labels). Also: Ctrl-C,
+ * pod (Secret values, KUBERNETES_* variables, the pod's command, the kubelet's labels). The containerd
+ * node keeps its data outside containerd's default root: told its root, the committer reads the upper
+ * directory; given the wrong one, it commits through the API and both it and seelie warn. Also: Ctrl-C,
  * --timeout, a refused concurrent commit, a committer image that cannot be pulled, bad input — and
  * nothing left behind (committer pods, per-run secrets) after any of them.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { parse, parseAllDocuments, stringify } from "yaml";
 import { type Cluster, kubectl, kubectlOk, needCluster, testNamespace } from "../../helpers/cluster.ts";
 import { ensureCommitterBuilt } from "../../helpers/committer.ts";
@@ -140,6 +142,37 @@ async function sourcePod(
   return Object.fromEntries(statuses.map((s) => [s.name, s.containerID]));
 }
 
+/**
+ * The containerd node's data root (`root =` of its config.toml, next to its socket): not containerd's
+ * default /var/lib/containerd, so the committer only reads upper directories when told this root.
+ */
+function containerdNodeRoot(): string {
+  const file = join(dirname(c.containerdSocket), "config.toml");
+  const root = /^root\s*=\s*"([^"]+)"/m.exec(readFileSync(file, "utf8"))?.[1];
+  if (!root) throw new Error(`${file} sets no root = "…": cannot tell where the containerd node keeps its snapshots`);
+  expect(root).not.toBe("/var/lib/containerd");
+  return root;
+}
+
+let ownSocketDir: string | undefined;
+/**
+ * The containerd node's socket, hard-linked into a directory of its own. The node keeps its socket
+ * next to its data root (/var/lib/seelie-k8s/containerd/containerd.sock beside root/), and the
+ * committer Pod mounts the socket's directory: through that mount the snapshots would be visible whatever
+ * --runtime_root says. With this socket only the runtime-storage mount can show them.
+ */
+function containerdSocketAlone(): string {
+  if (!ownSocketDir) {
+    const dir = `/var/lib/seelie-test-commit-pod-${RUN}`;
+    mkdirSync(dir, { mode: 0o700 });
+    cleanups.push(["rm", "-rf", dir]);
+    // A hard link to a socket is the socket (connect() resolves the inode); it needs the same file system.
+    linkSync(c.containerdSocket, join(dir, "containerd.sock"));
+    ownSocketDir = dir;
+  }
+  return join(ownSocketDir, "containerd.sock");
+}
+
 /** The pushed image pulled back: its config, and a command's output in it. */
 async function pulled(
   image: string,
@@ -221,7 +254,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await kubectl(c, ["delete", "clusterrole", `seelie-commit-source-reader-${RUN}`, "--ignore-not-found"]);
+  // c is unset when the cluster was missing: the local clean-up below must still run.
+  if (c) await kubectl(c, ["delete", "clusterrole", `seelie-commit-source-reader-${RUN}`, "--ignore-not-found"]);
   await src?.remove();
   await cns?.remove();
   for (const cmd of cleanups.reverse()) await sh(cmd);
@@ -245,6 +279,8 @@ describe("seelie image commit --pod on the real cluster", () => {
       source: { namespace: src.name, pod: "nb-docker", container: "main" },
     });
     expect(out.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    // The node's dockerd keeps its data in the default root: the layer comes from the upper directory.
+    expect(out).toMatchObject({ layerSource: "upperdir", compression: "gzip", compressionLevel: 6 });
     expect(r.stderr).toContain("committer |"); // the committer's log was relayed
     expect(r.stderr).not.toContain(SECRET_VALUE);
     await expectNothingLeft();
@@ -273,7 +309,13 @@ describe("seelie image commit --pod on the real cluster", () => {
       image,
       "--host_network",
       "--runtime_socket",
-      c.containerdSocket,
+      containerdSocketAlone(),
+      "--runtime_root",
+      containerdNodeRoot(),
+      "--compression",
+      "gzip",
+      "--compression_level",
+      "1",
       "-o",
       "json",
     ]);
@@ -284,7 +326,12 @@ describe("seelie image commit --pod on the real cluster", () => {
       node: c.containerdNode,
       runtime: "containerd",
       containerId: ids.main!.slice("containerd://".length),
+      // The node's real root mounted: the fast path, and the flags reached the committer.
+      layerSource: "upperdir",
+      compression: "gzip",
+      compressionLevel: 1,
     });
+    expect(r.stderr).not.toMatch(/falling back|through the containerd API/);
     expect(out.containerId).toMatch(/^[0-9a-f]{64}$/);
     await expectNothingLeft();
     const got = await pulled(image, "cat /work/notebook.txt; ls -a /tmp; [ -e /var/cache/apt/archives/x.deb ] && echo LEFT-x.deb; true");
@@ -303,6 +350,75 @@ describe("seelie image commit --pod on the real cluster", () => {
       "jsonpath={.status.containerStatuses[?(@.name=='main')].state.running.startedAt}",
     ]);
     expect(state.trim()).not.toBe("");
+  });
+
+  test("containerd node, the wrong runtime root (SEELIE_RUNTIME_ROOT): still committed, through the API, with a warning naming the setting", async () => {
+    // Reuses the pod of the test above (its work is in the container). /var/lib/containerd is containerd's
+    // default and exists on this host (the services' containerd), so the Pod mounts a real directory
+    // that simply does not hold this node's snapshots: the node where the setting is missing.
+    const image = `${need("SEELIE_TEST_REGISTRY")}/seelie/k8s-commit:${RUN}-containerd-wrong-root`;
+    pushed.push(image);
+    const r = await seelie(
+      [
+        "--pod",
+        "nb-ctrd",
+        "-n",
+        src.name,
+        "-c",
+        "main",
+        "--image",
+        image,
+        "--host_network",
+        "--runtime_socket",
+        containerdSocketAlone(),
+        "-o",
+        "json",
+      ],
+      { env: { SEELIE_RUNTIME_ROOT: "/var/lib/containerd" } },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ image, runtime: "containerd", layerSource: "api" });
+    // The committer's own warning (relayed), then seelie's, naming the mounted directory and the setting.
+    expect(r.stderr).toMatch(/committer \|.*upper directory \S+ is not readable here.*falling back to the diff service/);
+    expect(r.stderr).toContain("/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs");
+    expect(r.stderr).toMatch(/through the containerd API.*runtime root from SEELIE_RUNTIME_ROOT.*--runtime_root/s);
+    await expectNothingLeft();
+    const got = await pulled(image, "cat /work/notebook.txt");
+    expect(got.out).toContain("notebook-on-containerd");
+  });
+
+  test("--render: the committer Pod with the layer flags and the runtime root, accepted by the API server, nothing created", async () => {
+    const root = containerdNodeRoot();
+    const image = `${need("SEELIE_TEST_REGISTRY")}/seelie/k8s-commit:${RUN}-render`;
+    const r = await seelie(
+      [
+        ...["--pod", "nb-ctrd", "-n", src.name, "-c", "main", "--image", image, "--runtime_socket", containerdSocketAlone(), "--render"],
+        ...["--layer_source", "upperdir", "--compression", "zstd", "--compression_level", "7"],
+      ],
+      { env: { SEELIE_RUNTIME_ROOT: root } },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("mounts no registry Secret");
+    const pod = parse(r.stdout) as {
+      metadata: { namespace: string };
+      spec: {
+        containers: { args: string[]; volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[] }[];
+        volumes: { name: string; hostPath?: { path: string } }[];
+      };
+    };
+    expect(pod.metadata.namespace).toBe(cns.name);
+    const args = pod.spec.containers[0]!.args.join(" ");
+    expect(args).toContain("--layer-source upperdir --compression zstd --compression-level 7");
+    const storage = `${root}/io.containerd.snapshotter.v1.overlayfs`;
+    expect(pod.spec.volumes.find((v) => v.name === "runtime-storage")?.hostPath?.path).toBe(storage);
+    expect(pod.spec.containers[0]!.volumeMounts.find((m) => m.name === "runtime-storage")).toMatchObject({
+      mountPath: storage,
+      readOnly: true,
+    });
+    // The real API server takes it as it is (server-side dry run: validated, admitted, not stored).
+    await kubectlOk(c, ["create", "--dry-run=server", "-f", "-"], r.stdout);
+    await expectNothingLeft();
   });
 });
 

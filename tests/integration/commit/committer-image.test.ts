@@ -12,9 +12,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { V1Pod } from "@kubernetes/client-node";
-import { RUNTIME_STORAGE, buildCommitterPod, committerPodName, dockerConfigJson } from "../../../lib/commit-pod/committer-pod.ts";
+import { buildCommitterPod, committerPodName, dockerConfigJson } from "../../../lib/commit-pod/committer-pod.ts";
 import type { CommitTarget } from "../../../lib/commit-pod/locate.ts";
 import { socketMount } from "../../../lib/commit-pod/socket.ts";
+import { storageMount } from "../../../lib/commit-pod/storage.ts";
 import { ensureCommitterBuilt } from "../../helpers/committer.ts";
 import { dockerCli, need, sh, testRegistry } from "../../helpers/services.ts";
 
@@ -119,6 +120,7 @@ test("the committer image commits a Docker container with the Pod's security con
     target,
     image,
     socket: socketMount("/var/run/docker.sock", "docker"),
+    storage: storageMount("docker"),
     registrySecret: "per-run",
     clean: true,
     // The committer pushes itself (not dockerd), and the registry here listens on the loopback only.
@@ -177,6 +179,7 @@ test("the committer image commits a containerd (k8s.io) container through /run/c
     target,
     image,
     socket: socketMount("/run/containerd/containerd.sock", "containerd"),
+    storage: storageMount("containerd"),
     registrySecret: "per-run",
     clean: true,
     // The registry here listens on the loopback only: the case --host_network is for.
@@ -185,7 +188,7 @@ test("the committer image commits a containerd (k8s.io) container through /run/c
   });
   expect(pod.spec!.volumes!.filter((v) => v.hostPath).map((v) => v.hostPath!.path)).toEqual([
     "/run/containerd",
-    RUNTIME_STORAGE.containerd,
+    "/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs",
   ]);
   const r = await runAsPod(pod, "containerd");
   expect(r.code, r.stderr).toBe(0);

@@ -46,3 +46,18 @@ test.each([
   expect(r.code).toBe(2);
   expect(r.stdout).toBe("");
 });
+
+// The committer's own parsers refuse these in seelie itself, and a bad data root is refused too: exit 2
+// before any request (one that reached the dead server would exit 1).
+test.each([
+  [["--compression", "brotli"], 'unknown --compression "brotli"'],
+  [["--compression", "zstd", "--compression_level", "22"], "--compression-level 22 is out of range for zstd"],
+  [["--compression_level", "0"], "--compression-level 0 is out of range for gzip"],
+  [["--layer_source", "diff"], 'unknown --layer-source "diff"'],
+  [["--runtime_root", "var/lib/containerd"], '--runtime_root "var/lib/containerd" is not an absolute path on the node'],
+])("image commit %p: refused before any request (exit 2)", async (args, message) => {
+  const r = await commit(args);
+  expect(r.stderr).toContain(message);
+  expect(r.code).toBe(2);
+  expect(r.stdout).toBe("");
+});

@@ -10,10 +10,10 @@ import {
   labelValue,
   ownerPatch,
   type CommitterPodInput,
-  RUNTIME_STORAGE,
 } from "../../../lib/commit-pod/committer-pod.ts";
 import type { CommitTarget } from "../../../lib/commit-pod/locate.ts";
 import { socketMount } from "../../../lib/commit-pod/socket.ts";
+import { storageMount } from "../../../lib/commit-pod/storage.ts";
 
 const ID = "2532ea87fe612bcfe17a9c37721de9acf839149ee92e4e3c97f18e3791370270";
 const target = (over: Partial<CommitTarget> = {}): CommitTarget => ({
@@ -34,6 +34,7 @@ const input = (over: Partial<CommitterPodInput> = {}): CommitterPodInput => {
     target: t,
     image: "registry.example.com/team/alice-dev:v2",
     socket: socketMount(t.runtime === "docker" ? "/var/run/docker.sock" : "/run/containerd/containerd.sock", t.runtime),
+    storage: storageMount(t.runtime),
     registrySecret: "seelie-commit-2532ea87fe612bcf-registry-x1y2z",
     clean: true,
     hostNetwork: false,
@@ -50,6 +51,8 @@ describe("the committer Pod", () => {
     hostPath: { path: string; type: string };
     mountPath: string;
     readOnly: boolean;
+    /** The runtime's overlay storage: host path = mount path. */
+    storage: string;
     secret: boolean;
     hostNetwork: boolean;
   }[] = [
@@ -73,6 +76,7 @@ describe("the committer Pod", () => {
       hostPath: { path: "/run/containerd", type: "Directory" },
       mountPath: "/run/containerd",
       readOnly: false,
+      storage: "/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs",
       secret: true,
       hostNetwork: false,
     },
@@ -93,12 +97,17 @@ describe("the committer Pod", () => {
       hostPath: { path: "/var/run/docker.sock", type: "Socket" },
       mountPath: "/var/run/docker.sock",
       readOnly: true,
+      storage: "/var/lib/docker/overlay2",
       secret: false,
       hostNetwork: false,
     },
     {
-      name: "k3s socket, host network",
-      in: input({ socket: socketMount("/run/k3s/containerd/containerd.sock", "containerd"), hostNetwork: true }),
+      name: "k3s socket and data root, host network",
+      in: input({
+        socket: socketMount("/run/k3s/containerd/containerd.sock", "containerd"),
+        storage: storageMount("containerd", "/var/lib/rancher/k3s/agent/containerd/"),
+        hostNetwork: true,
+      }),
       args: [
         "--container-id",
         `containerd://${ID}`,
@@ -116,8 +125,73 @@ describe("the committer Pod", () => {
       hostPath: { path: "/run/k3s/containerd", type: "Directory" },
       mountPath: "/run/k3s/containerd",
       readOnly: false,
+      storage: "/var/lib/rancher/k3s/agent/containerd/io.containerd.snapshotter.v1.overlayfs",
       secret: true,
       hostNetwork: true,
+    },
+    {
+      name: "docker with its own data-root, zstd level 9, the layer from the upper directory only",
+      in: input({
+        target: target({ runtime: "docker", containerId: "abcdef0123456789abcdef" }),
+        socket: socketMount("/var/run/docker.sock", "docker"),
+        storage: storageMount("docker", "/data/docker"),
+        registrySecret: undefined,
+        layerSource: "upperdir",
+        compression: { kind: "zstd", level: 9 },
+      }),
+      args: [
+        "--container-id",
+        "docker://abcdef0123456789abcdef",
+        "--image",
+        "registry.example.com/team/alice-dev:v2",
+        "--runtime-endpoint",
+        "unix:///var/run/docker.sock",
+        "--layer-source",
+        "upperdir",
+        "--compression",
+        "zstd",
+        "--compression-level",
+        "9",
+        "-o",
+        "json",
+      ],
+      hostPath: { path: "/var/run/docker.sock", type: "Socket" },
+      mountPath: "/var/run/docker.sock",
+      readOnly: true,
+      storage: "/data/docker/overlay2",
+      secret: false,
+      hostNetwork: false,
+    },
+    {
+      name: "containerd, the runtime's API, gzip level 1, --no-clean",
+      in: input({ layerSource: "api", compression: { kind: "gzip", level: 1 }, clean: false }),
+      args: [
+        "--container-id",
+        `containerd://${ID}`,
+        "--image",
+        "registry.example.com/team/alice-dev:v2",
+        "--runtime-endpoint",
+        "unix:///run/containerd/containerd.sock",
+        "--namespace",
+        "k8s.io",
+        "--docker-config",
+        "/var/run/seelie/registry/.dockerconfigjson",
+        "--no-clean",
+        "--layer-source",
+        "api",
+        "--compression",
+        "gzip",
+        "--compression-level",
+        "1",
+        "-o",
+        "json",
+      ],
+      hostPath: { path: "/run/containerd", type: "Directory" },
+      mountPath: "/run/containerd",
+      readOnly: false,
+      storage: "/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs",
+      secret: true,
+      hostNetwork: false,
     },
   ];
   for (const c of cases) {
@@ -130,16 +204,13 @@ describe("the committer Pod", () => {
       const hostVols = spec.volumes!.filter((v) => v.hostPath && v.name !== "runtime-storage");
       expect(hostVols).toHaveLength(1);
       // The runtime's overlay storage, read-only, for reading upper directories directly.
-      expect(spec.volumes!.find((v) => v.name === "runtime-storage")?.hostPath).toEqual({
-        path: RUNTIME_STORAGE[c.in.target.runtime],
-        type: "DirectoryOrCreate",
-      });
+      expect(spec.volumes!.find((v) => v.name === "runtime-storage")?.hostPath).toEqual({ path: c.storage, type: "DirectoryOrCreate" });
       // Docker's merged rootfs mounts sit inside overlay2: their unmounts must propagate. containerd's CRI
       // refuses HostToContainer on a node whose / is private (the real test cluster's containerd node).
       const propagation = c.in.target.runtime === "docker" ? { mountPropagation: "HostToContainer" } : {};
       expect(ctr.volumeMounts!.find((m) => m.name === "runtime-storage")).toEqual({
         name: "runtime-storage",
-        mountPath: RUNTIME_STORAGE[c.in.target.runtime],
+        mountPath: c.storage,
         readOnly: true,
         ...propagation,
       });

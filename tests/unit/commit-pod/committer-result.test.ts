@@ -92,4 +92,24 @@ test("timings in seconds and the text report", () => {
   expect(text).toContain("cleanup  2 files, 10 B removed");
   expect(text).toContain("size     2.0 KiB, 3 layers");
   expect(text).toContain("commit 0.9s");
+  expect(text).toContain("layer    ?"); // an older committer says nothing of its layer
+});
+
+test.each([
+  [{ layerSource: "upperdir", compression: "zstd", compressionLevel: 3 }, "layer    from the upper directory, zstd level 3"],
+  [{ layerSource: "api", compression: "gzip", compressionLevel: 6 }, "layer    through the runtime's API, gzip level 6"],
+  [{ layerSource: "upperdir", compression: "gzip" }, "layer    from the upper directory, gzip\n"],
+] as const)("the text report says where the layer came from: %p", (layer, line) => {
+  const text = formatCommitResult({
+    image: "r/x:1",
+    digest: "sha256:abc",
+    node: "node-1",
+    runtime: "containerd",
+    containerId: "abcdef0123456789",
+    source: { namespace: "ns", pod: "p", container: "c" },
+    committerPod: { namespace: "seelie-system", name: "seelie-commit-x", kept: false },
+    timings: {},
+    ...layer,
+  });
+  expect(`${text}\n`).toContain(line);
 });

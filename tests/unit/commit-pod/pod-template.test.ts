@@ -4,6 +4,7 @@ import { parse } from "yaml";
 import { ANNOTATIONS, LABELS, buildCommitterPod, committerPodName } from "../../../lib/commit-pod/committer-pod.ts";
 import type { CommitTarget } from "../../../lib/commit-pod/locate.ts";
 import { socketMount } from "../../../lib/commit-pod/socket.ts";
+import { storageMount } from "../../../lib/commit-pod/storage.ts";
 
 /** envsubst, as the template's comment tells maintainers to use it. */
 function envsubst(text: string, vars: Record<string, string>): string {
@@ -30,6 +31,7 @@ test("pods/committer/pod.yaml is the Pod the builder makes (containerd, per-run 
     target,
     image: "registry.example.com/team/alice-dev:v2",
     socket: socketMount("/run/containerd/containerd.sock", "containerd"),
+    storage: storageMount("containerd", "/var/lib/rancher/k3s/agent/containerd"),
     registrySecret: `${name}-registry-abcde`,
     clean: true,
     hostNetwork: false,
@@ -46,6 +48,7 @@ test("pods/committer/pod.yaml is the Pod the builder makes (containerd, per-run 
     CONTAINER_ID: `containerd://${target.containerId}`,
     TARGET_IMAGE: "registry.example.com/team/alice-dev:v2",
     SOCKET_DIR: "/run/containerd",
+    RUNTIME_ROOT: "/var/lib/rancher/k3s/agent/containerd",
     REGISTRY_SECRET: `${name}-registry-abcde`,
     ACTIVE_DEADLINE_SECONDS: "1860",
     CONTAINER_KEY: l[LABELS.container]!,

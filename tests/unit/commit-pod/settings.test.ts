@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import type { SeelieConfig } from "../../../lib/config/types.ts";
 import { checkCommitNames, clusterCommitSettings, commitTargetImage } from "../../../lib/commit-pod/settings.ts";
 
-type Cfg = Pick<SeelieConfig, "committerNamespace" | "runtimeSocket" | "clusters" | "sources">;
+type Cfg = Pick<SeelieConfig, "committerNamespace" | "runtimeSocket" | "runtimeRoot" | "clusters" | "sources">;
 const cfg = (over: Partial<Cfg> = {}): Cfg => ({
   committerNamespace: "seelie-system",
   clusters: {},
@@ -46,6 +46,44 @@ describe("clusterCommitSettings", () => {
     ],
   ] as const)("%s", (_n, c, ctx, want) => {
     expect(clusterCommitSettings(c, ctx)).toMatchObject(want);
+  });
+  const k3sRoot = { runtimeRoot: "/var/lib/rancher/k3s/agent/containerd" };
+  test.each([
+    ["default", cfg(), { runtimeRoot: undefined, sources: { runtimeRoot: "default" } }],
+    [
+      "the cluster's entry",
+      cfg({ clusters: { ctx: k3sRoot } }),
+      { runtimeRoot: k3sRoot.runtimeRoot, sources: { runtimeRoot: "clusters.ctx.runtimeRoot" } },
+    ],
+    [
+      "the file's global value",
+      cfg({ runtimeRoot: "/data/containerd", sources: { runtimeRoot: "file" } }),
+      { runtimeRoot: "/data/containerd", sources: { runtimeRoot: "committer.runtimeRoot" } },
+    ],
+    [
+      "the cluster's entry beats the file's global value",
+      cfg({ runtimeRoot: "/data/containerd", clusters: { ctx: k3sRoot }, sources: { runtimeRoot: "file" } }),
+      { runtimeRoot: k3sRoot.runtimeRoot, sources: { runtimeRoot: "clusters.ctx.runtimeRoot" } },
+    ],
+    [
+      "the environment beats the cluster's entry",
+      cfg({ runtimeRoot: "/from/env/", clusters: { ctx: k3sRoot }, sources: { runtimeRoot: "env" } }),
+      { runtimeRoot: "/from/env", sources: { runtimeRoot: "SEELIE_RUNTIME_ROOT" } },
+    ],
+    [
+      "the flag beats the cluster's entry",
+      cfg({ runtimeRoot: "/from/flag", clusters: { ctx: k3sRoot }, sources: { runtimeRoot: "flag" } }),
+      { runtimeRoot: "/from/flag", sources: { runtimeRoot: "--runtime_root" } },
+    ],
+  ] as const)("the runtime root: %s", (_n, c, want) => {
+    expect(clusterCommitSettings(c, "ctx")).toMatchObject(want);
+  });
+  test.each([
+    [cfg({ runtimeRoot: "rel/dir", sources: { runtimeRoot: "flag" } }), /^--runtime_root "rel\/dir" is not an absolute path/],
+    [cfg({ runtimeRoot: "rel/dir", sources: { runtimeRoot: "env" } }), /^SEELIE_RUNTIME_ROOT "rel\/dir"/],
+    [cfg({ clusters: { ctx: { runtimeRoot: "/" } } }), /^clusters\.ctx\.runtimeRoot "\/" is the node's whole file system/],
+  ] as const)("a bad runtime root names its source %#", (c, message) => {
+    expect(() => clusterCommitSettings(c, "ctx")).toThrow(message);
   });
   test("an invalid namespace", () =>
     expect(() => clusterCommitSettings(cfg({ committerNamespace: "Bad_NS" }), "c")).toThrow(/not a valid namespace/));

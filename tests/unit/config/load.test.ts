@@ -38,6 +38,24 @@ describe("loadConfig precedence: flag > env > file > default", () => {
     expect(c.repo).toBe("flagrepo");
     expect(c.sources.repo).toBe("flag");
   });
+  test("the runtime root: committer.runtimeRoot, clusters.<context>.runtimeRoot, SEELIE_RUNTIME_ROOT, --runtime_root", () => {
+    const file = join(dir, "runtime-root.yaml");
+    writeFileSync(
+      file,
+      "committer: { runtimeRoot: /data/containerd }\nclusters:\n  k3s: { runtimeRoot: /var/lib/rancher/k3s/agent/containerd }\n",
+    );
+    const fromFile = loadConfig({ env: { HOME: dir, SEELIE_CONFIG: file } });
+    expect([fromFile.runtimeRoot, fromFile.sources.runtimeRoot]).toEqual(["/data/containerd", "file"]);
+    expect(fromFile.clusters.k3s?.runtimeRoot).toBe("/var/lib/rancher/k3s/agent/containerd");
+    const fromEnv = loadConfig({ env: { HOME: dir, SEELIE_CONFIG: file, SEELIE_RUNTIME_ROOT: "/env/root" } });
+    expect([fromEnv.runtimeRoot, fromEnv.sources.runtimeRoot]).toEqual(["/env/root", "env"]);
+    const fromFlag = loadConfig({
+      env: { HOME: dir, SEELIE_CONFIG: file, SEELIE_RUNTIME_ROOT: "/env/root" },
+      flags: { runtimeRoot: "/flag/root" },
+    });
+    expect([fromFlag.runtimeRoot, fromFlag.sources.runtimeRoot]).toEqual(["/flag/root", "flag"]);
+    expect(loadConfig({ env }).runtimeRoot).toBeUndefined();
+  });
   test("defaults without a file: the allow list includes the platform registry", () => {
     const c = loadConfig({ env: { HOME: dir, SEELIE_HOME: join(dir, "nohome"), SEELIE_REGISTRY_HOST: "r.example.com", USER: "Bob" } });
     expect(c.allowedBaseImages[0]).toBe("r.example.com/");
