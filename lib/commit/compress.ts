@@ -1,9 +1,10 @@
 /**
- * Layer compression on every core. The input is cut into blocks, each compressed on its own on
- * another thread (gzip: libdeflate on a worker per core; zstd: Bun's thread pool) and emitted in order. A concatenation of gzip
- * members is one valid gzip stream (RFC 1952 §2.2), and a concatenation of zstd frames one valid
- * zstd stream (RFC 8878 §3.1): Go's readers (docker, containerd), gzip/zstd and zlib read either as
- * one. With blocks of 2 MiB a gzip layer is within a fraction of a percent of single-stream gzip.
+ * Layer compression on every usable core. The input is cut into blocks, each compressed on its own
+ * on another thread (gzip: libdeflate on a worker per core; zstd: Bun's thread pool) and emitted in
+ * order. A concatenation of gzip members is one valid gzip stream (RFC 1952 §2.2), and a
+ * concatenation of zstd frames one valid zstd stream (RFC 8878 §3.1): Go's readers (docker,
+ * containerd), gzip/zstd and zlib read either as one. With blocks of 2 MiB a gzip layer is within a
+ * fraction of a percent of single-stream gzip.
  */
 import { UsageError } from "../errors.ts";
 import { usableCores } from "../util/cpus.ts";

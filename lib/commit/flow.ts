@@ -178,7 +178,7 @@ async function findContainer(
   };
   if (target.runtime === "docker") {
     const ep = { url: `unix://${socket}`, label: "Docker" };
-    // Loaded here, not at start: dockerode and its SSH stack are ~30 MB a containerd commit does not need.
+    // Loaded here, not at start: dockerode is memory a containerd commit does not need.
     const { engineClient } = await import("../engine/connect.ts");
     const docker = engineClient(ep);
     try {
