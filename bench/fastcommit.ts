@@ -18,7 +18,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { dockerCli, need, sh, shOk, testRegistry } from "../tests/helpers/services.ts";
+import { dockerCli, need, sh, shOk, testRegistry, ctrPull } from "../tests/helpers/services.ts";
 import { COMMITTER, ensureCommitterBuilt } from "../tests/helpers/committer.ts";
 import { type ScratchRegistry, scratchRegistry } from "./scratch-registry.ts";
 
@@ -131,7 +131,7 @@ async function main() {
     await ok(dockerCli("exec", dockerId, "sh", "-c", fillScript()));
   }
   if (RUNS.some((r) => r.startsWith("containerd"))) {
-    await ok(ctrArgs("images", "pull", "--plain-http", "--user", `${reg.user}:${reg.password}`, base));
+    await ctrPull(base, (a) => ok(ctrArgs(...a)));
     await ok(ctrArgs("run", "-d", base, ctrId, "sleep", "1000000"));
     ctrStarted = true;
     process.stderr.write(`[bench] writing ${MB} MB in ${FILES} files into containerd container ${ctrId}\n`);

@@ -2,7 +2,9 @@
  * The real services started by tests/services/up.sh, as the test run exports them. A test that needs
  * one calls `need(...)`: when the variable is missing the test fails saying why, it is never skipped.
  */
-import { readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 /** The value of a SEELIE_TEST_* variable, or an error that says how to start the services. */
 export function need(name: string): string {
@@ -19,6 +21,30 @@ export function testRegistry(): { addr: string; user: string; password: string; 
     password: readFileSync(need("SEELIE_TEST_REGISTRY_PASSWORD_FILE"), "utf8").trim(),
     dockerConfig: need("SEELIE_TEST_DOCKER_CONFIG"),
   };
+}
+
+/**
+ * Pulls `ref` from the test registry with ctr, without its password in argv: ctr takes credentials
+ * only as `--user USER:PASSWORD` (seen by `ps`) or from a terminal, so the registry's Basic
+ * authorization goes into a hosts.toml header (containerd >= 1.5) in a root-only temp directory that
+ * lives as long as the pull. `run` runs ctr (its address and namespace are the caller's) with the pull's arguments.
+ */
+export async function ctrPull<T>(ref: string, run: (args: string[]) => Promise<T>): Promise<T> {
+  const reg = testRegistry();
+  const dir = mkdtempSync(join(tmpdir(), "seelie-ctr-hosts-"));
+  try {
+    mkdirSync(join(dir, reg.addr), { mode: 0o700 });
+    const url = `http://${reg.addr}`;
+    const basic = Buffer.from(`${reg.user}:${reg.password}`).toString("base64");
+    writeFileSync(
+      join(dir, reg.addr, "hosts.toml"),
+      `server = "${url}"\n[host."${url}"]\n  capabilities = ["pull", "resolve"]\n  [host."${url}".header]\n    authorization = "Basic ${basic}"\n`,
+      { mode: 0o600 },
+    );
+    return await run(["images", "pull", "--hosts-dir", dir, ref]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Runs a command, returning its exit code and output (never throws on a non-zero exit); `env` adds to `baseEnv` (default: this process's). */

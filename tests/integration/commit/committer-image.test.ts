@@ -17,7 +17,7 @@ import type { CommitTarget } from "../../../lib/commit-pod/locate.ts";
 import { socketMount } from "../../../lib/commit-pod/socket.ts";
 import { storageMount } from "../../../lib/commit-pod/storage.ts";
 import { ensureCommitterBuilt } from "../../helpers/committer.ts";
-import { dockerCli, need, sh, testRegistry } from "../../helpers/services.ts";
+import { dockerCli, need, sh, testRegistry, ctrPull } from "../../helpers/services.ts";
 
 setDefaultTimeout(180_000);
 const ROOT = join(import.meta.dir, "../../..");
@@ -141,7 +141,7 @@ test("the committer image commits a Docker container with the Pod's security con
 test("the committer image commits a containerd (k8s.io) container through /run/containerd at the same path (exec FIFOs) and its snapshots read-only, nothing else of the host", async () => {
   const reg = testRegistry();
   const base = need("SEELIE_TEST_BUSYBOX");
-  const pull = await sh(["ctr", "-n", "k8s.io", "images", "pull", "--plain-http", "--user", `${reg.user}:${reg.password}`, base]);
+  const pull = await ctrPull(base, (a) => sh(["ctr", "-n", "k8s.io", ...a]));
   expect(pull.code, pull.stderr).toBe(0);
   const cid = `seelie-k4-img-${RUN}-ctr`;
   cleanups.push(

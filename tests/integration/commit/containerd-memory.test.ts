@@ -12,7 +12,7 @@
  * The pushed layer must stay within 1 % of `tar | gzip` of the same changes.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { followPeakRss, need, sh, shOk, testRegistry } from "../../helpers/services.ts";
+import { followPeakRss, need, sh, shOk, testRegistry, ctrPull } from "../../helpers/services.ts";
 import { COMMITTER, ensureCommitterBuilt } from "../../helpers/committer.ts";
 
 const NS = "k8s.io";
@@ -48,7 +48,7 @@ beforeAll(async () => {
   sock = need("SEELIE_TEST_CONTAINERD_SOCK");
   await ensureCommitterBuilt();
   const base = need("SEELIE_TEST_BUSYBOX");
-  await ctr("image", "pull", "--plain-http", "--user", `${reg.user}:${reg.password}`, base);
+  await ctrPull(base, (a) => ctr(...a));
   await ctr("run", "-d", base, id, "sh", "-c", "sleep 100000");
   await ctr("task", "exec", "--exec-id", "fill", id, "sh", "-c", fill);
 }, 180_000);

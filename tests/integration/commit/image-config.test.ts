@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { dockerCli, need, sh, shOk, testRegistry } from "../../helpers/services.ts";
+import { dockerCli, need, sh, shOk, testRegistry, ctrPull } from "../../helpers/services.ts";
 import { ensureCommitterBuilt, runCommitter } from "../../helpers/committer.ts";
 import { pushedImage, type PushedImage } from "../../helpers/pushed-image.ts";
 
@@ -60,7 +60,7 @@ beforeAll(async () => {
   );
   await docker("build", "--network", "none", "-q", "-t", base, work);
   await docker("push", base);
-  await ctr("images", "pull", "--plain-http", "--user", `${reg.user}:${reg.password}`, base);
+  await ctrPull(base, (a) => ctr(...a));
 });
 
 afterAll(async () => {

@@ -9,7 +9,7 @@
  * and the fast path's layer carries OCI whiteouts and none of overlay's own attributes.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { dockerCli, need, sh, shOk, testRegistry } from "../../helpers/services.ts";
+import { dockerCli, need, sh, shOk, testRegistry, ctrPull } from "../../helpers/services.ts";
 import { ensureCommitterBuilt, runCommitter } from "../../helpers/committer.ts";
 import { topLayerTree } from "../../helpers/pushed-image.ts";
 
@@ -87,7 +87,7 @@ beforeAll(async () => {
   python = need("SEELIE_TEST_PYTHON");
   await ensureCommitterBuilt();
   await docker("pull", "-q", python);
-  await ctr("images", "pull", "--plain-http", "--user", `${reg.user}:${reg.password}`, python);
+  await ctrPull(python, (a) => ctr(...a));
 });
 
 afterAll(async () => {

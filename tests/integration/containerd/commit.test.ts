@@ -14,7 +14,7 @@ import { resolveBaseImageName } from "../../../lib/containerd/base-image.ts";
 import { InterruptedError, SeelieError } from "../../../lib/errors.ts";
 import { RegistryClient } from "../../../lib/registry/distribution.ts";
 import type { RegistryAuth } from "../../../lib/registry/credentials.ts";
-import { dockerCli, need, sh, testRegistry } from "../../helpers/services.ts";
+import { dockerCli, need, sh, testRegistry, ctrPull } from "../../helpers/services.ts";
 import { extraRegistry } from "../../helpers/extra-registry.ts";
 
 const NS = "k8s.io";
@@ -34,7 +34,7 @@ async function ctr(...args: string[]) {
 }
 
 async function pullBase() {
-  await ctr("image", "pull", "--plain-http", "--user", `${reg.user}:${reg.password}`, BASE);
+  await ctrPull(BASE, (a) => ctr(...a));
 }
 
 /** Starts a container the way the kubelet would: image in k8s.io, a snapshot, a running task. */
