@@ -12,15 +12,16 @@
  *   SEELIE_BENCH_RUNS=docker-fast,cli bun bench/fastcommit.ts                                  # a subset
  *
  * Every run first rewrites a marker file so no run re-uses another's pushed layer. The images are
- * pushed to a registry of the bench's own (bench/scratch-registry.ts), emptied after each run: a 5 GB
+ * pushed to a registry of the bench's own (tests/helpers/extra-registry.ts), emptied after each run: a 5 GB
  * run of every variant would otherwise leave ~60 GB in the shared test registry. Leaves nothing.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { dockerCli, need, sh, shOk, testRegistry, ctrPull } from "../tests/helpers/services.ts";
 import { COMMITTER, ensureCommitterBuilt } from "../tests/helpers/committer.ts";
-import { type ScratchRegistry, scratchRegistry } from "./scratch-registry.ts";
+import { type ExtraRegistry, extraRegistry } from "../tests/helpers/extra-registry.ts";
+import { pushedImage } from "../tests/helpers/pushed-image.ts";
 
 const MB = Number(process.env.SEELIE_BENCH_MB ?? 1024);
 const FILES = Number(process.env.SEELIE_BENCH_FILES ?? 10_000);
@@ -37,7 +38,9 @@ let dockerId = "";
 const ctrId = `seelie-bench-fast-${tag}`;
 let ctrStarted = false;
 let execN = 0;
-let target: ScratchRegistry | undefined;
+let target: ExtraRegistry | undefined;
+/** A Docker config directory with credentials for `target` and the test registry (the bases). */
+let targetConfig = "";
 
 const ok = shOk;
 
@@ -51,17 +54,7 @@ async function timed(argv: string[]): Promise<{ ms: number; rssKiB: number; stdo
 }
 
 async function topLayerSize(image: string): Promise<number> {
-  const [host, ...rest] = image.split("/");
-  const path = rest.join("/");
-  const i = path.lastIndexOf(":");
-  const r = await fetch(`http://${host}/v2/${path.slice(0, i)}/manifests/${path.slice(i + 1)}`, {
-    headers: {
-      accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json",
-      authorization: `Basic ${Buffer.from(`${reg.user}:${reg.password}`).toString("base64")}`,
-    },
-  });
-  const m = (await r.json()) as { layers: { size: number }[] };
-  return m.layers.at(-1)?.size ?? 0;
+  return (await pushedImage(image)).manifest.layers.at(-1)?.size ?? 0;
 }
 
 /** MB megabytes in FILES files under /data: half random bytes, half base64 text. */
@@ -93,7 +86,7 @@ async function committer(run: string, round: number): Promise<Row> {
   const runtime = run.startsWith("docker") ? "docker" : "containerd";
   await mark(runtime);
   const image = `${target!.addr}/seelie-bench/fast-${run}:${tag}-${round}`;
-  const args = [COMMITTER, "--image", image, "--docker-config", target!.dockerConfig, "-o", "json"];
+  const args = [COMMITTER, "--image", image, "--docker-config", targetConfig, "-o", "json"];
   args.push("--container-id", runtime === "docker" ? `docker://${dockerId}` : `containerd://${ctrId}`);
   if (runtime === "containerd") args.push("--runtime-endpoint", `unix://${SOCK}`);
   args.push("--layer-source", run.endsWith("-api") ? "api" : "upperdir");
@@ -108,7 +101,7 @@ async function committer(run: string, round: number): Promise<Row> {
 async function cli(round: number): Promise<Row> {
   await mark("docker");
   const image = `${target!.addr}/seelie-bench/fast-cli:${tag}-${round}`;
-  const docker = (...a: string[]) => ["/usr/bin/docker", "--config", target!.dockerConfig, ...a];
+  const docker = (...a: string[]) => ["/usr/bin/docker", "--config", targetConfig, ...a];
   const t0 = performance.now();
   await ok(docker("commit", dockerId, image));
   const commitMs = performance.now() - t0;
@@ -123,7 +116,14 @@ const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 async function main() {
   await ensureCommitterBuilt();
-  target = await scratchRegistry(join(tmp, "target"), reg);
+  target = extraRegistry(5100 + Math.floor(Math.random() * 800));
+  await target.start();
+  targetConfig = join(tmp, "docker-config");
+  mkdirSync(targetConfig, { mode: 0o700 });
+  const auth = Buffer.from(`${reg.user}:${reg.password}`).toString("base64");
+  writeFileSync(join(targetConfig, "config.json"), JSON.stringify({ auths: { [target.addr]: { auth }, [reg.addr]: { auth } } }), {
+    mode: 0o600,
+  });
   const started = performance.now();
   if (RUNS.some((r) => r.startsWith("docker") || r === "cli")) {
     dockerId = await ok(dockerCli("run", "-d", "--network", "none", base, "sleep", "1000000"));
@@ -197,6 +197,6 @@ try {
     await sh(ctrArgs("task", "rm", "-f", ctrId));
     await sh(ctrArgs("containers", "rm", ctrId));
   }
-  await target?.stop();
+  await target?.dispose();
   rmSync(tmp, { recursive: true, force: true });
 }

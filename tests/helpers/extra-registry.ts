@@ -1,6 +1,7 @@
 /**
  * A second, short-lived registry (distribution 2.8, htpasswd auth with the test user) on another
- * loopback port, for tests that need to kill a registry or start it late.
+ * loopback port, for tests that need to kill a registry or start it late, and for benchmarks that push
+ * gigabytes (the shared test registry frees space only by an offline garbage collection).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,6 +14,8 @@ export interface ExtraRegistry {
   start(): Promise<void>;
   /** SIGKILLs the registry process. */
   kill(): Promise<void>;
+  /** Empties its storage (no blob descriptor cache is configured: it looks at the disk each time). */
+  wipe(): void;
   /** Kills it and removes its storage. */
   dispose(): Promise<void>;
 }
@@ -56,6 +59,9 @@ auth: ${opts.auth ?? `{ htpasswd: { realm: basic-realm, path: ${htpasswd} } }`}
         proc.kill(9);
         await proc.exited;
       }
+    },
+    wipe() {
+      rmSync(join(dir, "data"), { recursive: true, force: true });
     },
     async dispose() {
       await self.kill();
