@@ -18,7 +18,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { dockerCli, need, sh, shOk, testRegistry, ctrPull } from "../tests/helpers/services.ts";
+import { dockerCli, need, sh, shOk, testRegistry, ctrPull, removeCtrContainers } from "../tests/helpers/services.ts";
 import { COMMITTER, ensureCommitterBuilt } from "../tests/helpers/committer.ts";
 import { type ExtraRegistry, extraRegistry } from "../tests/helpers/extra-registry.ts";
 import { pushedImage } from "../tests/helpers/pushed-image.ts";
@@ -191,12 +191,7 @@ try {
   await main();
 } finally {
   if (dockerId) await sh(dockerCli("rm", "-f", dockerId));
-  if (ctrStarted) {
-    await sh(ctrArgs("task", "kill", "-s", "KILL", ctrId));
-    await Bun.sleep(500);
-    await sh(ctrArgs("task", "rm", "-f", ctrId));
-    await sh(ctrArgs("containers", "rm", ctrId));
-  }
+  if (ctrStarted) await removeCtrContainers(SOCK, "k8s.io", [ctrId]);
   await target?.dispose();
   rmSync(tmp, { recursive: true, force: true });
 }

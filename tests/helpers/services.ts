@@ -47,6 +47,23 @@ export async function ctrPull<T>(ref: string, run: (args: string[]) => Promise<T
   }
 }
 
+/**
+ * Removes containerd containers a test made: kills each task, removes it once it has stopped (up to
+ * 2 s), then the container. What is gone already is no error.
+ */
+export async function removeCtrContainers(sock: string, namespace: string, ids: string[]): Promise<void> {
+  const ctr = (...a: string[]) => sh(["ctr", "--address", sock, "-n", namespace, ...a]);
+  for (const id of ids) {
+    await ctr("task", "kill", "-s", "KILL", id);
+    for (let i = 0; i < 20; i++) {
+      const r = await ctr("task", "rm", "-f", id);
+      if (r.code === 0 || /not found/.test(r.stderr)) break;
+      await Bun.sleep(100);
+    }
+    await ctr("containers", "rm", id);
+  }
+}
+
 /** Runs a command, returning its exit code and output (never throws on a non-zero exit); `env` adds to `baseEnv` (default: this process's). */
 export async function sh(
   argv: string[],

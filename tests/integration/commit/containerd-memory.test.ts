@@ -12,8 +12,9 @@
  * The pushed layer must stay within 1 % of `tar | gzip` of the same changes.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { followPeakRss, need, sh, shOk, testRegistry, ctrPull } from "../../helpers/services.ts";
+import { followPeakRss, need, shOk, testRegistry, ctrPull, removeCtrContainers } from "../../helpers/services.ts";
 import { COMMITTER, ensureCommitterBuilt } from "../../helpers/committer.ts";
+import { pushedImage } from "../../helpers/pushed-image.ts";
 
 const NS = "k8s.io";
 const MB = 200;
@@ -31,16 +32,7 @@ const fill =
   `else yes "seelie memory line $i" | head -c 1048576 > /data/f$i; fi; i=$((i+1)); done; echo scratch > /tmp/scratch`;
 
 async function topLayerSize(ref: string): Promise<number> {
-  const [host, ...rest] = ref.split("/");
-  const path = rest.join("/");
-  const i = path.lastIndexOf(":");
-  const r = await fetch(`http://${host}/v2/${path.slice(0, i)}/manifests/${path.slice(i + 1)}`, {
-    headers: {
-      accept: "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
-      authorization: `Basic ${Buffer.from(`${reg.user}:${reg.password}`).toString("base64")}`,
-    },
-  });
-  return ((await r.json()) as { layers: { size: number }[] }).layers.at(-1)!.size;
+  return (await pushedImage(ref)).manifest.layers.at(-1)!.size;
 }
 
 beforeAll(async () => {
@@ -54,13 +46,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await sh(["ctr", "--address", sock, "-n", NS, "task", "kill", "-s", "KILL", id]);
-  for (let i = 0; i < 20; i++) {
-    const r = await sh(["ctr", "--address", sock, "-n", NS, "task", "rm", "-f", id]);
-    if (r.code === 0 || /not found/.test(r.stderr)) break;
-    await Bun.sleep(100);
-  }
-  await sh(["ctr", "--address", sock, "-n", NS, "containers", "rm", id]);
+  await removeCtrContainers(sock, NS, [id]);
 }, 60_000);
 
 describe("committer on containerd: memory", () => {

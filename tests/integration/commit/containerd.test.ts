@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { dockerCli, need, sh, testRegistry } from "../../helpers/services.ts";
+import { dockerCli, need, sh, testRegistry, removeCtrContainers } from "../../helpers/services.ts";
 import {
   ARBITRARY_UID,
   BUSYBOX_IMAGE_CHECK,
@@ -29,6 +29,7 @@ import {
   ensureCommitterBuilt,
   runCommitter,
 } from "../../helpers/committer.ts";
+import { pushedImage } from "../../helpers/pushed-image.ts";
 
 const NS = "k8s.io";
 const RUN = `${process.pid}-${Date.now().toString(36)}`;
@@ -90,16 +91,7 @@ async function inPushedImage(ref: string, script: string): Promise<string> {
 }
 
 async function topLayer(ref: string): Promise<string> {
-  const [host, ...rest] = ref.split("/");
-  const path = rest.join("/");
-  const i = path.lastIndexOf(":");
-  const r = await fetch(`http://${host}/v2/${path.slice(0, i)}/manifests/${path.slice(i + 1)}`, {
-    headers: {
-      accept: "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
-      authorization: `Basic ${Buffer.from(`${reg.user}:${reg.password}`).toString("base64")}`,
-    },
-  });
-  return ((await r.json()) as { layers: { digest: string }[] }).layers.at(-1)!.digest;
+  return (await pushedImage(ref)).manifest.layers.at(-1)!.digest;
 }
 
 beforeAll(async () => {
@@ -117,12 +109,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  for (const c of containers) {
-    await sh(["ctr", "--address", sock, "-n", NS, "task", "kill", "-s", "KILL", c]);
-    for (let i = 0; i < 20 && (await status(c).catch(() => "MISSING")) === "RUNNING"; i++) await Bun.sleep(100);
-    await sh(["ctr", "--address", sock, "-n", NS, "task", "rm", "-f", c]);
-    await sh(["ctr", "--address", sock, "-n", NS, "containers", "rm", c]);
-  }
+  await removeCtrContainers(sock, NS, containers);
   await sh(["ctr", "--address", sock, "-n", NS, "images", "rm", BASE]);
   for (const i of dockerImages) await sh(dockerCli("rmi", "-f", i));
   if (work) rmSync(work, { recursive: true, force: true });

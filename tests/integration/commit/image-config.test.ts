@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { dockerCli, need, sh, shOk, testRegistry, ctrPull } from "../../helpers/services.ts";
+import { dockerCli, need, sh, shOk, testRegistry, ctrPull, removeCtrContainers } from "../../helpers/services.ts";
 import { ensureCommitterBuilt, runCommitter } from "../../helpers/committer.ts";
 import { pushedImage, type PushedImage } from "../../helpers/pushed-image.ts";
 
@@ -65,12 +65,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const c of dockerContainers) await sh(dockerCli("rm", "-f", c));
-  for (const c of ctrContainers) {
-    await sh(["ctr", "--address", sock, "-n", "k8s.io", "task", "kill", "-s", "KILL", c]);
-    await Bun.sleep(300);
-    await sh(["ctr", "--address", sock, "-n", "k8s.io", "task", "rm", "-f", c]);
-    await sh(["ctr", "--address", sock, "-n", "k8s.io", "containers", "rm", c]);
-  }
+  await removeCtrContainers(sock, "k8s.io", ctrContainers);
   await sh(["ctr", "--address", sock, "-n", "k8s.io", "images", "rm", base]);
   await sh(dockerCli("rmi", "-f", base));
   rmSync(work, { recursive: true, force: true });

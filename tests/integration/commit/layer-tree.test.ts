@@ -9,7 +9,7 @@
  * and the fast path's layer carries OCI whiteouts and none of overlay's own attributes.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { dockerCli, need, sh, shOk, testRegistry, ctrPull } from "../../helpers/services.ts";
+import { dockerCli, need, sh, shOk, testRegistry, ctrPull, removeCtrContainers } from "../../helpers/services.ts";
 import { ensureCommitterBuilt, runCommitter } from "../../helpers/committer.ts";
 import { topLayerTree } from "../../helpers/pushed-image.ts";
 
@@ -92,12 +92,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const c of dockerContainers) await sh(dockerCli("rm", "-f", c));
-  for (const c of ctrContainers) {
-    await sh(["ctr", "--address", sock, "-n", "k8s.io", "task", "kill", "-s", "KILL", c]);
-    await Bun.sleep(300);
-    await sh(["ctr", "--address", sock, "-n", "k8s.io", "task", "rm", "-f", c]);
-    await sh(["ctr", "--address", sock, "-n", "k8s.io", "containers", "rm", c]);
-  }
+  await removeCtrContainers(sock, "k8s.io", ctrContainers);
   for (const i of pulled) await sh(dockerCli("rmi", "-f", i));
 });
 
