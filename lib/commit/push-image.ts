@@ -64,7 +64,8 @@ export interface UploadedLayer {
 
 /**
  * Compresses the uncompressed layer tar `open()` gives on every core straight into one streamed
- * upload to `repo`. `open()` is called again when the upload is retried.
+ * upload to `repo`. `open()` is called again when the upload is retried. The one place that paces
+ * garbage collection for a new layer, whatever reads it (upper directory, docker save, content store).
  */
 export async function uploadNewLayer(
   registry: RegistryClient,

@@ -19,7 +19,6 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { SeelieError, errorMessage } from "../errors.ts";
-import { gcPacer } from "../util/gc-pacer.ts";
 import { TAR_END, tarHeader, tarPadding, type TarHeader } from "./tar-writer.ts";
 import { getXattr, listXattrs } from "./xattr.ts";
 
@@ -209,8 +208,6 @@ export function upperDirTar(
   opts: { onChanged?: (path: string) => void; chunkBytes?: number } = {},
 ): ReadableStream<Uint8Array> {
   const chunk = opts.chunkBytes ?? 1024 * 1024;
-  // This stream drives the whole read → hash → compress → upload pipeline: its reads pace collections.
-  const collect = gcPacer();
   let i = 0;
   let file: { fd: number; left: number; entry: UpperEntry } | undefined;
   const closeFile = () => {
@@ -253,7 +250,6 @@ export function upperDirTar(
               const pad = tarPadding(size);
               if (pad.length) ctrl.enqueue(pad);
             }
-            collect(n);
             return;
           }
           if (i >= walk.entries.length) {
